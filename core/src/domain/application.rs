@@ -1,0 +1,295 @@
+//! An application form as the applicant submits it, parsed whole: either an
+//! `ApplicationForm` that is valid for its scheme, or every bad field.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::email::Email;
+use super::equality::EqualityAnswers;
+use super::ids::StreamId;
+use super::scheme::SchemeDefinition;
+use super::validation::{FieldErrors, ObjectReader, one_of};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DegreeClass {
+    First,
+    UpperSecond,
+    LowerSecond,
+    Third,
+    Pass,
+    Masters,
+    Doctorate,
+}
+
+impl DegreeClass {
+    /// The codes applicants send; "2:1" and "2:2" are what people write.
+    pub const CODES: &[(&str, DegreeClass)] = &[
+        ("first", DegreeClass::First),
+        ("2:1", DegreeClass::UpperSecond),
+        ("2:2", DegreeClass::LowerSecond),
+        ("third", DegreeClass::Third),
+        ("pass", DegreeClass::Pass),
+        ("masters", DegreeClass::Masters),
+        ("doctorate", DegreeClass::Doctorate),
+    ];
+
+    pub fn code(self) -> &'static str {
+        Self::CODES.iter().find(|(_, d)| *d == self).map(|(c, _)| *c).unwrap_or("first")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DegreeStatus {
+    Predicted,
+    Awarded,
+}
+
+/// Reasonable adjustments an assessment-centre session can provide.
+pub const ADJUSTMENTS: &[&str] =
+    &["step_free_access", "quiet_room", "extra_time", "screen_reader", "sign_language_interpreter", "other"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Degree {
+    pub class: DegreeClass,
+    pub status: DegreeStatus,
+    pub subject: String,
+    pub university: String,
+    pub graduation_year: i32,
+}
+
+/// What the applicant told us, minus equality monitoring (kept in `equality`,
+/// stored apart and never shown to recruiters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationForm {
+    pub name: String,
+    pub email: Email,
+    pub phone: Option<String>,
+    pub degree: Degree,
+    pub right_to_work_uk: bool,
+    pub stream_preferences: Vec<StreamId>,
+    pub unavailable_dates: Vec<Date>,
+    pub adjustments: Vec<String>,
+    pub adjustments_detail: Option<String>,
+    pub disability_confident: bool,
+    /// `None`: the block was not sent at all ("not asked"/"not answered").
+    pub equality: Option<EqualityAnswers>,
+}
+
+/// The personal details stored with the application (JSON in `applications.details`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicantDetails {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub degree: Degree,
+    pub right_to_work_uk: bool,
+    pub stream_preferences: Vec<String>,
+    pub unavailable_dates: Vec<Date>,
+    pub adjustments: Vec<String>,
+    pub adjustments_detail: Option<String>,
+    pub disability_confident: bool,
+}
+
+impl ApplicationForm {
+    /// `this_year` bounds the graduation year (we take recent and upcoming graduates).
+    pub fn parse(body: &Value, scheme: &SchemeDefinition, this_year: i16) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let Some(mut r) = ObjectReader::new("", body, &mut e) else { return Err(e) };
+
+        let name = r.text("name", 200, true, &mut e);
+        let email = r.text("email", 254, true, &mut e).and_then(|s| {
+            Email::parse(&s).map_err(|m| e.push("email", m)).ok()
+        });
+        let phone = r.text("phone", 32, false, &mut e).and_then(|p| {
+            let ok = p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c)) && p.chars().filter(char::is_ascii_digit).count() >= 7;
+            if ok { Some(p) } else { e.push("phone", "must be a phone number: digits, spaces, +, ( ) and -"); None }
+        });
+        let university = r.text("university", 200, true, &mut e);
+        let subject = r.text("degree_subject", 200, true, &mut e);
+        let class = r.required("degree_class", &mut e).and_then(|v| one_of("degree_class", v, DegreeClass::CODES, &mut e));
+        let status = r.required("degree_status", &mut e).and_then(|v| {
+            one_of("degree_status", v, &[("predicted", DegreeStatus::Predicted), ("awarded", DegreeStatus::Awarded)], &mut e)
+        });
+        let year = r.integer("graduation_year", 1960..=i64::from(this_year) + 4, &mut e);
+        let right_to_work_uk = r.boolean("right_to_work_uk", true, &mut e);
+
+        let mut stream_preferences: Vec<StreamId> = Vec::new();
+        let prefs = r.array("stream_preferences", scheme.streams.len().max(1), &mut e);
+        if prefs.is_empty() && !e.iter().any(|x| x.field == "stream_preferences") {
+            e.push("stream_preferences", "rank at least one stream");
+        }
+        for (path, v) in prefs {
+            match v.as_str().and_then(|s| scheme.stream(s)) {
+                None => {
+                    let ids: Vec<&str> = scheme.streams.iter().map(|s| s.id.as_str()).collect();
+                    e.push(path, format!("must be one of this scheme's streams: {}", ids.join(", ")));
+                }
+                Some(s) if stream_preferences.contains(&s.id) => e.push(path, "is ranked twice"),
+                Some(s) => stream_preferences.push(s.id.clone()),
+            }
+        }
+
+        let mut unavailable_dates = Vec::new();
+        for (path, v) in r.array("unavailable_dates", 366, &mut e) {
+            match v.as_str().and_then(|s| s.parse::<Date>().ok()) {
+                Some(d) if !unavailable_dates.contains(&d) => unavailable_dates.push(d),
+                Some(_) => {}
+                None => e.push(path, "must be a date like 2027-03-15"),
+            }
+        }
+        unavailable_dates.sort();
+
+        let mut adjustments = Vec::new();
+        for (path, v) in r.array("adjustments", ADJUSTMENTS.len(), &mut e) {
+            match v.as_str().filter(|s| ADJUSTMENTS.contains(s)) {
+                Some(a) if !adjustments.iter().any(|x| x == a) => adjustments.push(a.to_owned()),
+                Some(_) => {}
+                None => e.push(path, format!("must be one of: {}", ADJUSTMENTS.join(", "))),
+            }
+        }
+        let adjustments_detail = r.text("adjustments_detail", 2000, false, &mut e);
+        let disability_confident = r.boolean("disability_confident", false, &mut e).unwrap_or(false);
+        let equality = r.optional("equality").and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
+        r.finish_unknown(&mut e);
+
+        let (Some(name), Some(email), Some(university), Some(subject), Some(class), Some(status), Some(year), Some(rtw)) =
+            (name, email, university, subject, class, status, year, right_to_work_uk)
+        else {
+            return Err(e);
+        };
+        e.finish(|| ApplicationForm {
+            name,
+            email,
+            phone,
+            degree: Degree { class, status, subject, university, graduation_year: year as i32 },
+            right_to_work_uk: rtw,
+            stream_preferences,
+            unavailable_dates,
+            adjustments,
+            adjustments_detail,
+            disability_confident,
+            equality,
+        })
+    }
+
+    pub fn details(&self) -> ApplicantDetails {
+        ApplicantDetails {
+            name: self.name.clone(),
+            email: self.email.as_str().to_owned(),
+            phone: self.phone.clone(),
+            degree: self.degree.clone(),
+            right_to_work_uk: self.right_to_work_uk,
+            stream_preferences: self.stream_preferences.iter().map(|s| s.as_str().to_owned()).collect(),
+            unavailable_dates: self.unavailable_dates.clone(),
+            adjustments: self.adjustments.clone(),
+            adjustments_detail: self.adjustments_detail.clone(),
+            disability_confident: self.disability_confident,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scheme() -> SchemeDefinition {
+        SchemeDefinition::parse_toml(
+            r#"
+            id = "demo"
+            name = "Demo"
+            opens_at = "2026-01-01T00:00:00Z"
+            closes_at = "2027-01-01T00:00:00Z"
+            [[streams]]
+            id = "data"
+            name = "Data"
+            [[streams]]
+            id = "cyber"
+            name = "Cyber"
+            "#,
+        )
+        .unwrap()
+    }
+
+    fn valid() -> Value {
+        json!({
+            "name": "Ada Lovelace",
+            "email": "ada@example.ac.uk",
+            "university": "UCL",
+            "degree_subject": "Mathematics",
+            "degree_class": "2:1",
+            "degree_status": "predicted",
+            "graduation_year": 2026,
+            "right_to_work_uk": true,
+            "stream_preferences": ["cyber", "data"],
+            "unavailable_dates": ["2027-03-02", "2027-03-01"],
+            "adjustments": ["step_free_access"],
+            "equality": {"sex": "female", "ethnicity": "prefer_not_to_say"}
+        })
+    }
+
+    #[test]
+    fn a_valid_form_parses_with_sorted_dates_and_ranked_streams() {
+        let f = ApplicationForm::parse(&valid(), &scheme(), 2026).unwrap();
+        assert_eq!(f.degree.class, DegreeClass::UpperSecond);
+        assert_eq!(f.stream_preferences[0].as_str(), "cyber");
+        assert_eq!(f.unavailable_dates[0].to_string(), "2027-03-01");
+        assert_eq!(f.equality.unwrap().get("sex"), Some("female"));
+        assert!(!f.disability_confident);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let mut body = valid();
+        body["email"] = json!("not-an-email");
+        body["degree_class"] = json!("2:3");
+        body["graduation_year"] = json!(1800);
+        body["stream_preferences"] = json!(["cyber", "cyber"]);
+        body["unavailable_dates"] = json!(["tomorrow"]);
+        body["equality"] = json!({"sex": "robot"});
+        body["favourite_colour"] = json!("blue");
+        let errors = ApplicationForm::parse(&body, &scheme(), 2026).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "email",
+                "degree_class",
+                "graduation_year",
+                "stream_preferences[1]",
+                "unavailable_dates[0]",
+                "equality.sex",
+                "favourite_colour"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_schemes_streams_can_be_ranked() {
+        let mut body = valid();
+        body["stream_preferences"] = json!(["nope"]);
+        let errors = ApplicationForm::parse(&body, &scheme(), 2026).unwrap_err();
+        assert_eq!(errors.iter().next().unwrap().field, "stream_preferences[0]");
+        body["stream_preferences"] = json!(["data", "cyber", "data"]);
+        let errors = ApplicationForm::parse(&body, &scheme(), 2026).unwrap_err();
+        assert_eq!(errors.iter().next().unwrap().message, "must have at most 2 entries");
+    }
+
+    #[test]
+    fn missing_required_fields_are_listed() {
+        let errors = ApplicationForm::parse(&json!({}), &scheme(), 2026).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in ["name", "email", "university", "degree_subject", "degree_class", "degree_status", "graduation_year", "right_to_work_uk", "stream_preferences"] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_one_error() {
+        let errors = ApplicationForm::parse(&json!([1]), &scheme(), 2026).unwrap_err();
+        assert_eq!(errors.iter().count(), 1);
+    }
+}

@@ -1,0 +1,145 @@
+//! Who may do what (SPEC §2). Tokens are random secrets shown once and stored
+//! only as their SHA-256 hash: they carry 256 bits of entropy, so a fast hash
+//! is enough (nothing to brute-force), and lookup by hash is one index probe.
+//! The role matrix is one function, `Caller::may`, walked by a test over every route.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ids::{ApplicationId, TokenId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Applicant,
+    Recruiter,
+    Assessor,
+    Hr,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Applicant, Role::Recruiter, Role::Assessor, Role::Hr, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Applicant => "applicant",
+            Role::Recruiter => "recruiter",
+            Role::Assessor => "assessor",
+            Role::Hr => "hr",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub token_id: TokenId,
+    pub role: Role,
+    /// For applicants: the one application their token opens.
+    pub application_id: Option<ApplicationId>,
+}
+
+/// Everything a route can ask permission for. Routes of later features add variants here
+/// and the matrix test walks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CreateScheme,
+    /// Read an application's status and timeline.
+    ReadApplication(ApplicationId),
+    /// Withdraw (applicant) or erase (admin) an application.
+    WithdrawApplication(ApplicationId),
+    ListDeadNotifications,
+    RetryNotification,
+    CreateToken,
+}
+
+/// Why a caller may not do something: 404 hides that another person's application exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    Forbidden,
+    NotFound,
+}
+
+impl Caller {
+    pub fn may(&self, action: Action) -> Result<(), Denied> {
+        use Action::*;
+        use Role::*;
+        let allowed = match (self.role, action) {
+            (Recruiter | Admin, CreateScheme) => true,
+            (Applicant, ReadApplication(id) | WithdrawApplication(id)) => {
+                return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
+            }
+            (Recruiter | Admin, ReadApplication(_)) => true,
+            (Admin, WithdrawApplication(_)) => true,
+            (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,
+            _ => false,
+        };
+        if allowed { Ok(()) } else { Err(Denied::Forbidden) }
+    }
+}
+
+pub const TOKEN_PREFIX: &str = "ft_";
+
+/// A new token from 32 random bytes the caller supplies (the core takes no randomness).
+pub fn token_from_bytes(bytes: [u8; 32]) -> String {
+    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored: hex SHA-256 of the whole token text.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, app: Option<ApplicationId>) -> Caller {
+        Caller { token_id: TokenId::new_v7(), role, application_id: app }
+    }
+
+    #[test]
+    fn applicants_see_only_their_own_application_and_others_are_not_found() {
+        let mine = ApplicationId::new_v7();
+        let other = ApplicationId::new_v7();
+        let me = caller(Role::Applicant, Some(mine));
+        assert_eq!(me.may(Action::ReadApplication(mine)), Ok(()));
+        assert_eq!(me.may(Action::ReadApplication(other)), Err(Denied::NotFound));
+        assert_eq!(me.may(Action::WithdrawApplication(other)), Err(Denied::NotFound));
+        assert_eq!(me.may(Action::CreateScheme), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn hr_and_assessors_cannot_read_applications() {
+        let id = ApplicationId::new_v7();
+        for role in [Role::Hr, Role::Assessor] {
+            assert_eq!(caller(role, None).may(Action::ReadApplication(id)), Err(Denied::Forbidden));
+        }
+    }
+
+    #[test]
+    fn tokens_hash_stably_and_differ() {
+        let a = token_from_bytes([1; 32]);
+        let b = token_from_bytes([2; 32]);
+        assert!(a.starts_with("ft_"));
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert_ne!(token_hash(&a), token_hash(&b));
+        assert_eq!(token_hash(&a).len(), 64);
+    }
+}

@@ -1,0 +1,18 @@
+//! The pure core: values that cannot exist invalid, and the rules between them.
+//! Nothing here touches a database, the network, the clock or randomness.
+
+pub mod application;
+pub mod auth;
+pub mod email;
+pub mod equality;
+pub mod ids;
+pub mod scheme;
+pub mod status;
+pub mod validation;
+
+pub use application::ApplicationForm;
+pub use auth::{Caller, Role};
+pub use email::Email;
+pub use ids::{ApplicationId, NotificationId, SchemeId, StreamId, TokenId};
+pub use status::Status;
+pub use validation::{FieldError, FieldErrors};

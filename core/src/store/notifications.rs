@@ -1,0 +1,224 @@
+//! The email outbox. A row is written in the same transaction as the change
+//! that causes it; workers claim a row (a conditional UPDATE, so only one
+//! worker can hold it), send, and record the outcome. The idempotency key
+//! (application + kind + occasion) is unique, so an occasion makes one row at most.
+//!
+//! States: `pending` → `sending` (claimed, with a lease) → `sent`, or back to
+//! `pending` with a later `next_attempt_at` after a failure, or `dead` after
+//! the configured attempts. An admin can put a dead row back to `pending`.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::{Any, Row};
+
+use super::{Db, from_ms, to_ms};
+use crate::domain::ids::{ApplicationId, NotificationId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    pub id: NotificationId,
+    pub application_id: Option<ApplicationId>,
+    pub kind: String,
+    pub recipient: String,
+    pub template: String,
+    pub context: Value,
+    pub idempotency_key: String,
+}
+
+/// Inserts the row unless its occasion already has one. Returns whether a row was added.
+pub async fn insert(tx: &mut sqlx::Transaction<'_, Any>, n: &NewNotification, now: Timestamp) -> sqlx::Result<bool> {
+    let now = to_ms(now);
+    let added = sqlx::query(
+        "INSERT INTO notifications (id, application_id, kind, recipient, template, context, idempotency_key, state,
+         attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(n.id.to_string())
+    .bind(n.application_id.map(|a| a.to_string()))
+    .bind(&n.kind)
+    .bind(&n.recipient)
+    .bind(&n.template)
+    .bind(n.context.to_string())
+    .bind(&n.idempotency_key)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
+}
+
+/// A row a worker has claimed and must now send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: NotificationId,
+    pub kind: String,
+    pub recipient: String,
+    pub template: String,
+    pub context: Value,
+    pub idempotency_key: String,
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+}
+
+/// Takes the row for sending if it is due and nobody holds it (or a holder's lease ran out:
+/// that worker died mid-send). `None`: already sent, dead, held by a live worker, or not due.
+pub async fn claim(db: &Db, id: NotificationId, now: Timestamp, lease: std::time::Duration) -> sqlx::Result<Option<Claimed>> {
+    let now_ms = to_ms(now);
+    let row = sqlx::query(
+        "UPDATE notifications SET state = 'sending', attempts = attempts + 1, claimed_until = $2, updated_at = $3
+         WHERE id = $1 AND ((state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND claimed_until < $3))
+         RETURNING kind, recipient, template, context, idempotency_key, attempts",
+    )
+    .bind(id.to_string())
+    .bind(now_ms + lease.as_millis() as i64)
+    .bind(now_ms)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let context: String = row.try_get("context")?;
+    Ok(Some(Claimed {
+        id,
+        kind: row.try_get("kind")?,
+        recipient: row.try_get("recipient")?,
+        template: row.try_get("template")?,
+        context: serde_json::from_str(&context).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        attempt: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+    }))
+}
+
+pub async fn mark_sent(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET state = 'sent', sent_at = $2, updated_at = $2, claimed_until = NULL, last_error = NULL
+         WHERE id = $1 AND state = 'sending'",
+    )
+    .bind(id.to_string())
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: back to `pending` at `retry_at`, or `dead` when `retry_at` is `None`.
+pub async fn mark_failed(db: &Db, id: NotificationId, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> sqlx::Result<()> {
+    let (state, next) = match retry_at {
+        Some(t) => ("pending", to_ms(t)),
+        None => ("dead", to_ms(now)),
+    };
+    sqlx::query(
+        "UPDATE notifications SET state = $2, next_attempt_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5
+         WHERE id = $1 AND state = 'sending'",
+    )
+    .bind(id.to_string())
+    .bind(state)
+    .bind(next)
+    .bind(error)
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Rows that should have been sent by now but were not: pending and overdue by `grace`, or
+/// held past their lease. The sweeper enqueues them again; claiming keeps that harmless.
+pub async fn overdue(db: &Db, now: Timestamp, grace: std::time::Duration, limit: i64) -> sqlx::Result<Vec<NotificationId>> {
+    let now_ms = to_ms(now);
+    let rows = sqlx::query(
+        "SELECT id FROM notifications
+         WHERE (state = 'pending' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $2)
+         ORDER BY next_attempt_at LIMIT $3",
+    )
+    .bind(now_ms - grace.as_millis() as i64)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationSummary {
+    pub id: NotificationId,
+    pub application_id: Option<String>,
+    pub kind: String,
+    pub recipient: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+pub const STATES: [&str; 4] = ["pending", "sending", "sent", "dead"];
+
+pub async fn list(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<NotificationSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, application_id, kind, recipient, state, attempts, last_error, created_at, updated_at, sent_at
+         FROM notifications WHERE state = $1 ORDER BY updated_at DESC, id LIMIT $2",
+    )
+    .bind(state)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Ok(NotificationSummary {
+                id: id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                application_id: r.try_get("application_id")?,
+                kind: r.try_get("kind")?,
+                recipient: r.try_get("recipient")?,
+                state: r.try_get("state")?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+                created_at: from_ms(r.try_get("created_at")?),
+                updated_at: from_ms(r.try_get("updated_at")?),
+                sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ms),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Retry {
+    Queued,
+    NotFound,
+    /// Only dead emails are re-sent by hand; the state it is in instead.
+    NotDead(String),
+}
+
+/// Puts a dead email back in the queue with a fresh set of attempts.
+pub async fn retry(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Result<Retry> {
+    let changed = sqlx::query(
+        "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $2
+         WHERE id = $1 AND state = 'dead'",
+    )
+    .bind(id.to_string())
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        return Ok(Retry::Queued);
+    }
+    let state = sqlx::query("SELECT state FROM notifications WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match state {
+        None => Retry::NotFound,
+        Some(r) => Retry::NotDead(r.try_get("state")?),
+    })
+}
+
+pub async fn counts_by_state(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state").fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+}

@@ -1,0 +1,156 @@
+//! Schemes: loaded from files at start-up and posted by recruiters. The full
+//! definition is kept as JSON; streams also get rows of their own so later
+//! set-based SQL (sift, metrics) can join on them.
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Db, from_ms, is_unique_violation, to_ms};
+use crate::domain::auth::hex;
+use crate::domain::ids::SchemeId;
+use crate::domain::scheme::SchemeDefinition;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredScheme {
+    pub definition: SchemeDefinition,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Upsert {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("a scheme with id {0} already exists")]
+    Exists(SchemeId),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn hash(def: &SchemeDefinition) -> (String, String) {
+    let json = serde_json::to_string(def).expect("a scheme definition always serialises");
+    let h = hex(&Sha256::digest(json.as_bytes()));
+    (json, h)
+}
+
+async fn insert_streams(tx: &mut sqlx::Transaction<'_, sqlx::Any>, def: &SchemeDefinition) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM streams WHERE scheme_id = $1").bind(def.id.as_str()).execute(&mut **tx).await?;
+    for (pos, s) in def.streams.iter().enumerate() {
+        sqlx::query("INSERT INTO streams (scheme_id, id, name, places, position) VALUES ($1, $2, $3, $4, $5)")
+            .bind(def.id.as_str())
+            .bind(s.id.as_str())
+            .bind(&s.name)
+            .bind(i64::from(s.total_places()))
+            .bind(pos as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates a new scheme; an existing id is a conflict (recruiters' POST).
+pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(), CreateError> {
+    let (json, h) = hash(def);
+    let mut tx = db.pool().begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO schemes (id, name, definition, definition_hash, opens_at, closes_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(def.id.as_str())
+    .bind(&def.name)
+    .bind(&json)
+    .bind(&h)
+    .bind(to_ms(def.opens_at))
+    .bind(to_ms(def.closes_at))
+    .bind(to_ms(now))
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e, "schemes") => return Err(CreateError::Exists(def.id.clone())),
+        other => other?,
+    };
+    insert_streams(&mut tx, def).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Loads a scheme file's definition: creates it, updates it if the file changed, or leaves it.
+/// Safe to run from many processes at once (the insert is `ON CONFLICT DO NOTHING`).
+pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Result<Upsert> {
+    let (json, h) = hash(def);
+    let mut tx = db.pool().begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO schemes (id, name, definition, definition_hash, opens_at, closes_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(def.id.as_str())
+    .bind(&def.name)
+    .bind(&json)
+    .bind(&h)
+    .bind(to_ms(def.opens_at))
+    .bind(to_ms(def.closes_at))
+    .bind(to_ms(now))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let outcome = if inserted == 1 {
+        Upsert::Created
+    } else {
+        let updated = sqlx::query(
+            "UPDATE schemes SET name = $2, definition = $3, definition_hash = $4, opens_at = $5, closes_at = $6,
+             updated_at = $7 WHERE id = $1 AND definition_hash <> $4",
+        )
+        .bind(def.id.as_str())
+        .bind(&def.name)
+        .bind(&json)
+        .bind(&h)
+        .bind(to_ms(def.opens_at))
+        .bind(to_ms(def.closes_at))
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 1 { Upsert::Updated } else { Upsert::Unchanged }
+    };
+    if outcome != Upsert::Unchanged {
+        insert_streams(&mut tx, def).await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredScheme> {
+    let json: String = row.try_get("definition")?;
+    let definition = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(StoredScheme {
+        definition,
+        created_at: from_ms(row.try_get("created_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+    })
+}
+
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<StoredScheme>> {
+    let row = sqlx::query("SELECT definition, created_at, updated_at FROM schemes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Schemes taking applications at `now`, soonest closing first.
+pub async fn list_open(db: &Db, now: Timestamp) -> sqlx::Result<Vec<StoredScheme>> {
+    let rows = sqlx::query(
+        "SELECT definition, created_at, updated_at FROM schemes
+         WHERE opens_at <= $1 AND closes_at > $1 ORDER BY closes_at, id",
+    )
+    .bind(to_ms(now))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
