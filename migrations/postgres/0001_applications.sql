@@ -113,6 +113,8 @@ CREATE TABLE notifications (
     attempts        BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
     claimed_until   BIGINT,
+    -- when a job for this row was last pushed to the queue (the sweeper re-pushes lost ones)
+    enqueued_at     BIGINT NOT NULL,
     last_error      TEXT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,

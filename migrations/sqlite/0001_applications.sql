@@ -113,6 +113,8 @@ CREATE TABLE notifications (
     attempts        INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     claimed_until   INTEGER,
+    -- when a job for this row was last pushed to the queue (the sweeper re-pushes lost ones)
+    enqueued_at     INTEGER NOT NULL,
     last_error      TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,

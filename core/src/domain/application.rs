@@ -36,7 +36,11 @@ impl DegreeClass {
     ];
 
     pub fn code(self) -> &'static str {
-        Self::CODES.iter().find(|(_, d)| *d == self).map(|(c, _)| *c).unwrap_or("first")
+        Self::CODES
+            .iter()
+            .find(|(_, d)| *d == self)
+            .map(|(c, _)| *c)
+            .unwrap_or("first")
     }
 }
 
@@ -48,8 +52,14 @@ pub enum DegreeStatus {
 }
 
 /// Reasonable adjustments an assessment-centre session can provide.
-pub const ADJUSTMENTS: &[&str] =
-    &["step_free_access", "quiet_room", "extra_time", "screen_reader", "sign_language_interpreter", "other"];
+pub const ADJUSTMENTS: &[&str] = &[
+    "step_free_access",
+    "quiet_room",
+    "extra_time",
+    "screen_reader",
+    "sign_language_interpreter",
+    "other",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Degree {
@@ -95,23 +105,48 @@ pub struct ApplicantDetails {
 
 impl ApplicationForm {
     /// `this_year` bounds the graduation year (we take recent and upcoming graduates).
-    pub fn parse(body: &Value, scheme: &SchemeDefinition, this_year: i16) -> Result<Self, FieldErrors> {
+    pub fn parse(
+        body: &Value,
+        scheme: &SchemeDefinition,
+        this_year: i16,
+    ) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let Some(mut r) = ObjectReader::new("", body, &mut e) else { return Err(e) };
+        let Some(mut r) = ObjectReader::new("", body, &mut e) else {
+            return Err(e);
+        };
 
         let name = r.text("name", 200, true, &mut e);
-        let email = r.text("email", 254, true, &mut e).and_then(|s| {
-            Email::parse(&s).map_err(|m| e.push("email", m)).ok()
-        });
+        let email = r
+            .text("email", 254, true, &mut e)
+            .and_then(|s| Email::parse(&s).map_err(|m| e.push("email", m)).ok());
         let phone = r.text("phone", 32, false, &mut e).and_then(|p| {
-            let ok = p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c)) && p.chars().filter(char::is_ascii_digit).count() >= 7;
-            if ok { Some(p) } else { e.push("phone", "must be a phone number: digits, spaces, +, ( ) and -"); None }
+            let ok = p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c))
+                && p.chars().filter(char::is_ascii_digit).count() >= 7;
+            if ok {
+                Some(p)
+            } else {
+                e.push(
+                    "phone",
+                    "must be a phone number: digits, spaces, +, ( ) and -",
+                );
+                None
+            }
         });
         let university = r.text("university", 200, true, &mut e);
         let subject = r.text("degree_subject", 200, true, &mut e);
-        let class = r.required("degree_class", &mut e).and_then(|v| one_of("degree_class", v, DegreeClass::CODES, &mut e));
+        let class = r
+            .required("degree_class", &mut e)
+            .and_then(|v| one_of("degree_class", v, DegreeClass::CODES, &mut e));
         let status = r.required("degree_status", &mut e).and_then(|v| {
-            one_of("degree_status", v, &[("predicted", DegreeStatus::Predicted), ("awarded", DegreeStatus::Awarded)], &mut e)
+            one_of(
+                "degree_status",
+                v,
+                &[
+                    ("predicted", DegreeStatus::Predicted),
+                    ("awarded", DegreeStatus::Awarded),
+                ],
+                &mut e,
+            )
         });
         let year = r.integer("graduation_year", 1960..=i64::from(this_year) + 4, &mut e);
         let right_to_work_uk = r.boolean("right_to_work_uk", true, &mut e);
@@ -125,7 +160,10 @@ impl ApplicationForm {
             match v.as_str().and_then(|s| scheme.stream(s)) {
                 None => {
                     let ids: Vec<&str> = scheme.streams.iter().map(|s| s.id.as_str()).collect();
-                    e.push(path, format!("must be one of this scheme's streams: {}", ids.join(", ")));
+                    e.push(
+                        path,
+                        format!("must be one of this scheme's streams: {}", ids.join(", ")),
+                    );
                 }
                 Some(s) if stream_preferences.contains(&s.id) => e.push(path, "is ranked twice"),
                 Some(s) => stream_preferences.push(s.id.clone()),
@@ -151,12 +189,33 @@ impl ApplicationForm {
             }
         }
         let adjustments_detail = r.text("adjustments_detail", 2000, false, &mut e);
-        let disability_confident = r.boolean("disability_confident", false, &mut e).unwrap_or(false);
-        let equality = r.optional("equality").and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
+        let disability_confident = r
+            .boolean("disability_confident", false, &mut e)
+            .unwrap_or(false);
+        let equality = r
+            .optional("equality")
+            .and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
         r.finish_unknown(&mut e);
 
-        let (Some(name), Some(email), Some(university), Some(subject), Some(class), Some(status), Some(year), Some(rtw)) =
-            (name, email, university, subject, class, status, year, right_to_work_uk)
+        let (
+            Some(name),
+            Some(email),
+            Some(university),
+            Some(subject),
+            Some(class),
+            Some(status),
+            Some(year),
+            Some(rtw),
+        ) = (
+            name,
+            email,
+            university,
+            subject,
+            class,
+            status,
+            year,
+            right_to_work_uk,
+        )
         else {
             return Err(e);
         };
@@ -164,7 +223,13 @@ impl ApplicationForm {
             name,
             email,
             phone,
-            degree: Degree { class, status, subject, university, graduation_year: year as i32 },
+            degree: Degree {
+                class,
+                status,
+                subject,
+                university,
+                graduation_year: year as i32,
+            },
             right_to_work_uk: rtw,
             stream_preferences,
             unavailable_dates,
@@ -182,7 +247,11 @@ impl ApplicationForm {
             phone: self.phone.clone(),
             degree: self.degree.clone(),
             right_to_work_uk: self.right_to_work_uk,
-            stream_preferences: self.stream_preferences.iter().map(|s| s.as_str().to_owned()).collect(),
+            stream_preferences: self
+                .stream_preferences
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
             unavailable_dates: self.unavailable_dates.clone(),
             adjustments: self.adjustments.clone(),
             adjustments_detail: self.adjustments_detail.clone(),
@@ -275,14 +344,27 @@ mod tests {
         assert_eq!(errors.iter().next().unwrap().field, "stream_preferences[0]");
         body["stream_preferences"] = json!(["data", "cyber", "data"]);
         let errors = ApplicationForm::parse(&body, &scheme(), 2026).unwrap_err();
-        assert_eq!(errors.iter().next().unwrap().message, "must have at most 2 entries");
+        assert_eq!(
+            errors.iter().next().unwrap().message,
+            "must have at most 2 entries"
+        );
     }
 
     #[test]
     fn missing_required_fields_are_listed() {
         let errors = ApplicationForm::parse(&json!({}), &scheme(), 2026).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        for f in ["name", "email", "university", "degree_subject", "degree_class", "degree_status", "graduation_year", "right_to_work_uk", "stream_preferences"] {
+        for f in [
+            "name",
+            "email",
+            "university",
+            "degree_subject",
+            "degree_class",
+            "degree_status",
+            "graduation_year",
+            "right_to_work_uk",
+            "stream_preferences",
+        ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
     }

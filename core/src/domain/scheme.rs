@@ -77,7 +77,9 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self { unsuccessful_months: 12 }
+        Self {
+            unsuccessful_months: 12,
+        }
     }
 }
 
@@ -133,13 +135,19 @@ impl SchemeDefinition {
         let mut orgs = HashSet::new();
         for (i, o) in self.organisations.iter().enumerate() {
             if !orgs.insert(o.id.as_str()) {
-                errors.push(format!("organisations[{i}].id"), format!("{} appears twice", o.id));
+                errors.push(
+                    format!("organisations[{i}].id"),
+                    format!("{} appears twice", o.id),
+                );
             }
         }
         let mut streams = HashSet::new();
         for (i, s) in self.streams.iter().enumerate() {
             if !streams.insert(s.id.as_str()) {
-                errors.push(format!("streams[{i}].id"), format!("{} appears twice", s.id));
+                errors.push(
+                    format!("streams[{i}].id"),
+                    format!("{} appears twice", s.id),
+                );
             }
             if s.name.trim().is_empty() {
                 errors.push(format!("streams[{i}].name"), "must not be empty");
@@ -149,7 +157,10 @@ impl SchemeDefinition {
                 if !orgs.contains(p.organisation.as_str()) {
                     errors.push(
                         format!("streams[{i}].places[{j}].organisation"),
-                        format!("{} is not one of the scheme's organisations", p.organisation),
+                        format!(
+                            "{} is not one of the scheme's organisations",
+                            p.organisation
+                        ),
                     );
                 }
                 if !seen.insert(p.organisation.as_str()) {
@@ -195,7 +206,10 @@ mod tests {
     #[test]
     fn reports_every_inconsistency() {
         let bad = MINIMAL
-            .replace("closes_at = \"2027-01-01T00:00:00Z\"", "closes_at = \"2025-01-01T00:00:00Z\"")
+            .replace(
+                "closes_at = \"2027-01-01T00:00:00Z\"",
+                "closes_at = \"2025-01-01T00:00:00Z\"",
+            )
             .replace("organisation = \"trust-a\"", "organisation = \"trust-b\"");
         let errors = SchemeDefinition::parse_toml(&bad).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -216,7 +230,8 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                SchemeDefinition::parse_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                SchemeDefinition::parse_toml(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 n += 1;
             }
         }

@@ -77,7 +77,12 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Status::Ineligible | Status::Rejected | Status::NoShow | Status::Declined | Status::Placed | Status::Withdrawn
+            Status::Ineligible
+                | Status::Rejected
+                | Status::NoShow
+                | Status::Declined
+                | Status::Placed
+                | Status::Withdrawn
         )
     }
 

@@ -63,7 +63,9 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
         .execute(&mut *tx)
         .await;
         match r {
-            Err(e) if is_unique_violation(&e, "idempotency_keys") => return Err(SubmitError::IdempotencyKeyTaken),
+            Err(e) if is_unique_violation(&e, "idempotency_keys") => {
+                return Err(SubmitError::IdempotencyKeyTaken);
+            }
             other => other?,
         };
     }
@@ -84,23 +86,37 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     .execute(&mut *tx)
     .await;
     match r {
-        Err(e) if is_unique_violation(&e, "applications") => return Err(SubmitError::DuplicateEmail),
+        Err(e) if is_unique_violation(&e, "applications") => {
+            return Err(SubmitError::DuplicateEmail);
+        }
         other => other?,
     };
 
-    let mut prefs = QueryBuilder::<Any>::new("INSERT INTO application_preferences (application_id, rank, stream_id) ");
-    prefs.push_values(new.form.stream_preferences.iter().enumerate(), |mut b, (rank, stream)| {
-        b.push_bind(id.clone()).push_bind(rank as i64 + 1).push_bind(stream.as_str().to_owned());
-    });
+    let mut prefs = QueryBuilder::<Any>::new(
+        "INSERT INTO application_preferences (application_id, rank, stream_id) ",
+    );
+    prefs.push_values(
+        new.form.stream_preferences.iter().enumerate(),
+        |mut b, (rank, stream)| {
+            b.push_bind(id.clone())
+                .push_bind(rank as i64 + 1)
+                .push_bind(stream.as_str().to_owned());
+        },
+    );
     prefs.build().execute(&mut *tx).await?;
 
     if let Some(eq) = &new.form.equality {
-        let mut q = QueryBuilder::<Any>::new("INSERT INTO equality_answers (application_id, scheme_id, created_at");
+        let mut q = QueryBuilder::<Any>::new(
+            "INSERT INTO equality_answers (application_id, scheme_id, created_at",
+        );
         for (key, _) in eq.iter() {
             // keys come from the closed list of questions, never from the request
             q.push(", ").push(key);
         }
-        q.push(") VALUES (").push_bind(id.clone()).push(", ").push_bind(new.scheme_id.as_str().to_owned());
+        q.push(") VALUES (")
+            .push_bind(id.clone())
+            .push(", ")
+            .push_bind(new.scheme_id.as_str().to_owned());
         q.push(", ").push_bind(now);
         for (_, answer) in eq.iter() {
             q.push(", ").push_bind(answer.to_owned());
@@ -109,7 +125,16 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
         q.build().execute(&mut *tx).await?;
     }
 
-    insert_event(&mut tx, &id, None, Status::Submitted, "applicant", None, now).await?;
+    insert_event(
+        &mut tx,
+        &id,
+        None,
+        Status::Submitted,
+        "applicant",
+        None,
+        now,
+    )
+    .await?;
 
     sqlx::query(
         "INSERT INTO tokens (id, token_hash, role, name, application_id, created_at) VALUES ($1, $2, 'applicant', $3, $4, $5)",
@@ -127,7 +152,11 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     Ok(())
 }
 
-pub async fn find_idempotency(db: &Db, scope: &str, key_hash: &str) -> sqlx::Result<Option<IdempotencyRecord>> {
+pub async fn find_idempotency(
+    db: &Db,
+    scope: &str,
+    key_hash: &str,
+) -> sqlx::Result<Option<IdempotencyRecord>> {
     let row = sqlx::query(
         "SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key_hash = $2",
     )
@@ -195,10 +224,12 @@ fn decode_err(what: &str) -> sqlx::Error {
 }
 
 pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<ApplicationRecord>> {
-    let row = sqlx::query("SELECT scheme_id, status, details, created_at, updated_at FROM applications WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT scheme_id, status, details, created_at, updated_at FROM applications WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(db.pool())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let status: String = row.try_get("status")?;
     let details: String = row.try_get("details")?;
@@ -224,7 +255,9 @@ pub async fn timeline(db: &Db, id: ApplicationId) -> sqlx::Result<Vec<Event>> {
             let from: Option<String> = r.try_get("from_status")?;
             let to: String = r.try_get("to_status")?;
             Ok(Event {
-                from: from.map(|f| Status::parse(&f).ok_or_else(|| decode_err("status"))).transpose()?,
+                from: from
+                    .map(|f| Status::parse(&f).ok_or_else(|| decode_err("status")))
+                    .transpose()?,
                 to: Status::parse(&to).ok_or_else(|| decode_err("status"))?,
                 actor: r.try_get("actor")?,
                 note: r.try_get("note")?,
@@ -265,19 +298,22 @@ pub async fn transition(
         else {
             return Err(TransitionError::NotFound);
         };
-        let from = Status::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| decode_err("status"))?;
+        let from = Status::parse(&row.try_get::<String, _>("status")?)
+            .ok_or_else(|| decode_err("status"))?;
         if !from.can_move_to(to) {
             return Err(TransitionError::NotAllowed { from, to });
         }
         let mut tx = db.pool().begin().await?;
-        let changed = sqlx::query("UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
-            .bind(to.as_str())
-            .bind(to_ms(now))
-            .bind(&key)
-            .bind(from.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let changed = sqlx::query(
+            "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+        )
+        .bind(to.as_str())
+        .bind(to_ms(now))
+        .bind(&key)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if changed == 0 {
             continue; // someone else moved it first: look again
         }
@@ -288,13 +324,25 @@ pub async fn transition(
         tx.commit().await?;
         return Ok(from);
     }
-    Err(TransitionError::Db(sqlx::Error::Protocol("the application kept changing; try again".into())))
+    Err(TransitionError::Db(sqlx::Error::Protocol(
+        "the application kept changing; try again".into(),
+    )))
 }
 
 /// Counts by scheme and status, for the Prometheus gauges.
 pub async fn counts_by_status(db: &Db) -> sqlx::Result<Vec<(String, String, i64)>> {
-    let rows = sqlx::query("SELECT scheme_id, status, COUNT(*) AS n FROM applications GROUP BY scheme_id, status")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("scheme_id")?, r.try_get("status")?, r.try_get("n")?))).collect()
+    let rows = sqlx::query(
+        "SELECT scheme_id, status, COUNT(*) AS n FROM applications GROUP BY scheme_id, status",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("scheme_id")?,
+                r.try_get("status")?,
+                r.try_get("n")?,
+            ))
+        })
+        .collect()
 }

@@ -7,13 +7,21 @@ use super::{Db, to_ms};
 use crate::domain::auth::Caller;
 use crate::domain::ids::ApplicationId;
 
-pub async fn record(db: &Db, caller: &Caller, action: &str, application: Option<ApplicationId>, now: Timestamp) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, application_id) VALUES ($1, $2, $3, $4)")
-        .bind(to_ms(now))
-        .bind(format!("{}:{}", caller.role.as_str(), caller.token_id))
-        .bind(action)
-        .bind(application.map(|a| a.to_string()))
-        .execute(db.pool())
-        .await?;
+pub async fn record(
+    db: &Db,
+    caller: &Caller,
+    action: &str,
+    application: Option<ApplicationId>,
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, application_id) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(to_ms(now))
+    .bind(format!("{}:{}", caller.role.as_str(), caller.token_id))
+    .bind(action)
+    .bind(application.map(|a| a.to_string()))
+    .execute(db.pool())
+    .await?;
     Ok(())
 }

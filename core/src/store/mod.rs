@@ -57,10 +57,15 @@ impl Db {
                 })
             });
         }
-        let pool = pool.connect_with(options).await.with_context(|| match kind {
-            DatabaseKind::Sqlite => "opening the SQLite database (database.url / data_dir)".to_owned(),
-            DatabaseKind::Postgres => "connecting to PostgreSQL (database.url)".to_owned(),
-        })?;
+        let pool = pool
+            .connect_with(options)
+            .await
+            .with_context(|| match kind {
+                DatabaseKind::Sqlite => {
+                    "opening the SQLite database (database.url / data_dir)".to_owned()
+                }
+                DatabaseKind::Postgres => "connecting to PostgreSQL (database.url)".to_owned(),
+            })?;
         Ok(Self { pool, kind })
     }
 
@@ -69,7 +74,10 @@ impl Db {
             DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
             DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("running database migrations")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("running database migrations")?;
         Ok(())
     }
 
@@ -104,7 +112,9 @@ pub fn from_ms(ms: i64) -> Timestamp {
 /// constraint (`applications_scheme_email_key`), SQLite names the columns
 /// (`UNIQUE constraint failed: applications.scheme_id, …`); both start with the table.
 pub fn is_unique_violation(err: &sqlx::Error, table: &str) -> bool {
-    let Some(db) = err.as_database_error() else { return false };
+    let Some(db) = err.as_database_error() else {
+        return false;
+    };
     if !db.is_unique_violation() {
         return false;
     }
@@ -116,5 +126,7 @@ pub fn is_unique_violation(err: &sqlx::Error, table: &str) -> bool {
 
 /// Ask the pool for a connection and give up after `timeout`: used by /ready.
 pub async fn ping_within(db: &Db, timeout: Duration) -> anyhow::Result<()> {
-    tokio::time::timeout(timeout, db.ping()).await.context("database did not answer in time")?
+    tokio::time::timeout(timeout, db.ping())
+        .await
+        .context("database did not answer in time")?
 }

@@ -26,12 +26,16 @@ pub struct NewNotification {
 }
 
 /// Inserts the row unless its occasion already has one. Returns whether a row was added.
-pub async fn insert(tx: &mut sqlx::Transaction<'_, Any>, n: &NewNotification, now: Timestamp) -> sqlx::Result<bool> {
+pub async fn insert(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    n: &NewNotification,
+    now: Timestamp,
+) -> sqlx::Result<bool> {
     let now = to_ms(now);
     let added = sqlx::query(
         "INSERT INTO notifications (id, application_id, kind, recipient, template, context, idempotency_key, state,
-         attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)
+         attempts, next_attempt_at, enqueued_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8, $8)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(n.id.to_string())
@@ -63,7 +67,12 @@ pub struct Claimed {
 
 /// Takes the row for sending if it is due and nobody holds it (or a holder's lease ran out:
 /// that worker died mid-send). `None`: already sent, dead, held by a live worker, or not due.
-pub async fn claim(db: &Db, id: NotificationId, now: Timestamp, lease: std::time::Duration) -> sqlx::Result<Option<Claimed>> {
+pub async fn claim(
+    db: &Db,
+    id: NotificationId,
+    now: Timestamp,
+    lease: std::time::Duration,
+) -> sqlx::Result<Option<Claimed>> {
     let now_ms = to_ms(now);
     let row = sqlx::query(
         "UPDATE notifications SET state = 'sending', attempts = attempts + 1, claimed_until = $2, updated_at = $3
@@ -101,14 +110,20 @@ pub async fn mark_sent(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Res
 }
 
 /// Records a failed attempt: back to `pending` at `retry_at`, or `dead` when `retry_at` is `None`.
-pub async fn mark_failed(db: &Db, id: NotificationId, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> sqlx::Result<()> {
+pub async fn mark_failed(
+    db: &Db,
+    id: NotificationId,
+    error: &str,
+    retry_at: Option<Timestamp>,
+    now: Timestamp,
+) -> sqlx::Result<()> {
     let (state, next) = match retry_at {
         Some(t) => ("pending", to_ms(t)),
         None => ("dead", to_ms(now)),
     };
     sqlx::query(
-        "UPDATE notifications SET state = $2, next_attempt_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5
-         WHERE id = $1 AND state = 'sending'",
+        "UPDATE notifications SET state = $2, next_attempt_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5,
+         enqueued_at = $5 WHERE id = $1 AND state = 'sending'",
     )
     .bind(id.to_string())
     .bind(state)
@@ -120,17 +135,26 @@ pub async fn mark_failed(db: &Db, id: NotificationId, error: &str, retry_at: Opt
     Ok(())
 }
 
-/// Rows that should have been sent by now but were not: pending and overdue by `grace`, or
-/// held past their lease. The sweeper enqueues them again; claiming keeps that harmless.
-pub async fn overdue(db: &Db, now: Timestamp, grace: std::time::Duration, limit: i64) -> sqlx::Result<Vec<NotificationId>> {
+/// Rows whose job seems lost: due (pending, or held past their lease by a worker that died)
+/// and not pushed to the queue for `requeue_after`. Marks them pushed now and returns them;
+/// the sweeper enqueues them again. A duplicate job is harmless: claiming decides.
+pub async fn take_lost(
+    db: &Db,
+    now: Timestamp,
+    requeue_after: std::time::Duration,
+    limit: i64,
+) -> sqlx::Result<Vec<NotificationId>> {
     let now_ms = to_ms(now);
     let rows = sqlx::query(
-        "SELECT id FROM notifications
-         WHERE (state = 'pending' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $2)
-         ORDER BY next_attempt_at LIMIT $3",
+        "UPDATE notifications SET enqueued_at = $1 WHERE id IN (
+             SELECT id FROM notifications
+             WHERE ((state = 'pending' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $1))
+               AND enqueued_at <= $2
+             ORDER BY next_attempt_at LIMIT $3)
+         RETURNING id",
     )
-    .bind(now_ms - grace.as_millis() as i64)
     .bind(now_ms)
+    .bind(now_ms - requeue_after.as_millis() as i64)
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
@@ -197,7 +221,7 @@ pub enum Retry {
 /// Puts a dead email back in the queue with a fresh set of attempts.
 pub async fn retry(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Result<Retry> {
     let changed = sqlx::query(
-        "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $2
+        "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $2, enqueued_at = $2
          WHERE id = $1 AND state = 'dead'",
     )
     .bind(id.to_string())
@@ -219,6 +243,10 @@ pub async fn retry(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Result<
 }
 
 pub async fn counts_by_state(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state").fetch_all(db.pool()).await?;
-    rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+        .collect()
 }

@@ -1,0 +1,124 @@
+//! The command line: `fasttrack` (API and workers, the embedded default),
+//! `serve`, `work`, `migrate`, and `admin token create`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fasttrack_core::settings::Settings;
+use fasttrack_core::{Role, store};
+
+use crate::startup::{self, API_ONLY, EMBEDDED, Parts, WORKERS_ONLY};
+
+#[derive(Parser)]
+#[command(
+    name = "fasttrack",
+    version,
+    about = "Recruitment pipeline for graduate fast-track schemes"
+)]
+pub struct Cli {
+    /// Deployment settings file layered over config/default.toml (also FASTTRACK_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP API only (at scale, beside any number of `work` processes).
+    Serve,
+    /// Run the background workers only.
+    Work,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a staff token and print it once (only its hash is stored).
+    Create {
+        #[arg(long, value_enum)]
+        role: StaffRole,
+        /// Who the token is for, e.g. "Priya Shah, recruitment".
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum StaffRole {
+    Recruiter,
+    Assessor,
+    Hr,
+    Admin,
+}
+
+impl From<StaffRole> for Role {
+    fn from(r: StaffRole) -> Role {
+        match r {
+            StaffRole::Recruiter => Role::Recruiter,
+            StaffRole::Assessor => Role::Assessor,
+            StaffRole::Hr => Role::Hr,
+            StaffRole::Admin => Role::Admin,
+        }
+    }
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::from_env(cli.config.as_deref())?;
+    crate::telemetry::init(&settings);
+    match cli.command {
+        None => serve(settings, EMBEDDED).await,
+        Some(Command::Serve) => serve(settings, API_ONLY).await,
+        Some(Command::Work) => serve(settings, WORKERS_ONLY).await,
+        Some(Command::Migrate) => {
+            let db = store::Db::connect(&settings).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Admin {
+            command:
+                AdminCommand::Token {
+                    command: TokenCommand::Create { role, name },
+                },
+        }) => {
+            let name = name.trim();
+            anyhow::ensure!(
+                !name.is_empty() && name.len() <= 200,
+                "--name must be 1–200 characters"
+            );
+            let db = store::Db::connect(&settings).await?;
+            db.migrate().await?;
+            let (id, token) = store::tokens::create_staff_token(&db, role.into(), name).await?;
+            eprintln!(
+                "created {} token {id} for {name}; it is shown only now:",
+                Role::from(role).as_str()
+            );
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, parts: Parts) -> anyhow::Result<()> {
+    let running = startup::launch(settings, parts).await?;
+    startup::shutdown_signal().await;
+    running.stop().await;
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Admin API: staff tokens (the same as `fasttrack admin token create`).
+
+use actix_web::{HttpResponse, web};
+use fasttrack_core::auth::Action;
+use fasttrack_core::validation::{FieldErrors, ObjectReader, one_of};
+use fasttrack_core::{Role, store};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::Auth;
+use super::error::{ApiError, Problem};
+use super::{AppState, body};
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreated {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    /// The secret, shown once. Only its hash is stored.
+    pub token: String,
+}
+
+const STAFF_ROLES: &[(&str, Role)] = &[
+    ("recruiter", Role::Recruiter),
+    ("assessor", Role::Assessor),
+    ("hr", Role::Hr),
+    ("admin", Role::Admin),
+];
+
+/// Create a staff token: `{"role": "recruiter|assessor|hr|admin", "name": "who it is for"}`.
+#[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin",
+    request_body(content = Object, description = "{\"role\": \"recruiter|assessor|hr|admin\", \"name\": \"…\"}"),
+    responses((status = 201, body = TokenCreated), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    auth: Auth,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::CreateToken)?;
+    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let mut e = FieldErrors::new();
+    let Some(mut r) = ObjectReader::new("", &value, &mut e) else {
+        return Err(e.into());
+    };
+    let role = r
+        .required("role", &mut e)
+        .and_then(|v| one_of("role", v, STAFF_ROLES, &mut e));
+    let name = r.text("name", 200, true, &mut e);
+    r.finish_unknown(&mut e);
+    let (Some(role), Some(name)) = (role, name) else {
+        return Err(e.into());
+    };
+    let created = store::tokens::create_staff_token(&state.db, role, &name).await?;
+    tracing::info!(token = %created.0, role = role.as_str(), "staff token created");
+    Ok(HttpResponse::Created().json(TokenCreated {
+        id: created.0.to_string(),
+        role: role.as_str().into(),
+        name,
+        token: created.1,
+    }))
+}

@@ -1,0 +1,431 @@
+//! Applying, reading an application with its timeline, and withdrawing.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use fasttrack_core::application::{ApplicantDetails, ApplicationForm};
+use fasttrack_core::auth::{Action, hex, token_from_bytes, token_hash};
+use fasttrack_core::scheme::SchemeDefinition;
+use fasttrack_core::store::applications::{
+    self, IdempotencyRecord, NewApplication, SubmitError, TransitionError,
+};
+use fasttrack_core::store::notifications::NewNotification;
+use fasttrack_core::store::{self, audit};
+use fasttrack_core::{ApplicationId, NotificationId, Role, Status, TokenId};
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::auth::Auth;
+use super::error::{ApiError, Problem};
+use super::{AppState, body};
+
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplyResponse {
+    pub id: String,
+    /// The applicant's personal access token for this application. Shown once: keep it.
+    pub token: String,
+    pub scheme: String,
+    #[schema(value_type = String)]
+    pub status: Status,
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: Timestamp,
+    pub href: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    #[schema(value_type = Option<String>)]
+    pub from: Option<Status>,
+    #[schema(value_type = String)]
+    pub to: Status,
+    pub actor: String,
+    pub note: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// An application as its applicant or a recruiter sees it. Equality-monitoring answers
+/// are never part of it.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationView {
+    pub id: String,
+    pub scheme: String,
+    #[schema(value_type = String)]
+    pub status: Status,
+    #[schema(value_type = Object)]
+    pub details: ApplicantDetails,
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub timeline: Vec<EventView>,
+}
+
+fn london_date(t: Timestamp) -> String {
+    t.in_tz("Europe/London")
+        .map(|z| z.strftime("%-d %B %Y").to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The one-time pad that masks the applicant token kept for Idempotency-Key replays. Only a
+/// caller presenting the key itself can recompute it; the database holds a hash of the key.
+fn token_pad(key: &str, scope: &str) -> [u8; 32] {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"fasttrack idempotent token\0");
+    mac.update(scope.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn xor(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
+    std::array::from_fn(|i| a[i] ^ b[i])
+}
+
+fn unhex32(s: &str) -> Option<[u8; 32]> {
+    let bytes: Vec<u8> = (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect::<Option<_>>()?;
+    bytes.try_into().ok()
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Ok(Some(k.trim().to_owned())),
+        _ => Err(ApiError::invalid(
+            IDEMPOTENCY_KEY,
+            "must be 1–255 visible ASCII characters",
+        )),
+    }
+}
+
+fn replay(
+    rec: &IdempotencyRecord,
+    key: &str,
+    request_hash: &str,
+) -> Result<HttpResponse, ApiError> {
+    if rec.request_hash != request_hash {
+        return Err(ApiError::invalid(
+            IDEMPOTENCY_KEY,
+            "was already used with a different request body",
+        ));
+    }
+    let mut body: Value =
+        serde_json::from_str(&rec.response).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(masked) = body.as_object_mut().and_then(|o| o.remove("token_masked")) {
+        let bytes = masked
+            .as_str()
+            .and_then(unhex32)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad stored token")))?;
+        body["token"] = json!(token_from_bytes(xor(bytes, token_pad(key, &rec.scope))));
+    }
+    let status = actix_web::http::StatusCode::from_u16(rec.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    if let Some(href) = body.get("href").and_then(Value::as_str) {
+        res.insert_header((header::LOCATION, href.to_owned()));
+    }
+    Ok(res
+        .insert_header(("Idempotent-Replayed", "true"))
+        .json(body))
+}
+
+fn check_window(scheme: &SchemeDefinition, now: Timestamp) -> Result<(), ApiError> {
+    if now < scheme.opens_at {
+        return Err(ApiError::Conflict {
+            title: "Scheme not open yet",
+            detail: format!(
+                "{} opens for applications at {}",
+                scheme.name, scheme.opens_at
+            ),
+        });
+    }
+    if now >= scheme.closes_at {
+        return Err(ApiError::Conflict {
+            title: "Scheme closed",
+            detail: format!(
+                "{} closed for applications at {}",
+                scheme.name, scheme.closes_at
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Apply to a scheme. Returns the application id and the applicant's token. An
+/// `Idempotency-Key` header makes retries safe: the same key and body replay the first
+/// answer; the same key with another body is a 422.
+#[utoipa::path(post, path = "/api/v1/schemes/{scheme}/applications", tag = "applications",
+    params(("scheme" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Object, description = "name, email, phone?, university, degree_subject, degree_class \
+        (first|2:1|2:2|third|pass|masters|doctorate), degree_status (predicted|awarded), graduation_year, \
+        right_to_work_uk, stream_preferences [stream ids, best first], unavailable_dates [YYYY-MM-DD], \
+        adjustments [step_free_access|quiet_room|extra_time|screen_reader|sign_language_interpreter|other], \
+        adjustments_detail?, disability_confident?, equality? {sex, gender_same_as_birth, age_band, ethnicity, \
+        disability, sexual_orientation, religion, socio_economic_background, school_type, free_school_meals, \
+        first_generation_university; each optional, each with prefer_not_to_say}"),
+    responses((status = 201, body = ApplyResponse), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "already applied, or the scheme is closed"),
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn apply(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let scheme_id = path.into_inner();
+    let key = idempotency_key(&req)?;
+    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let scheme = store::schemes::get(&state.db, &scheme_id)
+        .await?
+        .ok_or(ApiError::NotFound("scheme"))?
+        .definition;
+
+    let scope = format!("apply:{}", scheme.id);
+    let request_hash = hex(&Sha256::digest(
+        serde_json::to_vec(&value).expect("a Value serialises"),
+    ));
+    let key_hash = key.as_deref().map(|k| hex(&Sha256::digest(k.as_bytes())));
+    if let (Some(k), Some(kh)) = (&key, &key_hash)
+        && let Some(rec) = applications::find_idempotency(&state.db, &scope, kh).await?
+    {
+        return replay(&rec, k, &request_hash);
+    }
+
+    let now = Timestamp::now();
+    check_window(&scheme, now)?;
+    let this_year = now.in_tz("Europe/London").map(|z| z.year()).unwrap_or(2026);
+    let form = ApplicationForm::parse(&value, &scheme, this_year)?;
+
+    let id = ApplicationId::new_v7();
+    let token_bytes: [u8; 32] = rand::random();
+    let token = token_from_bytes(token_bytes);
+    let href = format!("/api/v1/applications/{id}");
+    let response = ApplyResponse {
+        id: id.to_string(),
+        token: token.clone(),
+        scheme: scheme.id.to_string(),
+        status: Status::Submitted,
+        submitted_at: now,
+        href: href.clone(),
+    };
+    let idempotency = match (&key, &key_hash) {
+        (Some(k), Some(key_hash)) => {
+            let mut stored = serde_json::to_value(&response).expect("serialises");
+            let obj = stored.as_object_mut().expect("an object");
+            obj.remove("token");
+            obj.insert(
+                "token_masked".into(),
+                json!(hex(&xor(token_bytes, token_pad(k, &scope)))),
+            );
+            Some(IdempotencyRecord {
+                scope: scope.clone(),
+                key_hash: key_hash.clone(),
+                request_hash: request_hash.clone(),
+                status: 201,
+                response: stored.to_string(),
+            })
+        }
+        _ => None,
+    };
+    let streams: Vec<&str> = form
+        .stream_preferences
+        .iter()
+        .filter_map(|s| scheme.stream(s.as_str()))
+        .map(|s| s.name.as_str())
+        .collect();
+    let confirmation = NewNotification {
+        id: NotificationId::new_v7(),
+        application_id: Some(id),
+        kind: "confirmation".into(),
+        recipient: form.email.as_str().to_owned(),
+        template: "confirmation".into(),
+        context: json!({
+            "name": form.name, "scheme_name": scheme.name, "application_id": id.to_string(),
+            "submitted_on": london_date(now), "closes_on": london_date(scheme.closes_at), "streams": streams,
+        }),
+        idempotency_key: format!("{id}:confirmation:submitted"),
+    };
+    let email_id = confirmation.id;
+    let submitted = applications::submit(
+        &state.db,
+        NewApplication {
+            id,
+            scheme_id: &scheme.id,
+            form: &form,
+            token_id: TokenId::new_v7(),
+            token_hash: &token_hash(&token),
+            confirmation,
+            idempotency,
+            now,
+        },
+    )
+    .await;
+    match submitted {
+        Ok(()) => {}
+        Err(SubmitError::DuplicateEmail) => {
+            return Err(ApiError::Conflict {
+                title: "Already applied",
+                detail: format!(
+                    "an application with this email address already exists for {}",
+                    scheme.name
+                ),
+            });
+        }
+        Err(SubmitError::IdempotencyKeyTaken) => {
+            // A concurrent request with the same key won the race: answer as it did.
+            let (k, kh) = (key.unwrap_or_default(), key_hash.unwrap_or_default());
+            let rec = applications::find_idempotency(&state.db, &scope, &kh)
+                .await?
+                .ok_or_else(|| ApiError::Conflict {
+                    title: "Request in progress",
+                    detail: "a request with this Idempotency-Key is still being handled".into(),
+                })?;
+            return replay(&rec, &k, &request_hash);
+        }
+        Err(SubmitError::Db(e)) => return Err(e.into()),
+    }
+    state.metrics.applications_submitted.inc();
+    tracing::info!(application = %id, scheme = %scheme.id, "application submitted");
+    state.enqueue_emails(&[email_id]).await;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, href))
+        .json(response))
+}
+
+fn parse_id(raw: &str) -> Result<ApplicationId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("application"))
+}
+
+async fn view(state: &AppState, id: ApplicationId) -> Result<ApplicationView, ApiError> {
+    let app = applications::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("application"))?;
+    let timeline = applications::timeline(&state.db, id).await?;
+    Ok(ApplicationView {
+        id: id.to_string(),
+        scheme: app.scheme_id,
+        status: app.status,
+        details: app.details,
+        submitted_at: app.created_at,
+        updated_at: app.updated_at,
+        timeline: timeline
+            .into_iter()
+            .map(|e| EventView {
+                from: e.from,
+                to: e.to,
+                actor: e.actor,
+                note: e.note,
+                at: e.at,
+            })
+            .collect(),
+    })
+}
+
+/// An application's status and timeline: its applicant (with their own token) or a recruiter.
+#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ApplicationView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    auth.require(Action::ReadApplication(id))?;
+    let view = view(&state, id).await?;
+    if auth.0.role != Role::Applicant {
+        audit::record(
+            &state.db,
+            &auth.0,
+            "read application",
+            Some(id),
+            Timestamp::now(),
+        )
+        .await?;
+    }
+    Ok(HttpResponse::Ok().json(view))
+}
+
+fn actor(auth: &Auth) -> String {
+    match auth.0.role {
+        Role::Applicant => "applicant".to_owned(),
+        role => format!("{}:{}", role.as_str(), auth.0.token_id),
+    }
+}
+
+/// Withdraw an application (its applicant, or an admin). Recorded in the timeline and
+/// confirmed by email. Withdrawing twice answers the same withdrawn application.
+#[utoipa::path(delete, path = "/api/v1/applications/{id}", tag = "applications",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ApplicationView), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the application is in a final state")),
+    security(("bearer" = [])))]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    auth.require(Action::WithdrawApplication(id))?;
+    let app = applications::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("application"))?;
+    if app.status != Status::Withdrawn {
+        let scheme = store::schemes::get(&state.db, &app.scheme_id)
+            .await?
+            .ok_or(ApiError::NotFound("scheme"))?
+            .definition;
+        let now = Timestamp::now();
+        let email = NewNotification {
+            id: NotificationId::new_v7(),
+            application_id: Some(id),
+            kind: "withdrawn".into(),
+            recipient: app.details.email.clone(),
+            template: "withdrawn".into(),
+            context: json!({
+                "name": app.details.name, "scheme_name": scheme.name, "application_id": id.to_string(),
+                "withdrawn_on": london_date(now),
+            }),
+            idempotency_key: format!("{id}:withdrawn"),
+        };
+        match applications::transition(
+            &state.db,
+            id,
+            Status::Withdrawn,
+            &actor(&auth),
+            None,
+            Some(&email),
+            now,
+        )
+        .await
+        {
+            Ok(_) => {}
+            Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
+            Err(TransitionError::NotAllowed { from, .. }) if from == Status::Withdrawn => {}
+            Err(TransitionError::NotAllowed { from, .. }) => {
+                return Err(ApiError::Conflict {
+                    title: "Cannot withdraw",
+                    detail: format!(
+                        "the application is {from}, a final state; it cannot be withdrawn"
+                    ),
+                });
+            }
+            Err(TransitionError::Db(e)) => return Err(e.into()),
+        }
+        audit::record(&state.db, &auth.0, "withdraw application", Some(id), now).await?;
+        tracing::info!(application = %id, "application withdrawn");
+        state.enqueue_emails(&[email.id]).await;
+    }
+    Ok(HttpResponse::Ok().json(view(&state, id).await?))
+}

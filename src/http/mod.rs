@@ -1,0 +1,104 @@
+//! The HTTP API: routes, shared state, and the middleware around them.
+//! Handlers are thin: extract, authorise, call the core or the store, answer.
+
+pub mod admin;
+pub mod applications;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod notifications;
+pub mod openapi;
+pub mod ops;
+pub mod schemes;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+use fasttrack_core::NotificationId;
+use fasttrack_core::settings::Settings;
+use fasttrack_core::store::Db;
+use fasttrack_workers::{Mailer, Queue};
+
+use crate::metrics::{HttpLabels, Metrics};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub queue: Queue,
+    pub mailer: Mailer,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Enqueues emails whose outbox rows are committed. A failure here loses nothing: the
+    /// sweeper finds the rows and enqueues them again.
+    pub async fn enqueue_emails(&self, ids: &[NotificationId]) {
+        if let Err(e) = self.queue.enqueue_emails(ids).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                count = ids.len(),
+                "could not enqueue emails; the sweeper will"
+            );
+        }
+    }
+}
+
+/// Every route of the API. `tests/api/roles.rs` walks the same list.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(ops::health))
+        .route("/ready", web::get().to(ops::ready))
+        .route("/metrics", web::get().to(ops::metrics))
+        .service(
+            web::scope("/api/v1")
+                .route("/openapi.json", web::get().to(openapi::document))
+                .route("/schemes", web::get().to(schemes::list))
+                .route("/schemes", web::post().to(schemes::create))
+                .route(
+                    "/schemes/{scheme}/applications",
+                    web::post().to(applications::apply),
+                )
+                .route("/applications/{id}", web::get().to(applications::get))
+                .route(
+                    "/applications/{id}",
+                    web::delete().to(applications::withdraw),
+                )
+                .route("/notifications", web::get().to(notifications::list))
+                .route(
+                    "/notifications/{id}/retry",
+                    web::post().to(notifications::retry),
+                )
+                .route("/admin/tokens", web::post().to(admin::create_token)),
+        )
+        .default_service(web::to(error::not_found));
+}
+
+/// Counts requests by method, route pattern and status.
+pub async fn count_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let res = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "(unmatched)".into());
+        metrics
+            .http_requests
+            .get_or_create(&HttpLabels {
+                method,
+                route,
+                status: res.status().as_u16(),
+            })
+            .inc();
+    }
+    Ok(res)
+}

@@ -1,0 +1,41 @@
+//! The OpenAPI document of the whole API, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{admin, applications, error, notifications, ops, schemes};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "fasttrack", description = "Recruitment pipeline for graduate fast-track schemes. Errors are \
+        application/problem+json (RFC 9457) with a field list on 422."),
+    paths(
+        ops::health, ops::ready, ops::metrics, document,
+        schemes::list, schemes::create,
+        applications::apply, applications::get, applications::withdraw,
+        notifications::list, notifications::retry,
+        admin::create_token,
+    ),
+    components(schemas(error::Problem)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, content_type = "application/json")))]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,93 @@
+//! Operations: liveness, readiness (database, queue and mail reachable) and Prometheus metrics.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// Alive: the process answers.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Check {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub database: Check,
+    pub queue: Check,
+    pub mail: Check,
+}
+
+fn check(r: anyhow::Result<()>) -> Check {
+    match r {
+        Ok(()) => Check {
+            ok: true,
+            error: None,
+        },
+        Err(e) => Check {
+            ok: false,
+            error: Some(format!("{e:#}")),
+        },
+    }
+}
+
+/// Ready: the database, the job queue and the mail transport all answer (503 otherwise).
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let limit = Duration::from_secs(3);
+    let (db, queue, mail) = tokio::join!(
+        fasttrack_core::store::ping_within(&state.db, limit),
+        async {
+            tokio::time::timeout(limit, state.queue.ping())
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("queue did not answer in time")))
+        },
+        state.mailer.ping(),
+    );
+    let body = Readiness {
+        status: "ok",
+        database: check(db),
+        queue: check(queue),
+        mail: check(mail),
+    };
+    if body.database.ok && body.queue.ok && body.mail.ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(Readiness {
+            status: "unavailable",
+            ..body
+        })
+    }
+}
+
+/// Prometheus text exposition: HTTP traffic of this process, and from the database (so the
+/// same for every process) applications by scheme and status and emails by state.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.render(&state.db).await {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "metrics failed");
+            HttpResponse::ServiceUnavailable().body("metrics unavailable: database not reachable")
+        }
+    }
+}

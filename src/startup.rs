@@ -1,0 +1,176 @@
+//! Building and running the service from settings: the API, the workers, or both
+//! in one process. Tests use the same `launch` on port 0.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context;
+use fasttrack_core::scheme::SchemeDefinition;
+use fasttrack_core::settings::Settings;
+use fasttrack_core::store::{self, Db, schemes::Upsert};
+use fasttrack_workers::{Mailer, Notifier, Queue, Workers};
+use jiff::Timestamp;
+use tokio::task::JoinHandle;
+use tracing_actix_web::TracingLogger;
+
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::telemetry::RequestSpan;
+
+/// Which parts run in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub api: bool,
+    pub workers: bool,
+}
+
+pub const EMBEDDED: Parts = Parts {
+    api: true,
+    workers: true,
+};
+pub const API_ONLY: Parts = Parts {
+    api: true,
+    workers: false,
+};
+pub const WORKERS_ONLY: Parts = Parts {
+    api: false,
+    workers: true,
+};
+
+/// A running service.
+pub struct Running {
+    /// Where the API listens (None for a workers-only process).
+    pub addr: Option<SocketAddr>,
+    pub db: Db,
+    pub queue: Queue,
+    server: Option<(ServerHandle, JoinHandle<std::io::Result<()>>)>,
+    workers: Option<Workers>,
+}
+
+impl Running {
+    /// Graceful stop: no new requests, in-flight requests and jobs finish, then the pool closes.
+    pub async fn stop(self) {
+        if let Some((handle, task)) = self.server {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
+        if let Some(workers) = self.workers {
+            workers.stop().await;
+        }
+        self.db.close().await;
+    }
+}
+
+/// Connects to the database (running migrations) and the queue.
+pub async fn connect(settings: &Settings) -> anyhow::Result<(Db, Queue)> {
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let queue = Queue::connect(settings).await?;
+    Ok((db, queue))
+}
+
+/// Loads every `*.toml` in the schemes folder: created, updated or left as it is.
+pub async fn load_schemes(db: &Db, dir: &Path) -> anyhow::Result<()> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("reading schemes.dir {}", dir.display()))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let def = SchemeDefinition::parse_toml(&text)
+            .map_err(|e| anyhow::anyhow!("scheme file {}: {e}", path.display()))?;
+        match store::schemes::upsert(db, &def, Timestamp::now()).await? {
+            Upsert::Created => tracing::info!(scheme = %def.id, "scheme loaded"),
+            Upsert::Updated => tracing::info!(scheme = %def.id, "scheme updated from its file"),
+            Upsert::Unchanged => tracing::debug!(scheme = %def.id, "scheme unchanged"),
+        }
+    }
+    Ok(())
+}
+
+pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running> {
+    let (db, queue) = connect(&settings).await?;
+    let mailer = Mailer::from_settings(&settings)?;
+    let workers = parts.workers.then(|| {
+        fasttrack_workers::start(
+            &settings,
+            db.clone(),
+            queue.clone(),
+            Notifier::new(db.clone(), mailer.clone(), &settings),
+        )
+    });
+    let mut addr = None;
+    let mut server = None;
+    if parts.api {
+        load_schemes(&db, &settings.schemes.dir).await?;
+        let listener = TcpListener::bind(settings.server.addr)
+            .with_context(|| format!("cannot listen on {} (server.addr)", settings.server.addr))?;
+        addr = Some(listener.local_addr()?);
+        let threads = match settings.server.threads {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            n => n,
+        };
+        let shutdown_timeout = settings.server.shutdown_timeout_secs;
+        let state = web::Data::new(AppState {
+            settings,
+            db: db.clone(),
+            queue: queue.clone(),
+            mailer,
+            metrics: Arc::new(Metrics::new()),
+        });
+        let srv = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(middleware::from_fn(http::count_requests))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .configure(http::routes)
+        })
+        .workers(threads)
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)?
+        .run();
+        let handle = srv.handle();
+        server = Some((handle, tokio::spawn(srv)));
+        tracing::info!(addr = %addr.expect("set above"), "API listening");
+    }
+    Ok(Running {
+        addr,
+        db,
+        queue,
+        server,
+        workers,
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down: finishing in-flight requests and jobs");
+}

@@ -1,0 +1,129 @@
+//! The notify worker: turns outbox rows into sent emails, exactly once per
+//! occasion as far as a database can promise it. A job names a row; the row
+//! decides. Claiming is a conditional UPDATE, so a job that runs twice (or two
+//! workers given the same job) sends once; a failure is counted on the row, not
+//! in the queue, so the attempt limit and the dead state hold on every backend.
+
+pub mod backoff;
+pub mod mailer;
+pub mod render;
+
+use std::time::Duration;
+
+use fasttrack_core::NotificationId;
+use fasttrack_core::settings::Settings;
+use fasttrack_core::store::{Db, notifications};
+use jiff::Timestamp;
+
+pub use mailer::Mailer;
+pub use render::Templates;
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to do: already sent, dead, held by another worker, or not yet due.
+    Skipped,
+    Sent,
+    /// Failed; the row is pending again and due at this time.
+    Retrying(Timestamp),
+    Dead,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Skipped => "skipped",
+            Outcome::Sent => "sent",
+            Outcome::Retrying(_) => "retrying",
+            Outcome::Dead => "dead",
+        }
+    }
+}
+
+pub struct Notifier {
+    db: Db,
+    mailer: Mailer,
+    templates: Templates,
+    from: String,
+    id_domain: String,
+    max_attempts: u32,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    lease: Duration,
+}
+
+impl Notifier {
+    pub fn new(db: Db, mailer: Mailer, settings: &Settings) -> Self {
+        let from = settings.mail.from.clone();
+        let id_domain = from
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim_end_matches('>').to_owned())
+            .unwrap_or_else(|| "fasttrack".into());
+        Self {
+            db,
+            mailer,
+            templates: Templates::new(),
+            from,
+            id_domain,
+            max_attempts: settings.mail.max_attempts,
+            backoff_base: Duration::from_secs(settings.mail.backoff_base_secs),
+            backoff_max: Duration::from_secs(settings.mail.backoff_max_secs),
+            lease: Duration::from_secs(settings.workers.lease_secs),
+        }
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// One attempt at the email `id`. `Err` only for infrastructure trouble (the database is
+    /// down): the queue retries the job, and the row is untouched or still leased.
+    #[tracing::instrument(name = "deliver email", skip_all, fields(notification = %id))]
+    pub async fn deliver(&self, id: NotificationId) -> anyhow::Result<Outcome> {
+        let Some(row) = notifications::claim(&self.db, id, Timestamp::now(), self.lease).await?
+        else {
+            tracing::debug!("nothing to send");
+            return Ok(Outcome::Skipped);
+        };
+        let message_id = format!("<{}@{}>", row.id, self.id_domain);
+        let message = match self.templates.message(
+            &self.from,
+            &row.recipient,
+            &message_id,
+            &row.template,
+            &row.context,
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                // A broken template or address will not mend by waiting.
+                tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
+                notifications::mark_failed(&self.db, id, &e.to_string(), None, Timestamp::now())
+                    .await?;
+                return Ok(Outcome::Dead);
+            }
+        };
+        match self.mailer.send(message).await {
+            Ok(()) => {
+                notifications::mark_sent(&self.db, id, Timestamp::now()).await?;
+                tracing::info!(kind = %row.kind, attempt = row.attempt, "email sent");
+                Ok(Outcome::Sent)
+            }
+            Err(e) if e.permanent || row.attempt >= self.max_attempts => {
+                tracing::warn!(kind = %row.kind, attempt = row.attempt, error = %e, "email failed for good; dead");
+                notifications::mark_failed(&self.db, id, &e.message, None, Timestamp::now())
+                    .await?;
+                Ok(Outcome::Dead)
+            }
+            Err(e) => {
+                let wait = backoff::delay(row.attempt, self.backoff_base, self.backoff_max);
+                let now = Timestamp::now();
+                let at = now
+                    + jiff::SignedDuration::try_from(wait)
+                        .unwrap_or(jiff::SignedDuration::from_secs(60));
+                tracing::warn!(kind = %row.kind, attempt = row.attempt, retry_in_secs = wait.as_secs(), error = %e, "email failed; will retry");
+                notifications::mark_failed(&self.db, id, &e.message, Some(at), now).await?;
+                Ok(Outcome::Retrying(at))
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Renders an outbox row into an email: subject, plain text and HTML from the
+//! templates in `workers/templates/email` (compiled into the binary). HTML is
+//! auto-escaped; the text part is not.
+
+use lettre::message::{Mailbox, Message, MultiPart, header};
+use minijinja::{AutoEscape, Environment};
+use serde_json::Value;
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/email/", $name)))),*]
+    };
+}
+
+/// Every template file; a kind of email is `<kind>.subject`, `<kind>.txt` and `<kind>.html`.
+const TEMPLATES: &[(&str, &str)] = templates![
+    "layout.html",
+    "confirmation.subject",
+    "confirmation.txt",
+    "confirmation.html",
+    "withdrawn.subject",
+    "withdrawn.txt",
+    "withdrawn.html",
+];
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("no email template named {0:?}")]
+    Unknown(String),
+    #[error("template {0}: {1}")]
+    Template(String, minijinja::Error),
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("building the message: {0}")]
+    Build(#[from] lettre::error::Error),
+}
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Templates {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .expect("shipped templates parse (tested)");
+        }
+        Self { env }
+    }
+
+    pub fn render(&self, template: &str, context: &Value) -> Result<Rendered, RenderError> {
+        let get = |ext: &str| {
+            let name = format!("{template}.{ext}");
+            let t = self
+                .env
+                .get_template(&name)
+                .map_err(|_| RenderError::Unknown(template.to_owned()))?;
+            t.render(context)
+                .map_err(|e| RenderError::Template(name, e))
+        };
+        Ok(Rendered {
+            subject: get("subject")?.trim().to_owned(),
+            text: get("txt")?,
+            html: get("html")?,
+        })
+    }
+
+    /// The whole message. `message_id` is derived from the outbox row, so a re-send after a
+    /// crash carries the same Message-ID and receiving systems can drop the duplicate.
+    pub fn message(
+        &self,
+        from: &str,
+        to: &str,
+        message_id: &str,
+        template: &str,
+        context: &Value,
+    ) -> Result<Message, RenderError> {
+        let r = self.render(template, context)?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|_| RenderError::Address("mail.from".into()))?;
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| RenderError::Address("recipient".into()))?;
+        Ok(Message::builder()
+            .from(from)
+            .to(to)
+            .subject(r.subject)
+            .message_id(Some(message_id.to_owned()))
+            .header(header::MIME_VERSION_1_0)
+            .multipart(MultiPart::alternative_plain_html(r.text, r.html))?)
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn confirmation() -> Value {
+        json!({"name": "Ada <script>", "scheme_name": "Demo", "application_id": "abc", "submitted_on": "1 December 2026",
+               "closes_on": "31 January 2027", "streams": ["Data", "Cyber"]})
+    }
+
+    #[test]
+    fn confirmation_has_both_parts_and_escapes_html_only() {
+        let r = Templates::new()
+            .render("confirmation", &confirmation())
+            .unwrap();
+        assert_eq!(r.subject, "We have received your application to the Demo");
+        assert!(r.text.contains("Dear Ada <script>,"));
+        assert!(r.html.contains("Dear Ada &lt;script&gt;,"));
+        assert!(r.text.contains("2. Cyber"));
+    }
+
+    #[test]
+    fn a_missing_context_value_is_an_error_not_a_blank() {
+        let err = Templates::new()
+            .render("confirmation", &json!({"name": "x"}))
+            .err()
+            .unwrap();
+        assert!(matches!(err, RenderError::Template(..)));
+    }
+
+    #[test]
+    fn unknown_templates_are_reported() {
+        assert!(matches!(
+            Templates::new().render("nope", &json!({})),
+            Err(RenderError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn message_is_multipart_alternative_with_a_stable_message_id() {
+        let m = Templates::new()
+            .message(
+                "ft <noreply@example.org>",
+                "ada@example.org",
+                "<n1@example.org>",
+                "confirmation",
+                &confirmation(),
+            )
+            .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("Message-ID: <n1@example.org>"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("text/html"));
+    }
+
+    #[test]
+    fn every_kind_renders() {
+        let ctx = json!({"name": "A", "scheme_name": "S", "application_id": "x", "submitted_on": "d", "closes_on": "d",
+                         "withdrawn_on": "d", "streams": []});
+        for kind in ["confirmation", "withdrawn"] {
+            Templates::new().render(kind, &ctx).unwrap();
+        }
+    }
+}

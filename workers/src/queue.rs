@@ -1,0 +1,151 @@
+//! The job queue on either backend, chosen at start-up: apalis-sqlite in its own
+//! file (embedded default) or apalis-redis (at scale). Producers push through
+//! `Queue`; workers are built on its storage in `run`.
+//!
+//! A push is never part of a database transaction: the API pushes after commit,
+//! and the sweeper re-pushes anything whose job went missing.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_core::backend::finalize::Durable;
+use apalis_redis::{Config as RedisConfig, RedisStorage};
+use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
+use fasttrack_core::NotificationId;
+use fasttrack_core::settings::Settings;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use crate::jobs::{SendEmail, email_queue};
+
+#[derive(Clone)]
+pub enum Queue {
+    Sqlite(SqliteStorage<SendEmail>),
+    Redis(RedisStorage<SendEmail>),
+}
+
+impl Queue {
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let name = email_queue(&settings.queue.namespace);
+        let heartbeat = Duration::from_secs(settings.workers.heartbeat_secs);
+        if settings.queue.url.is_empty() {
+            let path = settings.queue_sqlite_path();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            // Its own file and pool: setup() turns fsync off on the pool it is given.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(
+                    SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true),
+                )
+                .await
+                .with_context(|| format!("opening the SQLite job queue {}", path.display()))?;
+            SqliteStorage::setup(&pool)
+                .await
+                .context("setting up the SQLite job queue")?;
+            let config = SqliteConfig::default()
+                .queue(&name)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(3);
+            Ok(Queue::Sqlite(SqliteStorage::new(&pool).with_config(config)))
+        } else {
+            let conn = apalis_redis::connect(settings.queue.url.as_str())
+                .await
+                .context("connecting to Redis (queue.url)")?;
+            let config = RedisConfig::default()
+                .queue(&name)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(3);
+            Ok(Queue::Redis(RedisStorage::new(conn).with_config(config)))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Queue::Sqlite(_) => "sqlite",
+            Queue::Redis(_) => "redis",
+        }
+    }
+
+    /// Pushes one `SendEmail` job per id, in one round trip.
+    pub async fn enqueue_emails(&self, ids: &[NotificationId]) -> anyhow::Result<()> {
+        self.push_emails(ids, None).await
+    }
+
+    /// Pushes a job that may run only after `delay` (a retry after a failed send).
+    pub async fn enqueue_email_after(
+        &self,
+        id: NotificationId,
+        delay: Duration,
+    ) -> anyhow::Result<()> {
+        self.push_emails(&[id], Some(delay)).await
+    }
+
+    async fn push_emails(
+        &self,
+        ids: &[NotificationId],
+        delay: Option<Duration>,
+    ) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Queue::Sqlite(s) => push_all(&mut s.clone(), ids, delay)
+                .await
+                .map_err(|e| anyhow::anyhow!("SQLite queue: {e}")),
+            Queue::Redis(r) => push_all(&mut r.clone(), ids, delay)
+                .await
+                .map_err(|e| anyhow::anyhow!("Redis queue: {e}")),
+        }
+    }
+
+    /// For /ready: one cheap round trip to the queue's store.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        match self {
+            Queue::Sqlite(s) => {
+                sqlx::query("SELECT 1 FROM Jobs LIMIT 1")
+                    .fetch_optional(s.pool())
+                    .await
+                    .context("SQLite job queue")?;
+            }
+            Queue::Redis(r) => {
+                let mut r = r.clone();
+                let pong: String = redis::cmd("PING")
+                    .query_async(r.get_connection())
+                    .await
+                    .context("Redis")?;
+                anyhow::ensure!(pong == "PONG", "Redis answered {pong}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Generic over the backend: the producer side is the same for SQLite and Redis.
+async fn push_all<S>(
+    sink: &mut S,
+    ids: &[NotificationId],
+    delay: Option<Duration>,
+) -> Result<(), TaskSinkError<S::Error>>
+where
+    S: TaskSink<SendEmail, Durable>,
+{
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let mut b = TaskBuilder::new(SendEmail {
+                notification_id: *id,
+            })
+            .task_id(TaskId::from_ulid(ulid::Ulid::generate()));
+            if let Some(d) = delay {
+                b = b.run_after(d);
+            }
+            b.build()
+        })
+        .collect();
+    sink.push_all(futures::stream::iter(tasks)).await
+}

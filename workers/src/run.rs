@@ -1,0 +1,176 @@
+//! Starting and stopping the workers of one process: an apalis `Monitor` with
+//! the email worker on the configured backend, and the sweeper beside it.
+//! Stopping lets in-flight jobs finish (up to the shutdown timeout).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::layers::retry::HasherRng;
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::prelude::*;
+use fasttrack_core::settings::Settings;
+use fasttrack_core::store::Db;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::jobs::SendEmail;
+use crate::notify::{Notifier, Outcome};
+use crate::queue::Queue;
+use crate::{stats, sweep};
+
+/// What a `SendEmail` job needs.
+pub struct EmailJobState {
+    pub notifier: Notifier,
+    pub queue: Queue,
+}
+
+/// The email job: deliver, and if the send failed but may succeed later, push a job for the
+/// retry time. `Err` (retried by the queue) only when the database itself failed.
+async fn send_email(job: SendEmail, state: Data<Arc<EmailJobState>>) -> Result<(), BoxDynError> {
+    let outcome = match state.notifier.deliver(job.notification_id).await {
+        Ok(o) => o,
+        Err(e) => {
+            stats::record("send_email", "error");
+            tracing::warn!(notification = %job.notification_id, error = format!("{e:#}"), "email job failed; the queue will retry");
+            return Err(e.into());
+        }
+    };
+    stats::record("send_email", outcome.label());
+    if let Outcome::Retrying(at) = outcome {
+        let delay =
+            Duration::try_from(jiff::Timestamp::now().duration_until(at)).unwrap_or_default();
+        if let Err(e) = state
+            .queue
+            .enqueue_email_after(job.notification_id, delay)
+            .await
+        {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "could not schedule the retry; the sweeper will"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Builds the email worker on a backend. A macro, because a worker's type is a deep tower
+/// stack that differs per backend (apalis's own dynamic-workers example does the same).
+macro_rules! email_worker {
+    ($name:expr, $backend:expr, $state:expr, $concurrency:expr) => {{
+        let backoff = ExponentialBackoffMaker::new(
+            Duration::from_millis(500),
+            Duration::from_secs(30),
+            0.5,
+            HasherRng::default(),
+        )
+        .expect("valid backoff")
+        .make_backoff();
+        WorkerBuilder::new($name)
+            .backend($backend)
+            .data($state)
+            .concurrency($concurrency)
+            .retry(RetryPolicy::retries(5).with_backoff(backoff))
+            .catch_panic()
+            .parallelize(tokio::spawn)
+            .build(send_email)
+    }};
+}
+
+/// Running workers; `stop` finishes in-flight jobs and returns.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    monitor: JoinHandle<Result<(), MonitorError>>,
+    sweeper: JoinHandle<()>,
+}
+
+impl Workers {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        match self.monitor.await {
+            Ok(Ok(())) => tracing::info!("workers stopped"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "workers stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "worker monitor panicked"),
+        }
+        let _ = self.sweeper.await;
+    }
+}
+
+/// Waits before a restarted worker registers again, so a dead Redis is not hammered.
+fn restart_delay<E>(restarts: usize) -> impl Future<Output = Result<(), E>> + Send + 'static {
+    async move {
+        if restarts > 0 {
+            tokio::time::sleep(Duration::from_millis(
+                (250u64 << restarts.min(7)).min(30_000),
+            ))
+            .await;
+        }
+        Ok(())
+    }
+}
+
+/// Starts this process's workers. Worker names are unique per process and restart: a name
+/// reused within the heartbeat window is refused by the backend.
+pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> Workers {
+    let state = Arc::new(EmailJobState {
+        notifier,
+        queue: queue.clone(),
+    });
+    let concurrency = settings.workers.concurrency;
+    let poll = Duration::from_millis(200);
+    let base = format!(
+        "fasttrack-{}-{}",
+        std::process::id(),
+        ulid::Ulid::generate()
+    );
+    let monitor = Monitor::new()
+        .should_restart(|ctx, err| {
+            tracing::warn!(worker = %ctx.name(), error = %err, "worker stopped; restarting");
+            true
+        })
+        .shutdown_timeout(Duration::from_secs(settings.server.shutdown_timeout_secs));
+    let monitor = match queue.clone() {
+        Queue::Sqlite(s) => monitor.register(move |restarts| {
+            let backend = s
+                .clone()
+                .poll_with_interval(poll)
+                .before_start(move |_| restart_delay(restarts));
+            email_worker!(
+                format!("{base}-email-{restarts}"),
+                backend,
+                state.clone(),
+                concurrency
+            )
+        }),
+        Queue::Redis(r) => monitor.register(move |restarts| {
+            let backend = r
+                .clone()
+                .poll_with_interval(poll)
+                .before_start(move |_| restart_delay(restarts));
+            email_worker!(
+                format!("{base}-email-{restarts}"),
+                backend,
+                state.clone(),
+                concurrency
+            )
+        }),
+    };
+    let (stop, rx) = watch::channel(false);
+    let mut monitor_rx = rx.clone();
+    let monitor = tokio::spawn(monitor.run_with_signal(async move {
+        let _ = monitor_rx.wait_for(|s| *s).await;
+        Ok(())
+    }));
+    let sweeper = tokio::spawn(sweep::run(
+        db,
+        queue,
+        Duration::from_secs(settings.workers.sweep_interval_secs),
+        Duration::from_secs(settings.workers.requeue_after_secs),
+        rx,
+    ));
+    tracing::info!(concurrency, "workers started");
+    Workers {
+        stop,
+        monitor,
+        sweeper,
+    }
+}

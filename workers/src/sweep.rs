@@ -1,0 +1,53 @@
+//! The sweeper: every few seconds, enqueue again the emails whose job went
+//! missing — Redis emptied, a process killed between commit and push, a worker
+//! killed mid-send. Every worker process runs one; duplicates are harmless
+//! because an email is claimed before it is sent.
+
+use std::time::Duration;
+
+use fasttrack_core::store::{Db, notifications};
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use crate::queue::Queue;
+
+/// Most rows re-enqueued in one pass; the next pass takes the rest.
+const BATCH: i64 = 500;
+
+/// One pass: how many emails were enqueued again.
+pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let lost = notifications::take_lost(db, Timestamp::now(), requeue_after, BATCH).await?;
+        if lost.is_empty() {
+            return Ok(total);
+        }
+        queue.enqueue_emails(&lost).await?;
+        total += lost.len();
+        if (lost.len() as i64) < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+pub async fn run(
+    db: Db,
+    queue: Queue,
+    interval: Duration,
+    requeue_after: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match sweep_once(&db, &queue, requeue_after).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "re-enqueued emails whose job was lost"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; will try again"),
+        }
+    }
+}
