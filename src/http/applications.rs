@@ -412,7 +412,10 @@ pub async fn withdraw(
         {
             Ok(_) => {}
             Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
-            Err(TransitionError::NotAllowed { from, .. }) if from == Status::Withdrawn => {}
+            Err(TransitionError::NotAllowed {
+                from: Status::Withdrawn,
+                ..
+            }) => {}
             Err(TransitionError::NotAllowed { from, .. }) => {
                 return Err(ApiError::Conflict {
                     title: "Cannot withdraw",

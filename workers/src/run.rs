@@ -96,16 +96,14 @@ impl Workers {
 }
 
 /// Waits before a restarted worker registers again, so a dead Redis is not hammered.
-fn restart_delay<E>(restarts: usize) -> impl Future<Output = Result<(), E>> + Send + 'static {
-    async move {
-        if restarts > 0 {
-            tokio::time::sleep(Duration::from_millis(
-                (250u64 << restarts.min(7)).min(30_000),
-            ))
-            .await;
-        }
-        Ok(())
+async fn restart_delay<E>(restarts: usize) -> Result<(), E> {
+    if restarts > 0 {
+        tokio::time::sleep(Duration::from_millis(
+            (250u64 << restarts.min(7)).min(30_000),
+        ))
+        .await;
     }
+    Ok(())
 }
 
 /// Starts this process's workers. Worker names are unique per process and restart: a name

@@ -3,7 +3,7 @@
 //! and Idempotency-Key record), reading with the timeline, and state changes.
 
 use jiff::Timestamp;
-use sqlx::{Any, QueryBuilder, Row};
+use sqlx::{Any, AssertSqlSafe, Row};
 
 use super::notifications::{self, NewNotification};
 use super::{Db, from_ms, is_unique_violation, to_ms};
@@ -92,37 +92,43 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
         other => other?,
     };
 
-    let mut prefs = QueryBuilder::<Any>::new(
-        "INSERT INTO application_preferences (application_id, rank, stream_id) ",
+    // Multi-row inserts with numbered placeholders ($n works on both backends; sqlx's
+    // QueryBuilder would emit the Any driver's `?`, which PostgreSQL refuses).
+    let prefs = &new.form.stream_preferences;
+    let rows: Vec<String> = (0..prefs.len())
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO application_preferences (application_id, rank, stream_id) VALUES {}",
+        rows.join(", ")
     );
-    prefs.push_values(
-        new.form.stream_preferences.iter().enumerate(),
-        |mut b, (rank, stream)| {
-            b.push_bind(id.clone())
-                .push_bind(rank as i64 + 1)
-                .push_bind(stream.as_str().to_owned());
-        },
-    );
-    prefs.build().execute(&mut *tx).await?;
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for (rank, stream) in prefs.iter().enumerate() {
+        q = q
+            .bind(id.clone())
+            .bind(rank as i64 + 1)
+            .bind(stream.as_str().to_owned());
+    }
+    q.execute(&mut *tx).await?;
 
     if let Some(eq) = &new.form.equality {
-        let mut q = QueryBuilder::<Any>::new(
-            "INSERT INTO equality_answers (application_id, scheme_id, created_at",
+        // Column names come from the closed list of questions, never from the request.
+        let answers: Vec<(&str, &str)> = eq.iter().collect();
+        let columns: String = answers.iter().map(|(k, _)| format!(", {k}")).collect();
+        let params: String = (0..answers.len())
+            .map(|i| format!(", ${}", i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO equality_answers (application_id, scheme_id, created_at{columns}) VALUES ($1, $2, $3{params})"
         );
-        for (key, _) in eq.iter() {
-            // keys come from the closed list of questions, never from the request
-            q.push(", ").push(key);
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.clone())
+            .bind(new.scheme_id.as_str().to_owned())
+            .bind(now);
+        for (_, answer) in answers {
+            q = q.bind(answer.to_owned());
         }
-        q.push(") VALUES (")
-            .push_bind(id.clone())
-            .push(", ")
-            .push_bind(new.scheme_id.as_str().to_owned());
-        q.push(", ").push_bind(now);
-        for (_, answer) in eq.iter() {
-            q.push(", ").push_bind(answer.to_owned());
-        }
-        q.push(")");
-        q.build().execute(&mut *tx).await?;
+        q.execute(&mut *tx).await?;
     }
 
     insert_event(

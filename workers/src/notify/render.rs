@@ -2,6 +2,7 @@
 //! templates in `workers/templates/email` (compiled into the binary). HTML is
 //! auto-escaped; the text part is not.
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart, header};
 use minijinja::{AutoEscape, Environment};
 use serde_json::Value;
@@ -92,19 +93,26 @@ impl Templates {
         context: &Value,
     ) -> Result<Message, RenderError> {
         let r = self.render(template, context)?;
+        let kind = HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Fasttrack-Kind"),
+            template.to_owned(),
+        );
         let from: Mailbox = from
             .parse()
             .map_err(|_| RenderError::Address("mail.from".into()))?;
         let to: Mailbox = to
             .parse()
             .map_err(|_| RenderError::Address("recipient".into()))?;
-        Ok(Message::builder()
+        let mut message = Message::builder()
             .from(from)
             .to(to)
             .subject(r.subject)
             .message_id(Some(message_id.to_owned()))
             .header(header::MIME_VERSION_1_0)
-            .multipart(MultiPart::alternative_plain_html(r.text, r.html))?)
+            .multipart(MultiPart::alternative_plain_html(r.text, r.html))?;
+        // Lets mail operators (and the tests) tell kinds apart without parsing bodies.
+        message.headers_mut().insert_raw(kind);
+        Ok(message)
     }
 }
 
@@ -165,6 +173,7 @@ mod tests {
             .unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         assert!(raw.contains("Message-ID: <n1@example.org>"));
+        assert!(raw.contains("X-Fasttrack-Kind: confirmation"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("text/html"));
     }

@@ -1,0 +1,11 @@
+//! Integration tests: the real application on port 0, on both backends.
+//! One test binary, a module per feature (zero-to-production's layout).
+
+mod applications;
+mod cli;
+mod emails;
+mod helpers;
+mod ops;
+mod roles;
+mod schemes;
+mod smtp;

@@ -1,0 +1,71 @@
+//! Health, readiness, metrics, unknown routes.
+
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, application};
+
+async fn health_ready_and_metrics_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.get("/health", None).await.status(), 200);
+    let res = app.get("/ready", None).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"]["ok"], true);
+    assert_eq!(body["queue"]["ok"], true);
+    assert_eq!(body["mail"]["ok"], true);
+
+    let (id, _) = app
+        .apply_ok("london-imt-pilot", &application("metrics@example.ac.uk"))
+        .await;
+    app.wait_for_email_state(&id, "confirmation", "sent").await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        text.contains(r#"fasttrack_applications{scheme="london-imt-pilot",status="submitted"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"fasttrack_emails{state="sent"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("fasttrack_applications_submitted_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/schemes/{scheme}/applications""#),
+        "{text}"
+    );
+    app.stop().await;
+}
+
+async fn unknown_routes_are_problem_json_404(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = app.get("/api/v1/nope", None).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    app.stop().await;
+}
+
+async fn ready_reports_a_mail_server_that_is_down(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    if let Some(smtp) = app.smtp.as_mut() {
+        smtp.stop();
+        let res = app.get("/ready", None).await;
+        assert_eq!(res.status(), 503);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["mail"]["ok"], false);
+        assert_eq!(body["database"]["ok"], true);
+    } else {
+        std::fs::remove_dir_all(app.settings.mail_outbox_dir()).unwrap();
+        assert_eq!(app.get("/ready", None).await.status(), 503);
+    }
+    app.stop().await;
+}
+
+both_backends!(
+    health_ready_and_metrics_answer,
+    unknown_routes_are_problem_json_404,
+    ready_reports_a_mail_server_that_is_down
+);

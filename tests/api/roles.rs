@@ -1,0 +1,156 @@
+//! The role matrix of SPEC §2 walked over every route that exists. A new route
+//! must be added to `ROUTES` (and so to the OpenAPI document, checked below).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, application};
+use fasttrack_core::Role;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Who {
+    Nobody,
+    /// The applicant whose application the path names.
+    Own,
+    /// Another applicant.
+    OtherApplicant,
+    Staff(Role),
+}
+
+const STAFF: [Role; 4] = [Role::Recruiter, Role::Assessor, Role::Hr, Role::Admin];
+
+/// method, path template ({app} = an application id), who may (None = anyone).
+pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
+    ("GET", "/health", None),
+    ("GET", "/ready", None),
+    ("GET", "/metrics", None),
+    ("GET", "/api/v1/openapi.json", None),
+    ("GET", "/api/v1/schemes", None),
+    ("POST", "/api/v1/schemes", Some(&["recruiter", "admin"])),
+    (
+        "POST",
+        "/api/v1/schemes/london-imt-pilot/applications",
+        None,
+    ),
+    (
+        "GET",
+        "/api/v1/applications/{app}",
+        Some(&["own", "recruiter", "admin"]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/applications/{app}",
+        Some(&["own", "admin"]),
+    ),
+    ("GET", "/api/v1/notifications", Some(&["admin"])),
+    (
+        "POST",
+        "/api/v1/notifications/{nid}/retry",
+        Some(&["admin"]),
+    ),
+    ("POST", "/api/v1/admin/tokens", Some(&["admin"])),
+];
+
+fn label(who: Who) -> &'static str {
+    match who {
+        Who::Nobody => "nobody",
+        Who::Own => "own",
+        Who::OtherApplicant => "other",
+        Who::Staff(r) => r.as_str(),
+    }
+}
+
+async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut callers = vec![(Who::Nobody, None)];
+    for role in STAFF {
+        callers.push((Who::Staff(role), Some(app.token(role).await)));
+    }
+    let (_, other_token) = app
+        .apply_ok("london-imt-pilot", &application("other@example.ac.uk"))
+        .await;
+    callers.push((Who::OtherApplicant, Some(other_token)));
+
+    for (method, template, allowed) in ROUTES {
+        // A fresh application per route, so a withdrawal does not change the next check.
+        let email = format!("{}-{}@example.ac.uk", method.to_lowercase(), template.len());
+        let (app_id, own_token) = app.apply_ok("london-imt-pilot", &application(&email)).await;
+        let mut all = callers.clone();
+        all.push((Who::Own, Some(own_token)));
+        for (who, token) in all {
+            let path = template
+                .replace("{app}", &app_id)
+                .replace("{nid}", &uuid::Uuid::now_v7().to_string());
+            let mut req = app.client.request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(&path),
+            );
+            if *method == "POST" {
+                req = req.json(&json!({}));
+            }
+            if let Some(t) = &token {
+                req = req.bearer_auth(t);
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            let may = allowed.is_none_or(|a| a.contains(&label(who)));
+            let case = format!("{method} {template} as {}: {status}", label(who));
+            if may {
+                assert!(
+                    ![401, 403].contains(&status),
+                    "{case} but should be allowed"
+                );
+                if who == Who::Own {
+                    assert_ne!(status, 404, "{case}");
+                }
+            } else if who == Who::Nobody {
+                assert_eq!(status, 401, "{case}");
+            } else if who == Who::OtherApplicant && template.contains("{app}") {
+                assert_eq!(
+                    status, 404,
+                    "{case}: another applicant's application must not be seen to exist"
+                );
+            } else {
+                assert_eq!(status, 403, "{case}");
+            }
+        }
+    }
+    app.stop().await;
+}
+
+async fn the_openapi_document_describes_every_route(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc: Value = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = 0;
+    for (_, ops) in paths {
+        documented += ops.as_object().unwrap().len();
+    }
+    for (method, template, _) in ROUTES {
+        let path = template
+            .replace("{app}", "{id}")
+            .replace("{nid}", "{id}")
+            .replace("london-imt-pilot", "{scheme}");
+        let op = paths.get(&path).and_then(|p| p.get(method.to_lowercase()));
+        assert!(
+            op.is_some(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "the document and the route list disagree"
+    );
+    app.stop().await;
+}
+
+both_backends!(
+    every_route_answers_each_role_as_the_matrix_says,
+    the_openapi_document_describes_every_route
+);
