@@ -7,6 +7,8 @@ pub mod email;
 pub mod equality;
 pub mod ids;
 pub mod scheme;
+pub mod scoring;
+pub mod sift;
 pub mod status;
 pub mod validation;
 
