@@ -10,11 +10,7 @@ use fasttrack_core::{Role, store};
 use crate::startup::{self, API_ONLY, EMBEDDED, Parts, WORKERS_ONLY};
 
 #[derive(Parser)]
-#[command(
-    name = "fasttrack",
-    version,
-    about = "Recruitment pipeline for graduate fast-track schemes"
-)]
+#[command(name = "fasttrack", version, about = "Recruitment pipeline for graduate fast-track schemes")]
 pub struct Cli {
     /// Deployment settings file layered over config/default.toml (also FASTTRACK_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -31,6 +27,15 @@ pub enum Command {
     Work,
     /// Apply database migrations and exit.
     Migrate,
+    /// Re-score every scored application of a scheme with its current keys and norms, and
+    /// report who changed outcome (pass/fail). Deterministic: the same inputs give the same scores.
+    Rescore {
+        #[arg(long)]
+        scheme: String,
+        /// Report only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -92,24 +97,20 @@ pub async fn run() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Some(Command::Admin {
-            command:
-                AdminCommand::Token {
-                    command: TokenCommand::Create { role, name },
-                },
-        }) => {
+        Some(Command::Rescore { scheme, dry_run }) => {
+            let db = store::Db::connect(&settings).await?;
+            db.migrate().await?;
+            let report = crate::rescore::rescore(&db, &scheme, dry_run).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Some(Command::Admin { command: AdminCommand::Token { command: TokenCommand::Create { role, name } } }) => {
             let name = name.trim();
-            anyhow::ensure!(
-                !name.is_empty() && name.len() <= 200,
-                "--name must be 1–200 characters"
-            );
+            anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1–200 characters");
             let db = store::Db::connect(&settings).await?;
             db.migrate().await?;
             let (id, token) = store::tokens::create_staff_token(&db, role.into(), name).await?;
-            eprintln!(
-                "created {} token {id} for {name}; it is shown only now:",
-                Role::from(role).as_str()
-            );
+            eprintln!("created {} token {id} for {name}; it is shown only now:", Role::from(role).as_str());
             println!("{token}");
             Ok(())
         }

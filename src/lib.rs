@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod http;
 pub mod metrics;
+pub mod rescore;
 pub mod startup;
 pub mod telemetry;

@@ -49,11 +49,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("fasttrack");
         let http_requests = Family::<HttpLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests answered by this process",
-            http_requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests answered by this process", http_requests.clone());
         let applications_submitted = Counter::default();
         registry.register(
             "applications_submitted",
@@ -73,46 +69,24 @@ impl Metrics {
             notifications.clone(),
         );
         let jobs = Family::<JobLabels, Counter<u64, AtomicU64>>::default();
-        registry.register(
-            "jobs_processed",
-            "Background jobs run by this process's workers, by outcome",
-            jobs.clone(),
-        );
-        Self {
-            registry,
-            http_requests,
-            applications_submitted,
-            applications,
-            notifications,
-            jobs,
-        }
+        registry.register("jobs_processed", "Background jobs run by this process's workers, by outcome", jobs.clone());
+        Self { registry, http_requests, applications_submitted, applications, notifications, jobs }
     }
 
     pub async fn render(&self, db: &Db) -> anyhow::Result<String> {
         self.applications.clear();
         for (scheme, status, n) in store::applications::counts_by_status(db).await? {
-            self.applications
-                .get_or_create(&StatusLabels { scheme, status })
-                .set(n);
+            self.applications.get_or_create(&StatusLabels { scheme, status }).set(n);
         }
         self.notifications.clear();
         for state in store::notifications::STATES {
-            self.notifications
-                .get_or_create(&StateLabels {
-                    state: state.into(),
-                })
-                .set(0);
+            self.notifications.get_or_create(&StateLabels { state: state.into() }).set(0);
         }
         for (state, n) in store::notifications::counts_by_state(db).await? {
-            self.notifications
-                .get_or_create(&StateLabels { state })
-                .set(n);
+            self.notifications.get_or_create(&StateLabels { state }).set(n);
         }
         for (job, outcome, n) in fasttrack_workers::stats::snapshot() {
-            let c = self.jobs.get_or_create(&JobLabels {
-                job: job.into(),
-                outcome: outcome.into(),
-            });
+            let c = self.jobs.get_or_create(&JobLabels { job: job.into(), outcome: outcome.into() });
             let seen = c.get();
             c.inc_by(n.saturating_sub(seen));
         }

@@ -27,18 +27,9 @@ pub struct Parts {
     pub workers: bool,
 }
 
-pub const EMBEDDED: Parts = Parts {
-    api: true,
-    workers: true,
-};
-pub const API_ONLY: Parts = Parts {
-    api: true,
-    workers: false,
-};
-pub const WORKERS_ONLY: Parts = Parts {
-    api: false,
-    workers: true,
-};
+pub const EMBEDDED: Parts = Parts { api: true, workers: true };
+pub const API_ONLY: Parts = Parts { api: true, workers: false };
+pub const WORKERS_ONLY: Parts = Parts { api: false, workers: true };
 
 /// A running service.
 pub struct Running {
@@ -77,8 +68,7 @@ pub async fn load_schemes(db: &Db, dir: &Path) -> anyhow::Result<()> {
     if dir.as_os_str().is_empty() {
         return Ok(());
     }
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("reading schemes.dir {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading schemes.dir {}", dir.display()))?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -86,10 +76,9 @@ pub async fn load_schemes(db: &Db, dir: &Path) -> anyhow::Result<()> {
         .collect();
     paths.sort();
     for path in paths {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let def = SchemeDefinition::parse_toml(&text)
-            .map_err(|e| anyhow::anyhow!("scheme file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let def =
+            SchemeDefinition::parse_toml(&text).map_err(|e| anyhow::anyhow!("scheme file {}: {e}", path.display()))?;
         match store::schemes::upsert(db, &def, Timestamp::now()).await? {
             Upsert::Created => tracing::info!(scheme = %def.id, "scheme loaded"),
             Upsert::Updated => tracing::info!(scheme = %def.id, "scheme updated from its file"),
@@ -118,9 +107,7 @@ pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running>
             .with_context(|| format!("cannot listen on {} (server.addr)", settings.server.addr))?;
         addr = Some(listener.local_addr()?);
         let threads = match settings.server.threads {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             n => n,
         };
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
@@ -147,13 +134,7 @@ pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running>
         server = Some((handle, tokio::spawn(srv)));
         tracing::info!(addr = %addr.expect("set above"), "API listening");
     }
-    Ok(Running {
-        addr,
-        db,
-        queue,
-        server,
-        workers,
-    })
+    Ok(Running { addr, db, queue, server, workers })
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -161,8 +142,8 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

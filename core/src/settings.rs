@@ -20,7 +20,24 @@ pub struct Settings {
     pub mail: MailSettings,
     pub workers: WorkerSettings,
     pub schemes: SchemeSettings,
+    pub tests: TestSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSettings {
+    /// Seconds after a timed test's limit during which answers still count (network delay).
+    pub grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// External test providers: name → HMAC-SHA256 secret for `X-Fasttrack-Signature`.
+    #[serde(default)]
+    pub providers: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,26 +134,14 @@ pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 impl Settings {
     /// Loads the layers. `file` is the deployment file, if any; `env` is the environment to read
     /// (passed in so tests need not mutate the process environment).
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> anyhow::Result<Self> {
-        let mut builder = config::Config::builder().add_source(config::File::from_str(
-            DEFAULT_TOML,
-            config::FileFormat::Toml,
-        ));
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let mut builder =
+            config::Config::builder().add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
         if let Some(file) = file {
-            anyhow::ensure!(
-                file.exists(),
-                "settings file {} does not exist",
-                file.display()
-            );
+            anyhow::ensure!(file.exists(), "settings file {} does not exist", file.display());
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
-        let vars: config::Map<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("FASTTRACK__"))
-            .collect();
+        let vars: config::Map<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("FASTTRACK__")).collect();
         builder = builder.add_source(
             config::Environment::with_prefix("FASTTRACK")
                 .prefix_separator("__")
@@ -144,10 +149,8 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(vars)),
         );
-        let settings: Settings = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        let settings: Settings =
+            builder.build().and_then(|c| c.try_deserialize()).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         settings.check()?;
         Ok(settings)
     }
@@ -164,38 +167,23 @@ impl Settings {
             return bad("database.max_connections", "must be at least 1");
         }
         if self.database.min_connections > self.database.max_connections {
-            return bad(
-                "database.min_connections",
-                "must not exceed database.max_connections",
-            );
+            return bad("database.min_connections", "must not exceed database.max_connections");
         }
         if !self.database.url.is_empty() {
-            self.database_kind()
-                .context("invalid settings: database.url")?;
+            self.database_kind().context("invalid settings: database.url")?;
         }
         if !(self.queue.url.is_empty()
             || self.queue.url.starts_with("redis://")
             || self.queue.url.starts_with("rediss://"))
         {
-            return bad(
-                "queue.url",
-                "must be empty (the SQLite queue) or a redis:// URL",
-            );
+            return bad("queue.url", "must be empty (the SQLite queue) or a redis:// URL");
         }
-        if !(self.mail.url.is_empty()
-            || self.mail.url.starts_with("smtp://")
-            || self.mail.url.starts_with("smtps://"))
+        if !(self.mail.url.is_empty() || self.mail.url.starts_with("smtp://") || self.mail.url.starts_with("smtps://"))
         {
-            return bad(
-                "mail.url",
-                "must be empty (the .eml outbox) or an smtp:// or smtps:// URL",
-            );
+            return bad("mail.url", "must be empty (the .eml outbox) or an smtp:// or smtps:// URL");
         }
         if !self.mail.from.contains('@') {
-            return bad(
-                "mail.from",
-                "must be an email address such as \"fasttrack <noreply@example.org>\"",
-            );
+            return bad("mail.from", "must be an email address such as \"fasttrack <noreply@example.org>\"");
         }
         if self.mail.max_attempts == 0 {
             return bad("mail.max_attempts", "must be at least 1");
@@ -236,10 +224,7 @@ impl Settings {
     /// The database URL with the embedded default filled in.
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("fasttrack.db").display()
-            )
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("fasttrack.db").display())
         } else {
             self.database.url.clone()
         }
@@ -263,10 +248,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -296,11 +278,9 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key() {
-        let err = Settings::load(None, env(&[("FASTTRACK__SERVER__ADDR", "not-an-address")]))
-            .unwrap_err();
+        let err = Settings::load(None, env(&[("FASTTRACK__SERVER__ADDR", "not-an-address")])).unwrap_err();
         assert!(format!("{err:#}").contains("server.addr"), "{err:#}");
-        let err =
-            Settings::load(None, env(&[("FASTTRACK__DATABASE__URL", "mysql://x")])).unwrap_err();
+        let err = Settings::load(None, env(&[("FASTTRACK__DATABASE__URL", "mysql://x")])).unwrap_err();
         assert!(format!("{err:#}").contains("database.url"), "{err:#}");
         let err = Settings::load(None, env(&[("FASTTRACK__MAIL__MAX_ATTEMPTS", "0")])).unwrap_err();
         assert!(format!("{err:#}").contains("mail.max_attempts"), "{err:#}");
@@ -312,10 +292,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("prod.toml");
         std::fs::write(&file, "[mail]\nfrom = \"x <x@nhs.net>\"\n").unwrap();
-        assert_eq!(
-            Settings::load(Some(&file), env(&[])).unwrap().mail.from,
-            "x <x@nhs.net>"
-        );
+        assert_eq!(Settings::load(Some(&file), env(&[])).unwrap().mail.from, "x <x@nhs.net>");
         std::fs::write(&file, "[mail]\nfrmo = \"x\"\n").unwrap();
         let err = Settings::load(Some(&file), env(&[])).unwrap_err();
         assert!(format!("{err:#}").contains("frmo"), "{err:#}");

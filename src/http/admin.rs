@@ -20,12 +20,8 @@ pub struct TokenCreated {
     pub token: String,
 }
 
-const STAFF_ROLES: &[(&str, Role)] = &[
-    ("recruiter", Role::Recruiter),
-    ("assessor", Role::Assessor),
-    ("hr", Role::Hr),
-    ("admin", Role::Admin),
-];
+const STAFF_ROLES: &[(&str, Role)] =
+    &[("recruiter", Role::Recruiter), ("assessor", Role::Assessor), ("hr", Role::Hr), ("admin", Role::Admin)];
 
 /// Create a staff token: `{"role": "recruiter|assessor|hr|admin", "name": "who it is for"}`.
 #[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin",
@@ -43,9 +39,7 @@ pub async fn create_token(
     let Some(mut r) = ObjectReader::new("", &value, &mut e) else {
         return Err(e.into());
     };
-    let role = r
-        .required("role", &mut e)
-        .and_then(|v| one_of("role", v, STAFF_ROLES, &mut e));
+    let role = r.required("role", &mut e).and_then(|v| one_of("role", v, STAFF_ROLES, &mut e));
     let name = r.text("name", 200, true, &mut e);
     r.finish_unknown(&mut e);
     let (Some(role), Some(name)) = (role, name) else {

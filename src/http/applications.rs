@@ -6,7 +6,7 @@ use fasttrack_core::application::{ApplicantDetails, ApplicationForm};
 use fasttrack_core::auth::{Action, hex, token_from_bytes, token_hash};
 use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::applications::{
-    self, IdempotencyRecord, NewApplication, SubmitError, TransitionError,
+    self, IdempotencyRecord, NewApplication, Screening, SubmitError, TransitionError,
 };
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{self, audit};
@@ -29,6 +29,7 @@ pub struct ApplyResponse {
     pub id: String,
     /// The applicant's personal access token for this application. Shown once: keep it.
     pub token: String,
+    /// Where the application stands after screening: tests_invited, ineligible, or submitted.
     pub scheme: String,
     #[schema(value_type = String)]
     pub status: Status,
@@ -67,16 +68,13 @@ pub struct ApplicationView {
 }
 
 fn london_date(t: Timestamp) -> String {
-    t.in_tz("Europe/London")
-        .map(|z| z.strftime("%-d %B %Y").to_string())
-        .unwrap_or_else(|_| t.to_string())
+    t.in_tz("Europe/London").map(|z| z.strftime("%-d %B %Y").to_string()).unwrap_or_else(|_| t.to_string())
 }
 
 /// The one-time pad that masks the applicant token kept for Idempotency-Key replays. Only a
 /// caller presenting the key itself can recompute it; the database holds a hash of the key.
 fn token_pad(key: &str, scope: &str) -> [u8; 32] {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
     mac.update(b"fasttrack idempotent token\0");
     mac.update(scope.as_bytes());
     mac.finalize().into_bytes().into()
@@ -100,61 +98,39 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     };
     match v.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Ok(Some(k.trim().to_owned())),
-        _ => Err(ApiError::invalid(
-            IDEMPOTENCY_KEY,
-            "must be 1–255 visible ASCII characters",
-        )),
+        _ => Err(ApiError::invalid(IDEMPOTENCY_KEY, "must be 1–255 visible ASCII characters")),
     }
 }
 
-fn replay(
-    rec: &IdempotencyRecord,
-    key: &str,
-    request_hash: &str,
-) -> Result<HttpResponse, ApiError> {
+fn replay(rec: &IdempotencyRecord, key: &str, request_hash: &str) -> Result<HttpResponse, ApiError> {
     if rec.request_hash != request_hash {
-        return Err(ApiError::invalid(
-            IDEMPOTENCY_KEY,
-            "was already used with a different request body",
-        ));
+        return Err(ApiError::invalid(IDEMPOTENCY_KEY, "was already used with a different request body"));
     }
-    let mut body: Value =
-        serde_json::from_str(&rec.response).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut body: Value = serde_json::from_str(&rec.response).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(masked) = body.as_object_mut().and_then(|o| o.remove("token_masked")) {
-        let bytes = masked
-            .as_str()
-            .and_then(unhex32)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad stored token")))?;
+        let bytes =
+            masked.as_str().and_then(unhex32).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad stored token")))?;
         body["token"] = json!(token_from_bytes(xor(bytes, token_pad(key, &rec.scope))));
     }
-    let status = actix_web::http::StatusCode::from_u16(rec.status)
-        .unwrap_or(actix_web::http::StatusCode::OK);
+    let status = actix_web::http::StatusCode::from_u16(rec.status).unwrap_or(actix_web::http::StatusCode::OK);
     let mut res = HttpResponse::build(status);
     if let Some(href) = body.get("href").and_then(Value::as_str) {
         res.insert_header((header::LOCATION, href.to_owned()));
     }
-    Ok(res
-        .insert_header(("Idempotent-Replayed", "true"))
-        .json(body))
+    Ok(res.insert_header(("Idempotent-Replayed", "true")).json(body))
 }
 
 fn check_window(scheme: &SchemeDefinition, now: Timestamp) -> Result<(), ApiError> {
     if now < scheme.opens_at {
         return Err(ApiError::Conflict {
             title: "Scheme not open yet",
-            detail: format!(
-                "{} opens for applications at {}",
-                scheme.name, scheme.opens_at
-            ),
+            detail: format!("{} opens for applications at {}", scheme.name, scheme.opens_at),
         });
     }
     if now >= scheme.closes_at {
         return Err(ApiError::Conflict {
             title: "Scheme closed",
-            detail: format!(
-                "{} closed for applications at {}",
-                scheme.name, scheme.closes_at
-            ),
+            detail: format!("{} closed for applications at {}", scheme.name, scheme.closes_at),
         });
     }
     Ok(())
@@ -184,15 +160,10 @@ pub async fn apply(
     let scheme_id = path.into_inner();
     let key = idempotency_key(&req)?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
-    let scheme = store::schemes::get(&state.db, &scheme_id)
-        .await?
-        .ok_or(ApiError::NotFound("scheme"))?
-        .definition;
+    let scheme = store::schemes::get(&state.db, &scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
 
     let scope = format!("apply:{}", scheme.id);
-    let request_hash = hex(&Sha256::digest(
-        serde_json::to_vec(&value).expect("a Value serialises"),
-    ));
+    let request_hash = hex(&Sha256::digest(serde_json::to_vec(&value).expect("a Value serialises")));
     let key_hash = key.as_deref().map(|k| hex(&Sha256::digest(k.as_bytes())));
     if let (Some(k), Some(kh)) = (&key, &key_hash)
         && let Some(rec) = applications::find_idempotency(&state.db, &scope, kh).await?
@@ -209,11 +180,12 @@ pub async fn apply(
     let token_bytes: [u8; 32] = rand::random();
     let token = token_from_bytes(token_bytes);
     let href = format!("/api/v1/applications/{id}");
+    let screening = screen(&scheme, &form, id);
     let response = ApplyResponse {
         id: id.to_string(),
         token: token.clone(),
         scheme: scheme.id.to_string(),
-        status: Status::Submitted,
+        status: screening.outcome,
         submitted_at: now,
         href: href.clone(),
     };
@@ -222,10 +194,7 @@ pub async fn apply(
             let mut stored = serde_json::to_value(&response).expect("serialises");
             let obj = stored.as_object_mut().expect("an object");
             obj.remove("token");
-            obj.insert(
-                "token_masked".into(),
-                json!(hex(&xor(token_bytes, token_pad(k, &scope)))),
-            );
+            obj.insert("token_masked".into(), json!(hex(&xor(token_bytes, token_pad(k, &scope)))));
             Some(IdempotencyRecord {
                 scope: scope.clone(),
                 key_hash: key_hash.clone(),
@@ -236,12 +205,8 @@ pub async fn apply(
         }
         _ => None,
     };
-    let streams: Vec<&str> = form
-        .stream_preferences
-        .iter()
-        .filter_map(|s| scheme.stream(s.as_str()))
-        .map(|s| s.name.as_str())
-        .collect();
+    let streams: Vec<&str> =
+        form.stream_preferences.iter().filter_map(|s| scheme.stream(s.as_str())).map(|s| s.name.as_str()).collect();
     let confirmation = NewNotification {
         id: NotificationId::new_v7(),
         application_id: Some(id),
@@ -255,11 +220,13 @@ pub async fn apply(
         idempotency_key: format!("{id}:confirmation:submitted"),
     };
     let email_id = confirmation.id;
+    let screening_email = screening.email.as_ref().map(|e| e.id);
     let submitted = applications::submit(
         &state.db,
         NewApplication {
             id,
             scheme_id: &scheme.id,
+            screening,
             form: &form,
             token_id: TokenId::new_v7(),
             token_hash: &token_hash(&token),
@@ -274,18 +241,14 @@ pub async fn apply(
         Err(SubmitError::DuplicateEmail) => {
             return Err(ApiError::Conflict {
                 title: "Already applied",
-                detail: format!(
-                    "an application with this email address already exists for {}",
-                    scheme.name
-                ),
+                detail: format!("an application with this email address already exists for {}", scheme.name),
             });
         }
         Err(SubmitError::IdempotencyKeyTaken) => {
             // A concurrent request with the same key won the race: answer as it did.
             let (k, kh) = (key.unwrap_or_default(), key_hash.unwrap_or_default());
-            let rec = applications::find_idempotency(&state.db, &scope, &kh)
-                .await?
-                .ok_or_else(|| ApiError::Conflict {
+            let rec =
+                applications::find_idempotency(&state.db, &scope, &kh).await?.ok_or_else(|| ApiError::Conflict {
                     title: "Request in progress",
                     detail: "a request with this Idempotency-Key is still being handled".into(),
                 })?;
@@ -295,20 +258,57 @@ pub async fn apply(
     }
     state.metrics.applications_submitted.inc();
     tracing::info!(application = %id, scheme = %scheme.id, "application submitted");
-    state.enqueue_emails(&[email_id]).await;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, href))
-        .json(response))
+    let emails: Vec<NotificationId> = std::iter::once(email_id).chain(screening_email).collect();
+    state.enqueue_emails(&emails).await;
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, href)).json(response))
 }
 
-fn parse_id(raw: &str) -> Result<ApplicationId, ApiError> {
+/// Straight after submission: eligible applicants are invited to the scheme's tests,
+/// the others are told why they cannot go on. A scheme without tests waits for the sift.
+fn screen<'a>(scheme: &'a SchemeDefinition, form: &ApplicationForm, id: ApplicationId) -> Screening<'a> {
+    let email = |kind: &str, context: Value| NewNotification {
+        id: NotificationId::new_v7(),
+        application_id: Some(id),
+        kind: kind.into(),
+        recipient: form.email.as_str().to_owned(),
+        template: kind.into(),
+        context,
+        idempotency_key: format!("{id}:{kind}"),
+    };
+    match form.eligibility(scheme) {
+        Err(reason) => Screening {
+            outcome: Status::Ineligible,
+            note: Some(reason.clone()),
+            tests: Vec::new(),
+            email: Some(email(
+                "ineligible",
+                json!({"name": form.name, "scheme_name": scheme.name, "application_id": id.to_string(), "reason": reason}),
+            )),
+        },
+        Ok(()) if scheme.tests.is_empty() => {
+            Screening { outcome: Status::Submitted, note: None, tests: Vec::new(), email: None }
+        }
+        Ok(()) => Screening {
+            outcome: Status::TestsInvited,
+            note: None,
+            tests: scheme.tests.iter().map(|t| t.id.as_str()).collect(),
+            email: Some(email(
+                "tests_invited",
+                json!({
+                    "name": form.name, "scheme_name": scheme.name, "application_id": id.to_string(),
+                    "tests": scheme.tests.iter().map(|t| json!({"name": t.name, "minutes": t.time_limit_minutes})).collect::<Vec<_>>(),
+                }),
+            )),
+        },
+    }
+}
+
+pub fn parse_id(raw: &str) -> Result<ApplicationId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("application"))
 }
 
 async fn view(state: &AppState, id: ApplicationId) -> Result<ApplicationView, ApiError> {
-    let app = applications::get(&state.db, id)
-        .await?
-        .ok_or(ApiError::NotFound("application"))?;
+    let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
     let timeline = applications::timeline(&state.db, id).await?;
     Ok(ApplicationView {
         id: id.to_string(),
@@ -319,13 +319,7 @@ async fn view(state: &AppState, id: ApplicationId) -> Result<ApplicationView, Ap
         updated_at: app.updated_at,
         timeline: timeline
             .into_iter()
-            .map(|e| EventView {
-                from: e.from,
-                to: e.to,
-                actor: e.actor,
-                note: e.note,
-                at: e.at,
-            })
+            .map(|e| EventView { from: e.from, to: e.to, actor: e.actor, note: e.note, at: e.at })
             .collect(),
     })
 }
@@ -336,23 +330,12 @@ async fn view(state: &AppState, id: ApplicationId) -> Result<ApplicationView, Ap
     responses((status = 200, body = ApplicationView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn get(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     auth.require(Action::ReadApplication(id))?;
     let view = view(&state, id).await?;
     if auth.0.role != Role::Applicant {
-        audit::record(
-            &state.db,
-            &auth.0,
-            "read application",
-            Some(id),
-            Timestamp::now(),
-        )
-        .await?;
+        audit::record(&state.db, &auth.0, "read application", Some(id), Timestamp::now()).await?;
     }
     Ok(HttpResponse::Ok().json(view))
 }
@@ -378,14 +361,10 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     auth.require(Action::WithdrawApplication(id))?;
-    let app = applications::get(&state.db, id)
-        .await?
-        .ok_or(ApiError::NotFound("application"))?;
+    let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
     if app.status != Status::Withdrawn {
-        let scheme = store::schemes::get(&state.db, &app.scheme_id)
-            .await?
-            .ok_or(ApiError::NotFound("scheme"))?
-            .definition;
+        let scheme =
+            store::schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
         let now = Timestamp::now();
         let email = NewNotification {
             id: NotificationId::new_v7(),
@@ -399,29 +378,14 @@ pub async fn withdraw(
             }),
             idempotency_key: format!("{id}:withdrawn"),
         };
-        match applications::transition(
-            &state.db,
-            id,
-            Status::Withdrawn,
-            &actor(&auth),
-            None,
-            Some(&email),
-            now,
-        )
-        .await
-        {
+        match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
             Ok(_) => {}
             Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
-            Err(TransitionError::NotAllowed {
-                from: Status::Withdrawn,
-                ..
-            }) => {}
+            Err(TransitionError::NotAllowed { from: Status::Withdrawn, .. }) => {}
             Err(TransitionError::NotAllowed { from, .. }) => {
                 return Err(ApiError::Conflict {
                     title: "Cannot withdraw",
-                    detail: format!(
-                        "the application is {from}, a final state; it cannot be withdrawn"
-                    ),
+                    detail: format!("the application is {from}, a final state; it cannot be withdrawn"),
                 });
             }
             Err(TransitionError::Db(e)) => return Err(e.into()),

@@ -35,20 +35,12 @@ impl FromRequest for Auth {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_owned());
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-            let token = token
-                .filter(|t| !t.is_empty() && t.len() <= 128)
-                .ok_or(ApiError::Unauthorized)?;
-            let caller = store::tokens::authenticate(&state.db, &token)
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+            let token = token.filter(|t| !t.is_empty() && t.len() <= 128).ok_or(ApiError::Unauthorized)?;
+            let caller = store::tokens::authenticate(&state.db, &token).await?.ok_or(ApiError::Unauthorized)?;
             Ok(Auth(caller))
         })
     }

@@ -35,9 +35,7 @@ pub enum ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut => {
-                ApiError::Unavailable("the database is busy; try again shortly".into())
-            }
+            sqlx::Error::PoolTimedOut => ApiError::Unavailable("the database is busy; try again shortly".into()),
             e => ApiError::Internal(e.into()),
         }
     }
@@ -111,13 +109,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(fields) => (Some(self.to_string()), fields.clone().into_vec()),
             other => (Some(other.to_string()), Vec::new()),
         };
-        let body = Problem {
-            kind: "about:blank",
-            title: self.title(),
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
+        let body = Problem { kind: "about:blank", title: self.title(), status: status.as_u16(), detail, errors };
         let mut res = HttpResponse::build(status);
         res.insert_header(ContentType(PROBLEM_JSON.parse().expect("valid mime")));
         if matches!(self, ApiError::Unauthorized) {

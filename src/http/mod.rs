@@ -10,6 +10,9 @@ pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod schemes;
+pub mod sift;
+pub mod tests;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -34,15 +37,18 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Enqueues jobs whose rows are committed; a lost push is found again by the sweeper.
+    pub async fn enqueue(&self, jobs: &[fasttrack_workers::jobs::Job]) {
+        if let Err(e) = self.queue.enqueue(jobs).await {
+            tracing::warn!(error = format!("{e:#}"), count = jobs.len(), "could not enqueue jobs; the sweeper will");
+        }
+    }
+
     /// Enqueues emails whose outbox rows are committed. A failure here loses nothing: the
     /// sweeper finds the rows and enqueues them again.
     pub async fn enqueue_emails(&self, ids: &[NotificationId]) {
         if let Err(e) = self.queue.enqueue_emails(ids).await {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                count = ids.len(),
-                "could not enqueue emails; the sweeper will"
-            );
+            tracing::warn!(error = format!("{e:#}"), count = ids.len(), "could not enqueue emails; the sweeper will");
         }
     }
 }
@@ -57,20 +63,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/openapi.json", web::get().to(openapi::document))
                 .route("/schemes", web::get().to(schemes::list))
                 .route("/schemes", web::post().to(schemes::create))
-                .route(
-                    "/schemes/{scheme}/applications",
-                    web::post().to(applications::apply),
-                )
+                .route("/schemes/{scheme}/applications", web::post().to(applications::apply))
                 .route("/applications/{id}", web::get().to(applications::get))
-                .route(
-                    "/applications/{id}",
-                    web::delete().to(applications::withdraw),
-                )
+                .route("/applications/{id}", web::delete().to(applications::withdraw))
+                .route("/applications/{id}/tests", web::get().to(tests::list))
+                .route("/applications/{id}/tests/{test}/start", web::post().to(tests::start))
+                .route("/applications/{id}/tests/{test}/responses", web::post().to(tests::respond))
+                .route("/applications/{id}/disability-confident-override", web::post().to(sift::override_dc))
+                .route("/webhooks/test-results", web::post().to(webhooks::test_results))
+                .route("/schemes/{scheme}/sift", web::post().to(sift::run))
+                .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/notifications", web::get().to(notifications::list))
-                .route(
-                    "/notifications/{id}/retry",
-                    web::post().to(notifications::retry),
-                )
+                .route("/notifications/{id}/retry", web::post().to(notifications::retry))
                 .route("/admin/tokens", web::post().to(admin::create_token)),
         )
         .default_service(web::to(error::not_found));
@@ -81,24 +85,12 @@ pub async fn count_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let res = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "(unmatched)".into());
-        metrics
-            .http_requests
-            .get_or_create(&HttpLabels {
-                method,
-                route,
-                status: res.status().as_u16(),
-            })
-            .inc();
+        let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
+        metrics.http_requests.get_or_create(&HttpLabels { method, route, status: res.status().as_u16() }).inc();
     }
     Ok(res)
 }

@@ -49,10 +49,7 @@ pub async fn list(
     auth.require(Action::ListDeadNotifications)?;
     let wanted = query.state.as_deref().unwrap_or("dead");
     if !notifications::STATES.contains(&wanted) {
-        return Err(ApiError::invalid(
-            "state",
-            format!("must be one of: {}", notifications::STATES.join(", ")),
-        ));
+        return Err(ApiError::invalid("state", format!("must be one of: {}", notifications::STATES.join(", "))));
     }
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -83,20 +80,13 @@ pub async fn list(
     responses((status = 202, description = "queued again"), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "the email is not dead")),
     security(("bearer" = [])))]
-pub async fn retry(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn retry(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     auth.require(Action::RetryNotification)?;
-    let id: NotificationId = path
-        .parse()
-        .map_err(|_| ApiError::NotFound("notification"))?;
+    let id: NotificationId = path.parse().map_err(|_| ApiError::NotFound("notification"))?;
     match notifications::retry(&state.db, id, Timestamp::now()).await? {
         Retry::Queued => {
             state.enqueue_emails(&[id]).await;
-            Ok(HttpResponse::Accepted()
-                .json(serde_json::json!({"id": id.to_string(), "state": "pending"})))
+            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id.to_string(), "state": "pending"})))
         }
         Retry::NotFound => Err(ApiError::NotFound("notification")),
         Retry::NotDead(s) => Err(ApiError::Conflict {

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, applications, error, notifications, ops, schemes};
+use super::{admin, applications, error, notifications, ops, schemes, sift, tests, webhooks};
 
 struct BearerAuth;
 
@@ -26,6 +26,8 @@ impl Modify for BearerAuth {
         ops::health, ops::ready, ops::metrics, document,
         schemes::list, schemes::create,
         applications::apply, applications::get, applications::withdraw,
+        tests::list, tests::start, tests::respond, webhooks::test_results,
+        sift::run, sift::job, sift::override_dc,
         notifications::list, notifications::retry,
         admin::create_token,
     ),

@@ -36,14 +36,8 @@ pub struct Readiness {
 
 fn check(r: anyhow::Result<()>) -> Check {
     match r {
-        Ok(()) => Check {
-            ok: true,
-            error: None,
-        },
-        Err(e) => Check {
-            ok: false,
-            error: Some(format!("{e:#}")),
-        },
+        Ok(()) => Check { ok: true, error: None },
+        Err(e) => Check { ok: false, error: Some(format!("{e:#}")) },
     }
 }
 
@@ -61,19 +55,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         },
         state.mailer.ping(),
     );
-    let body = Readiness {
-        status: "ok",
-        database: check(db),
-        queue: check(queue),
-        mail: check(mail),
-    };
+    let body = Readiness { status: "ok", database: check(db), queue: check(queue), mail: check(mail) };
     if body.database.ok && body.queue.ok && body.mail.ok {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(Readiness {
-            status: "unavailable",
-            ..body
-        })
+        HttpResponse::ServiceUnavailable().json(Readiness { status: "unavailable", ..body })
     }
 }
 
@@ -82,9 +68,9 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match state.metrics.render(&state.db).await {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(text),
+        Ok(text) => {
+            HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
+        }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "metrics failed");
             HttpResponse::ServiceUnavailable().body("metrics unavailable: database not reachable")

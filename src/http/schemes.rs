@@ -61,10 +61,7 @@ impl From<&SchemeDefinition> for SchemeView {
     responses((status = 200, body = Vec<SchemeView>)))]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let open = store::schemes::list_open(&state.db, Timestamp::now()).await?;
-    let views: Vec<SchemeView> = open
-        .iter()
-        .map(|s| SchemeView::from(&s.definition))
-        .collect();
+    let views: Vec<SchemeView> = open.iter().map(|s| SchemeView::from(&s.definition)).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -73,23 +70,16 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     request_body(content = Object, description = "A scheme definition, as in config/schemes/*.toml"),
     responses((status = 201, body = SchemeView), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn create(
-    state: web::Data<AppState>,
-    auth: Auth,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, auth: Auth, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     auth.require(Action::CreateScheme)?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let def = SchemeDefinition::parse_json(value)?;
-    store::schemes::create(&state.db, &def, Timestamp::now())
-        .await
-        .map_err(|e| match e {
-            CreateError::Exists(id) => ApiError::Conflict {
-                title: "Scheme exists",
-                detail: format!("a scheme with id {id} already exists"),
-            },
-            CreateError::Db(e) => e.into(),
-        })?;
+    store::schemes::create(&state.db, &def, Timestamp::now()).await.map_err(|e| match e {
+        CreateError::Exists(id) => {
+            ApiError::Conflict { title: "Scheme exists", detail: format!("a scheme with id {id} already exists") }
+        }
+        CreateError::Db(e) => e.into(),
+    })?;
     tracing::info!(scheme = %def.id, "scheme created");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/schemes/{}", def.id)))

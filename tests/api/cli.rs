@@ -4,8 +4,7 @@ use std::process::Command;
 
 fn fasttrack(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fasttrack"));
-    cmd.env("FASTTRACK__DATA_DIR", data_dir)
-        .env("FASTTRACK__LOG__LEVEL", "warn");
+    cmd.env("FASTTRACK__DATA_DIR", data_dir).env("FASTTRACK__LOG__LEVEL", "warn");
     cmd
 }
 
@@ -13,39 +12,20 @@ fn fasttrack(data_dir: &std::path::Path) -> Command {
 fn admin_token_create_prints_a_token_once_and_stores_only_its_hash() {
     let dir = tempfile::tempdir().unwrap();
     let out = fasttrack(dir.path())
-        .args([
-            "admin",
-            "token",
-            "create",
-            "--role",
-            "hr",
-            "--name",
-            "Equality lead",
-        ])
+        .args(["admin", "token", "create", "--role", "hr", "--name", "Equality lead"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("ft_") && token.len() > 40, "{token}");
     let db = std::fs::read(dir.path().join("fasttrack.db")).unwrap();
-    assert!(
-        !db.windows(token.len()).any(|w| w == token.as_bytes()),
-        "the secret must not be stored"
-    );
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()), "the secret must not be stored");
 }
 
 #[test]
 fn a_bad_setting_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = fasttrack(dir.path())
-        .env("FASTTRACK__SERVER__ADDR", "nowhere")
-        .arg("migrate")
-        .output()
-        .unwrap();
+    let out = fasttrack(dir.path()).env("FASTTRACK__SERVER__ADDR", "nowhere").arg("migrate").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server.addr"), "{err}");
@@ -55,15 +35,7 @@ fn a_bad_setting_stops_start_up_naming_the_key() {
 fn an_unknown_role_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = fasttrack(dir.path())
-        .args([
-            "admin",
-            "token",
-            "create",
-            "--role",
-            "applicant",
-            "--name",
-            "x",
-        ])
+        .args(["admin", "token", "create", "--role", "applicant", "--name", "x"])
         .output()
         .unwrap();
     assert!(!out.status.success());

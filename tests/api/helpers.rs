@@ -31,8 +31,7 @@ pub enum Backend {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("FASTTRACK_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("FASTTRACK_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn redis_url() -> String {
@@ -51,10 +50,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            parts: startup::EMBEDDED,
-            env: Vec::new(),
-        }
+        Self { parts: startup::EMBEDDED, env: Vec::new() }
     }
 }
 
@@ -83,10 +79,7 @@ impl TestApp {
             ("SERVER__ADDR", "127.0.0.1:0".into()),
             ("SERVER__THREADS", "1".into()),
             ("SERVER__SHUTDOWN_TIMEOUT_SECS", "5".into()),
-            (
-                "SCHEMES__DIR",
-                repo_path("config/schemes").display().to_string(),
-            ),
+            ("SCHEMES__DIR", repo_path("config/schemes").display().to_string()),
             ("DATABASE__MAX_CONNECTIONS", "5".into()),
             ("MAIL__MAX_ATTEMPTS", "3".into()),
             ("MAIL__BACKOFF_BASE_SECS", "1".into()),
@@ -107,10 +100,7 @@ impl TestApp {
         let mut smtp = None;
         let mut pg_database = None;
         if backend == Backend::Postgres {
-            let name = format!(
-                "ft_test_{}",
-                ulid::Ulid::generate().to_string().to_lowercase()
-            );
+            let name = format!("ft_test_{}", ulid::Ulid::generate().to_string().to_lowercase());
             let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect(
                 "PostgreSQL is not reachable at FASTTRACK_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres); \
                  start it (see README, Development)",
@@ -134,12 +124,8 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             fasttrack::telemetry::init(&settings);
         }
-        let running = startup::launch(settings.clone(), options.parts)
-            .await
-            .expect("launch the app");
-        let addr = running
-            .addr
-            .unwrap_or_else(|| "127.0.0.1:9".parse().unwrap());
+        let running = startup::launch(settings.clone(), options.parts).await.expect("launch the app");
+        let addr = running.addr.unwrap_or_else(|| "127.0.0.1:9".parse().unwrap());
         // The test's own connections, so they outlive any instance the test stops.
         let (db, queue) = startup::connect(&settings).await.expect("test connections");
         TestApp {
@@ -161,11 +147,7 @@ impl TestApp {
     pub async fn launch_more(&mut self, parts: Parts) {
         let mut settings = self.settings.clone();
         settings.server.addr = "127.0.0.1:0".parse().unwrap();
-        self.extra.push(
-            startup::launch(settings, parts)
-                .await
-                .expect("launch another instance"),
-        );
+        self.extra.push(startup::launch(settings, parts).await.expect("launch another instance"));
     }
 
     /// Stops the first instance (API and/or workers), as a kill between steps would.
@@ -187,12 +169,7 @@ impl TestApp {
         r.send().await.expect("request")
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> reqwest::Response {
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
         let mut r = self.client.post(self.url(path)).json(body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
@@ -209,12 +186,7 @@ impl TestApp {
     }
 
     pub async fn apply(&self, scheme: &str, body: &Value) -> reqwest::Response {
-        self.post_json(
-            &format!("/api/v1/schemes/{scheme}/applications"),
-            None,
-            body,
-        )
-        .await
+        self.post_json(&format!("/api/v1/schemes/{scheme}/applications"), None, body).await
     }
 
     /// Applies and returns (id, token), asserting 201.
@@ -223,17 +195,11 @@ impl TestApp {
         let status = res.status();
         let json: Value = res.json().await.unwrap();
         assert_eq!(status, 201, "{json}");
-        (
-            json["id"].as_str().unwrap().to_owned(),
-            json["token"].as_str().unwrap().to_owned(),
-        )
+        (json["id"].as_str().unwrap().to_owned(), json["token"].as_str().unwrap().to_owned())
     }
 
     pub async fn token(&self, role: Role) -> String {
-        store::tokens::create_staff_token(&self.db, role, &format!("test {}", role.as_str()))
-            .await
-            .unwrap()
-            .1
+        store::tokens::create_staff_token(&self.db, role, &format!("test {}", role.as_str())).await.unwrap().1
     }
 
     /// Emails that have left the building: .eml files (embedded) or messages the SMTP server got.
@@ -251,10 +217,7 @@ impl TestApp {
                     .filter(|p| p.extension().is_some_and(|e| e == "eml"))
                     .collect();
                 files.sort();
-                files
-                    .iter()
-                    .filter_map(|p| std::fs::read_to_string(p).ok())
-                    .collect()
+                files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
             }
         }
     }
@@ -263,19 +226,11 @@ impl TestApp {
     pub async fn wait_for_emails(&self, n: usize, filter: impl Fn(&str) -> bool) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let found: Vec<String> = self
-                .sent_emails()
-                .into_iter()
-                .filter(|e| filter(e))
-                .collect();
+            let found: Vec<String> = self.sent_emails().into_iter().filter(|e| filter(e)).collect();
             if found.len() >= n {
                 return found;
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {n} emails; have {}",
-                found.len()
-            );
+            assert!(Instant::now() < deadline, "timed out waiting for {n} emails; have {}", found.len());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -283,14 +238,12 @@ impl TestApp {
     /// The outbox state of the one email of `kind` for an application.
     pub async fn email_state(&self, application: &str, kind: &str) -> Option<(String, i64)> {
         use sqlx::Row;
-        let row = sqlx::query(
-            "SELECT state, attempts FROM notifications WHERE application_id = $1 AND kind = $2",
-        )
-        .bind(application)
-        .bind(kind)
-        .fetch_optional(self.db.pool())
-        .await
-        .unwrap()?;
+        let row = sqlx::query("SELECT state, attempts FROM notifications WHERE application_id = $1 AND kind = $2")
+            .bind(application)
+            .bind(kind)
+            .fetch_optional(self.db.pool())
+            .await
+            .unwrap()?;
         Some((row.get("state"), row.get("attempts")))
     }
 
@@ -322,11 +275,9 @@ impl TestApp {
         self.db.close().await;
         if let Some(name) = self.pg_database.take() {
             if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await;
+                let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await;
             }
             let _ = delete_redis_namespace(&name).await;
         }
@@ -341,15 +292,9 @@ fn url_without_db(url: &str) -> String {
 pub async fn delete_redis_namespace(namespace: &str) -> redis::RedisResult<()> {
     let client = redis::Client::open(redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{namespace}:*"))
-        .query_async(&mut conn)
-        .await?;
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{namespace}:*")).query_async(&mut conn).await?;
     if !keys.is_empty() {
-        redis::cmd("DEL")
-            .arg(&keys)
-            .query_async::<()>(&mut conn)
-            .await?;
+        redis::cmd("DEL").arg(&keys).query_async::<()>(&mut conn).await?;
     }
     Ok(())
 }

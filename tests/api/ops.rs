@@ -16,27 +16,14 @@ async fn health_ready_and_metrics_answer(backend: Backend) {
     assert_eq!(body["queue"]["ok"], true);
     assert_eq!(body["mail"]["ok"], true);
 
-    let (id, _) = app
-        .apply_ok("london-imt-pilot", &application("metrics@example.ac.uk"))
-        .await;
+    let (id, _) = app.apply_ok("london-imt-pilot", &application("metrics@example.ac.uk")).await;
     app.wait_for_email_state(&id, "confirmation", "sent").await;
+    app.wait_for_email_state(&id, "tests_invited", "sent").await;
     let text = app.get("/metrics", None).await.text().await.unwrap();
-    assert!(
-        text.contains(r#"fasttrack_applications{scheme="london-imt-pilot",status="submitted"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"fasttrack_emails{state="sent"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains("fasttrack_applications_submitted_total 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"route="/api/v1/schemes/{scheme}/applications""#),
-        "{text}"
-    );
+    assert!(text.contains(r#"fasttrack_applications{scheme="london-imt-pilot",status="tests_invited"} 1"#), "{text}");
+    assert!(text.contains(r#"fasttrack_emails{state="sent"} 2"#), "{text}");
+    assert!(text.contains("fasttrack_applications_submitted_total 1"), "{text}");
+    assert!(text.contains(r#"route="/api/v1/schemes/{scheme}/applications""#), "{text}");
     app.stop().await;
 }
 

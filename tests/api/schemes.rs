@@ -9,34 +9,18 @@ use fasttrack_core::Role;
 async fn open_schemes_are_listed_with_streams_and_places(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let schemes: Value = app.get("/api/v1/schemes", None).await.json().await.unwrap();
-    let london = schemes
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "london-imt-pilot")
-        .expect("the London pilot is open");
+    let london =
+        schemes.as_array().unwrap().iter().find(|s| s["id"] == "london-imt-pilot").expect("the London pilot is open");
     assert_eq!(london["places"], 20);
     assert_eq!(london["streams"].as_array().unwrap().len(), 3);
-    assert!(
-        london["closes_at"]
-            .as_str()
-            .unwrap()
-            .starts_with("2027-01-31")
-    );
-    let gmts = schemes
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "gmts")
-        .unwrap();
+    assert!(london["closes_at"].as_str().unwrap().starts_with("2027-01-31"));
+    let gmts = schemes.as_array().unwrap().iter().find(|s| s["id"] == "gmts").unwrap();
     assert_eq!(gmts["places"], 150);
     assert_eq!(gmts["streams"].as_array().unwrap().len(), 6);
     app.stop().await;
 }
 
-async fn recruiters_create_schemes_and_bad_definitions_are_refused_field_by_field(
-    backend: Backend,
-) {
+async fn recruiters_create_schemes_and_bad_definitions_are_refused_field_by_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let recruiter = app.token(Role::Recruiter).await;
     let scheme = json!({
@@ -45,40 +29,21 @@ async fn recruiters_create_schemes_and_bad_definitions_are_refused_field_by_fiel
         "organisations": [{"id": "nhse", "name": "NHS England", "kind": "national_body"}],
         "streams": [{"id": "data-science", "name": "Data scientist", "places": [{"organisation": "nhse", "count": 12}]}]
     });
-    let res = app
-        .post_json("/api/v1/schemes", Some(&recruiter), &scheme)
-        .await;
+    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await;
     assert_eq!(res.status(), 201);
     let listed: Value = app.get("/api/v1/schemes", None).await.json().await.unwrap();
-    assert!(
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["id"] == "ddat-2027" && s["places"] == 12)
-    );
-    assert_eq!(
-        app.post_json("/api/v1/schemes", Some(&recruiter), &scheme)
-            .await
-            .status(),
-        409
-    );
+    assert!(listed.as_array().unwrap().iter().any(|s| s["id"] == "ddat-2027" && s["places"] == 12));
+    assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await.status(), 409);
 
     let mut bad = scheme.clone();
     bad["id"] = json!("ddat-bad");
     bad["closes_at"] = json!("2020-01-01T00:00:00Z");
     bad["streams"][0]["places"][0]["organisation"] = json!("unknown-org");
-    let res = app
-        .post_json("/api/v1/schemes", Some(&recruiter), &bad)
-        .await;
+    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &bad).await;
     assert_eq!(res.status(), 422);
     let problem: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["closes_at", "streams[0].places[0].organisation"]);
     app.stop().await;
 }

@@ -48,20 +48,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind SMTP sink");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP sink");
         let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared {
-            received: Mutex::new(Vec::new()),
-            mode: Mutex::new(Mode::Accept),
-        });
+        let shared = Arc::new(Shared { received: Mutex::new(Vec::new()), mode: Mutex::new(Mode::Accept) });
         let server = Some(tokio::spawn(serve(listener, shared.clone())));
-        Self {
-            addr,
-            shared,
-            server,
-        }
+        Self { addr, shared, server }
     }
 
     pub fn url(&self) -> String {
@@ -78,9 +69,7 @@ impl SmtpSink {
     /// Listens again on the same port.
     pub async fn restart(&mut self) {
         self.stop();
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .expect("rebind SMTP sink");
+        let listener = TcpListener::bind(self.addr).await.expect("rebind SMTP sink");
         self.server = Some(tokio::spawn(serve(listener, self.shared.clone())));
     }
 
@@ -113,11 +102,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read);
-    if write
-        .write_all(b"220 fasttrack-test-sink ESMTP\r\n")
-        .await
-        .is_err()
-    {
+    if write.write_all(b"220 fasttrack-test-sink ESMTP\r\n").await.is_err() {
         return;
     }
     let (mut from, mut to) = (String::new(), Vec::new());
@@ -148,11 +133,7 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) {
             to.push(line[8..].trim().to_owned());
             "250 OK\r\n"
         } else if upper.starts_with("DATA") {
-            if write
-                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
-                .await
-                .is_err()
-            {
+            if write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await.is_err() {
                 return;
             }
             let mut data = String::new();
@@ -165,17 +146,9 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) {
                 if line == ".\r\n" || line == ".\n" {
                     break;
                 }
-                data.push_str(
-                    line.strip_prefix('.')
-                        .filter(|_| line.starts_with(".."))
-                        .unwrap_or(&line),
-                );
+                data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
             }
-            shared.received.lock().unwrap().push(Received {
-                from: from.clone(),
-                to: to.clone(),
-                data,
-            });
+            shared.received.lock().unwrap().push(Received { from: from.clone(), to: to.clone(), data });
             "250 OK queued\r\n"
         } else if upper.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;

@@ -1,17 +1,34 @@
-//! The job contract shared by producers (the API, the sweeper) and consumers
-//! (the workers). Queue names are set explicitly: renaming a Rust type must not
-//! strand queued jobs.
+//! The job contract shared by producers (the API, the sweeper, other jobs) and
+//! the workers. One queue carries every kind as an enum, so there is one worker,
+//! one queue name and one recovery path. The queue name is set explicitly:
+//! renaming a Rust type must not strand queued jobs. A job only names a row;
+//! the row decides what happens, so running a job twice is harmless.
 
-use fasttrack_core::NotificationId;
+use fasttrack_core::{ApplicationId, NotificationId};
 use serde::{Deserialize, Serialize};
 
-/// Send the outbox email with this id (if it is still due).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendEmail {
-    pub notification_id: NotificationId,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    /// Send the outbox email with this id (if it is still due).
+    SendEmail { notification_id: NotificationId },
+    /// Score an application whose tests are all in.
+    ScoreApplication { application_id: ApplicationId },
+    /// Run the sift recorded as this row of `jobs`.
+    RunSift { job_id: String },
 }
 
-/// The queue name of `SendEmail` jobs under a namespace.
-pub fn email_queue(namespace: &str) -> String {
-    format!("{namespace}:send-email")
+impl Job {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Job::SendEmail { .. } => "send_email",
+            Job::ScoreApplication { .. } => "score_application",
+            Job::RunSift { .. } => "run_sift",
+        }
+    }
+}
+
+/// The queue name under a namespace.
+pub fn queue_name(namespace: &str) -> String {
+    format!("{namespace}:jobs")
 }

@@ -1,7 +1,8 @@
-//! fasttrack-workers: background work. It owns the job contracts (`jobs`), the
-//! queue on either backend (`queue`: SQLite embedded, Redis at scale), the email
-//! worker (`notify`), the sweeper that re-enqueues work whose job was lost
-//! (`sweep`), and starting and stopping them all (`run`).
+//! fasttrack-workers: background work. It owns the job contract (`jobs`), the
+//! queue on either backend (`queue`: SQLite embedded, Redis at scale), the
+//! workers — emails (`notify`), test scoring (`score`), the sift (`sift`) — the
+//! sweeper that re-enqueues work whose job was lost (`sweep`), and starting and
+//! stopping them all (`run`).
 //!
 //! The database is the source of truth: a job only names a row, and the row
 //! decides what happens, so a job that runs twice or is lost changes nothing.
@@ -10,6 +11,8 @@ pub mod jobs;
 pub mod notify;
 pub mod queue;
 pub mod run;
+pub mod score;
+pub mod sift;
 pub mod stats;
 pub mod sweep;
 

@@ -16,50 +16,36 @@ use fasttrack_core::NotificationId;
 use fasttrack_core::settings::Settings;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use crate::jobs::{SendEmail, email_queue};
+use crate::jobs::{Job, queue_name};
 
 #[derive(Clone)]
 pub enum Queue {
-    Sqlite(SqliteStorage<SendEmail>),
-    Redis(RedisStorage<SendEmail>),
+    Sqlite(SqliteStorage<Job>),
+    Redis(RedisStorage<Job>),
 }
 
 impl Queue {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let name = email_queue(&settings.queue.namespace);
+        let name = queue_name(&settings.queue.namespace);
         let heartbeat = Duration::from_secs(settings.workers.heartbeat_secs);
         if settings.queue.url.is_empty() {
             let path = settings.queue_sqlite_path();
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             // Its own file and pool: setup() turns fsync off on the pool it is given.
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
-                .connect_with(
-                    SqliteConnectOptions::new()
-                        .filename(&path)
-                        .create_if_missing(true),
-                )
+                .connect_with(SqliteConnectOptions::new().filename(&path).create_if_missing(true))
                 .await
                 .with_context(|| format!("opening the SQLite job queue {}", path.display()))?;
-            SqliteStorage::setup(&pool)
-                .await
-                .context("setting up the SQLite job queue")?;
-            let config = SqliteConfig::default()
-                .queue(&name)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(3);
+            SqliteStorage::setup(&pool).await.context("setting up the SQLite job queue")?;
+            let config = SqliteConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
             Ok(Queue::Sqlite(SqliteStorage::new(&pool).with_config(config)))
         } else {
-            let conn = apalis_redis::connect(settings.queue.url.as_str())
-                .await
-                .context("connecting to Redis (queue.url)")?;
-            let config = RedisConfig::default()
-                .queue(&name)
-                .heartbeat_interval(heartbeat)
-                .missed_heartbeats(3);
+            let conn =
+                apalis_redis::connect(settings.queue.url.as_str()).await.context("connecting to Redis (queue.url)")?;
+            let config = RedisConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
             Ok(Queue::Redis(RedisStorage::new(conn).with_config(config)))
         }
     }
@@ -73,33 +59,31 @@ impl Queue {
 
     /// Pushes one `SendEmail` job per id, in one round trip.
     pub async fn enqueue_emails(&self, ids: &[NotificationId]) -> anyhow::Result<()> {
-        self.push_emails(ids, None).await
+        let jobs: Vec<Job> = ids.iter().map(|id| Job::SendEmail { notification_id: *id }).collect();
+        self.push(&jobs, None).await
+    }
+
+    /// Pushes jobs in one round trip.
+    pub async fn enqueue(&self, jobs: &[Job]) -> anyhow::Result<()> {
+        self.push(jobs, None).await
     }
 
     /// Pushes a job that may run only after `delay` (a retry after a failed send).
-    pub async fn enqueue_email_after(
-        &self,
-        id: NotificationId,
-        delay: Duration,
-    ) -> anyhow::Result<()> {
-        self.push_emails(&[id], Some(delay)).await
+    pub async fn enqueue_after(&self, job: Job, delay: Duration) -> anyhow::Result<()> {
+        self.push(&[job], Some(delay)).await
     }
 
-    async fn push_emails(
-        &self,
-        ids: &[NotificationId],
-        delay: Option<Duration>,
-    ) -> anyhow::Result<()> {
-        if ids.is_empty() {
+    async fn push(&self, jobs: &[Job], delay: Option<Duration>) -> anyhow::Result<()> {
+        if jobs.is_empty() {
             return Ok(());
         }
         match self {
-            Queue::Sqlite(s) => push_all(&mut s.clone(), ids, delay)
-                .await
-                .map_err(|e| anyhow::anyhow!("SQLite queue: {e}")),
-            Queue::Redis(r) => push_all(&mut r.clone(), ids, delay)
-                .await
-                .map_err(|e| anyhow::anyhow!("Redis queue: {e}")),
+            Queue::Sqlite(s) => {
+                push_all(&mut s.clone(), jobs, delay).await.map_err(|e| anyhow::anyhow!("SQLite queue: {e}"))
+            }
+            Queue::Redis(r) => {
+                push_all(&mut r.clone(), jobs, delay).await.map_err(|e| anyhow::anyhow!("Redis queue: {e}"))
+            }
         }
     }
 
@@ -107,17 +91,11 @@ impl Queue {
     pub async fn ping(&self) -> anyhow::Result<()> {
         match self {
             Queue::Sqlite(s) => {
-                sqlx::query("SELECT 1 FROM Jobs LIMIT 1")
-                    .fetch_optional(s.pool())
-                    .await
-                    .context("SQLite job queue")?;
+                sqlx::query("SELECT 1 FROM Jobs LIMIT 1").fetch_optional(s.pool()).await.context("SQLite job queue")?;
             }
             Queue::Redis(r) => {
                 let mut r = r.clone();
-                let pong: String = redis::cmd("PING")
-                    .query_async(r.get_connection())
-                    .await
-                    .context("Redis")?;
+                let pong: String = redis::cmd("PING").query_async(r.get_connection()).await.context("Redis")?;
                 anyhow::ensure!(pong == "PONG", "Redis answered {pong}");
             }
         }
@@ -126,21 +104,14 @@ impl Queue {
 }
 
 /// Generic over the backend: the producer side is the same for SQLite and Redis.
-async fn push_all<S>(
-    sink: &mut S,
-    ids: &[NotificationId],
-    delay: Option<Duration>,
-) -> Result<(), TaskSinkError<S::Error>>
+async fn push_all<S>(sink: &mut S, jobs: &[Job], delay: Option<Duration>) -> Result<(), TaskSinkError<S::Error>>
 where
-    S: TaskSink<SendEmail, Durable>,
+    S: TaskSink<Job, Durable>,
 {
-    let tasks: Vec<_> = ids
+    let tasks: Vec<_> = jobs
         .iter()
-        .map(|id| {
-            let mut b = TaskBuilder::new(SendEmail {
-                notification_id: *id,
-            })
-            .task_id(TaskId::from_ulid(ulid::Ulid::generate()));
+        .map(|job| {
+            let mut b = TaskBuilder::new(job.clone()).task_id(TaskId::from_ulid(ulid::Ulid::generate()));
             if let Some(d) = delay {
                 b = b.run_after(d);
             }

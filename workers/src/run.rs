@@ -13,49 +13,74 @@ use fasttrack_core::store::Db;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::jobs::SendEmail;
+use crate::jobs::Job;
 use crate::notify::{Notifier, Outcome};
 use crate::queue::Queue;
 use crate::{stats, sweep};
 
-/// What a `SendEmail` job needs.
-pub struct EmailJobState {
+/// What jobs need.
+pub struct JobState {
+    pub db: Db,
     pub notifier: Notifier,
     pub queue: Queue,
+    /// A running job silent for this long is taken to be dead (its worker was killed).
+    pub stale: Duration,
 }
 
-/// The email job: deliver, and if the send failed but may succeed later, push a job for the
-/// retry time. `Err` (retried by the queue) only when the database itself failed.
-async fn send_email(job: SendEmail, state: Data<Arc<EmailJobState>>) -> Result<(), BoxDynError> {
-    let outcome = match state.notifier.deliver(job.notification_id).await {
-        Ok(o) => o,
-        Err(e) => {
-            stats::record("send_email", "error");
-            tracing::warn!(notification = %job.notification_id, error = format!("{e:#}"), "email job failed; the queue will retry");
-            return Err(e.into());
+/// Runs one job. `Err` (retried by the queue with backoff) only for infrastructure trouble;
+/// business outcomes, including failed sends, are recorded on their rows.
+async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError> {
+    let name = job.name();
+    let result = match &job {
+        Job::SendEmail { notification_id } => send_email(&state, *notification_id).await,
+        Job::ScoreApplication { application_id } => {
+            match crate::score::score_application(&state.db, *application_id).await {
+                Ok(Some(email)) => {
+                    enqueue_or_sweep(&state.queue, &[email]).await;
+                    Ok("scored")
+                }
+                Ok(None) => Ok("skipped"),
+                Err(e) => Err(e),
+            }
+        }
+        Job::RunSift { job_id } => {
+            crate::sift::run_sift(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
         }
     };
-    stats::record("send_email", outcome.label());
-    if let Outcome::Retrying(at) = outcome {
-        let delay =
-            Duration::try_from(jiff::Timestamp::now().duration_until(at)).unwrap_or_default();
-        if let Err(e) = state
-            .queue
-            .enqueue_email_after(job.notification_id, delay)
-            .await
-        {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "could not schedule the retry; the sweeper will"
-            );
+    match result {
+        Ok(outcome) => {
+            stats::record(name, outcome);
+            Ok(())
+        }
+        Err(e) => {
+            stats::record(name, "error");
+            tracing::warn!(job = name, error = format!("{e:#}"), "job failed; the queue will retry");
+            Err(e.into())
         }
     }
-    Ok(())
 }
 
-/// Builds the email worker on a backend. A macro, because a worker's type is a deep tower
+async fn enqueue_or_sweep(queue: &Queue, emails: &[fasttrack_core::NotificationId]) {
+    if let Err(e) = queue.enqueue_emails(emails).await {
+        tracing::warn!(error = format!("{e:#}"), "could not enqueue emails; the sweeper will");
+    }
+}
+
+/// Delivers an email; if the send failed but may succeed later, pushes a job for that time.
+async fn send_email(state: &JobState, id: fasttrack_core::NotificationId) -> anyhow::Result<&'static str> {
+    let outcome = state.notifier.deliver(id).await?;
+    if let Outcome::Retrying(at) = outcome {
+        let delay = Duration::try_from(jiff::Timestamp::now().duration_until(at)).unwrap_or_default();
+        if let Err(e) = state.queue.enqueue_after(Job::SendEmail { notification_id: id }, delay).await {
+            tracing::warn!(error = format!("{e:#}"), "could not schedule the retry; the sweeper will");
+        }
+    }
+    Ok(outcome.label())
+}
+
+/// Builds the worker on a backend. A macro, because a worker's type is a deep tower
 /// stack that differs per backend (apalis's own dynamic-workers example does the same).
-macro_rules! email_worker {
+macro_rules! worker {
     ($name:expr, $backend:expr, $state:expr, $concurrency:expr) => {{
         let backoff = ExponentialBackoffMaker::new(
             Duration::from_millis(500),
@@ -72,7 +97,7 @@ macro_rules! email_worker {
             .retry(RetryPolicy::retries(5).with_backoff(backoff))
             .catch_panic()
             .parallelize(tokio::spawn)
-            .build(send_email)
+            .build(run_job)
     }};
 }
 
@@ -98,10 +123,7 @@ impl Workers {
 /// Waits before a restarted worker registers again, so a dead Redis is not hammered.
 async fn restart_delay<E>(restarts: usize) -> Result<(), E> {
     if restarts > 0 {
-        tokio::time::sleep(Duration::from_millis(
-            (250u64 << restarts.min(7)).min(30_000),
-        ))
-        .await;
+        tokio::time::sleep(Duration::from_millis((250u64 << restarts.min(7)).min(30_000))).await;
     }
     Ok(())
 }
@@ -109,17 +131,11 @@ async fn restart_delay<E>(restarts: usize) -> Result<(), E> {
 /// Starts this process's workers. Worker names are unique per process and restart: a name
 /// reused within the heartbeat window is refused by the backend.
 pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> Workers {
-    let state = Arc::new(EmailJobState {
-        notifier,
-        queue: queue.clone(),
-    });
+    let stale = Duration::from_secs(settings.workers.requeue_after_secs);
+    let state = Arc::new(JobState { db: db.clone(), notifier, queue: queue.clone(), stale });
     let concurrency = settings.workers.concurrency;
     let poll = Duration::from_millis(200);
-    let base = format!(
-        "fasttrack-{}-{}",
-        std::process::id(),
-        ulid::Ulid::generate()
-    );
+    let base = format!("fasttrack-{}-{}", std::process::id(), ulid::Ulid::generate());
     let monitor = Monitor::new()
         .should_restart(|ctx, err| {
             tracing::warn!(worker = %ctx.name(), error = %err, "worker stopped; restarting");
@@ -128,28 +144,12 @@ pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> W
         .shutdown_timeout(Duration::from_secs(settings.server.shutdown_timeout_secs));
     let monitor = match queue.clone() {
         Queue::Sqlite(s) => monitor.register(move |restarts| {
-            let backend = s
-                .clone()
-                .poll_with_interval(poll)
-                .before_start(move |_| restart_delay(restarts));
-            email_worker!(
-                format!("{base}-email-{restarts}"),
-                backend,
-                state.clone(),
-                concurrency
-            )
+            let backend = s.clone().poll_with_interval(poll).before_start(move |_| restart_delay(restarts));
+            worker!(format!("{base}-{restarts}"), backend, state.clone(), concurrency)
         }),
         Queue::Redis(r) => monitor.register(move |restarts| {
-            let backend = r
-                .clone()
-                .poll_with_interval(poll)
-                .before_start(move |_| restart_delay(restarts));
-            email_worker!(
-                format!("{base}-email-{restarts}"),
-                backend,
-                state.clone(),
-                concurrency
-            )
+            let backend = r.clone().poll_with_interval(poll).before_start(move |_| restart_delay(restarts));
+            worker!(format!("{base}-{restarts}"), backend, state.clone(), concurrency)
         }),
     };
     let (stop, rx) = watch::channel(false);
@@ -166,9 +166,5 @@ pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> W
         rx,
     ));
     tracing::info!(concurrency, "workers started");
-    Workers {
-        stop,
-        monitor,
-        sweeper,
-    }
+    Workers { stop, monitor, sweeper }
 }

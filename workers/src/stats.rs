@@ -12,8 +12,5 @@ pub fn record(job: &'static str, outcome: &'static str) {
 }
 
 pub fn snapshot() -> Vec<(&'static str, &'static str, u64)> {
-    COUNTS
-        .lock()
-        .map(|c| c.iter().map(|((j, o), n)| (*j, *o, *n)).collect())
-        .unwrap_or_default()
+    COUNTS.lock().map(|c| c.iter().map(|((j, o), n)| (*j, *o, *n)).collect()).unwrap_or_default()
 }

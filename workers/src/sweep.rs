@@ -1,22 +1,34 @@
-//! The sweeper: every few seconds, enqueue again the emails whose job went
+//! The sweeper: every few seconds, enqueue again the work whose job went
 //! missing — Redis emptied, a process killed between commit and push, a worker
-//! killed mid-send. Every worker process runs one; duplicates are harmless
-//! because an email is claimed before it is sent.
+//! killed mid-job: due emails, applications waiting to be scored, stalled sifts.
+//! Every worker process runs one; duplicates are harmless because every job
+//! claims its row before acting.
 
 use std::time::Duration;
 
-use fasttrack_core::store::{Db, notifications};
+use fasttrack_core::store::{Db, jobs, notifications, tests};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
+use crate::jobs::Job;
 use crate::queue::Queue;
 
 /// Most rows re-enqueued in one pass; the next pass takes the rest.
 const BATCH: i64 = 500;
 
-/// One pass: how many emails were enqueued again.
+/// One pass: how many jobs were enqueued again.
 pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyhow::Result<usize> {
-    let mut total = 0;
+    let now = Timestamp::now();
+    let unscored = tests::take_unscored(db, now, requeue_after, BATCH).await?;
+    let mut again: Vec<Job> =
+        unscored.into_iter().map(|application_id| Job::ScoreApplication { application_id }).collect();
+    for (job_id, kind) in jobs::stalled(db, now, requeue_after).await? {
+        if kind == "sift" {
+            again.push(Job::RunSift { job_id });
+        }
+    }
+    queue.enqueue(&again).await?;
+    let mut total = again.len();
     loop {
         let lost = notifications::take_lost(db, Timestamp::now(), requeue_after, BATCH).await?;
         if lost.is_empty() {
@@ -30,13 +42,7 @@ pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyh
     }
 }
 
-pub async fn run(
-    db: Db,
-    queue: Queue,
-    interval: Duration,
-    requeue_after: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(db: Db, queue: Queue, interval: Duration, requeue_after: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -46,7 +52,7 @@ pub async fn run(
         }
         match sweep_once(&db, &queue, requeue_after).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "re-enqueued emails whose job was lost"),
+            Ok(n) => tracing::info!(count = n, "re-enqueued work whose job was lost"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; will try again"),
         }
     }

@@ -35,12 +35,27 @@ impl DegreeClass {
         ("doctorate", DegreeClass::Doctorate),
     ];
 
+    pub fn from_code(code: &str) -> Option<DegreeClass> {
+        Self::CODES.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+    }
+
+    /// Whether this degree meets a minimum class. Postgraduate degrees meet any bar.
+    pub fn meets(self, min: DegreeClass) -> bool {
+        fn level(d: DegreeClass) -> u8 {
+            match d {
+                DegreeClass::Doctorate | DegreeClass::Masters => 9,
+                DegreeClass::First => 5,
+                DegreeClass::UpperSecond => 4,
+                DegreeClass::LowerSecond => 3,
+                DegreeClass::Third => 2,
+                DegreeClass::Pass => 1,
+            }
+        }
+        level(self) >= level(min).min(5)
+    }
+
     pub fn code(self) -> &'static str {
-        Self::CODES
-            .iter()
-            .find(|(_, d)| *d == self)
-            .map(|(c, _)| *c)
-            .unwrap_or("first")
+        Self::CODES.iter().find(|(_, d)| *d == self).map(|(c, _)| *c).unwrap_or("first")
     }
 }
 
@@ -52,14 +67,8 @@ pub enum DegreeStatus {
 }
 
 /// Reasonable adjustments an assessment-centre session can provide.
-pub const ADJUSTMENTS: &[&str] = &[
-    "step_free_access",
-    "quiet_room",
-    "extra_time",
-    "screen_reader",
-    "sign_language_interpreter",
-    "other",
-];
+pub const ADJUSTMENTS: &[&str] =
+    &["step_free_access", "quiet_room", "extra_time", "screen_reader", "sign_language_interpreter", "other"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Degree {
@@ -105,46 +114,34 @@ pub struct ApplicantDetails {
 
 impl ApplicationForm {
     /// `this_year` bounds the graduation year (we take recent and upcoming graduates).
-    pub fn parse(
-        body: &Value,
-        scheme: &SchemeDefinition,
-        this_year: i16,
-    ) -> Result<Self, FieldErrors> {
+    pub fn parse(body: &Value, scheme: &SchemeDefinition, this_year: i16) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
         let Some(mut r) = ObjectReader::new("", body, &mut e) else {
             return Err(e);
         };
 
         let name = r.text("name", 200, true, &mut e);
-        let email = r
-            .text("email", 254, true, &mut e)
-            .and_then(|s| Email::parse(&s).map_err(|m| e.push("email", m)).ok());
+        let email =
+            r.text("email", 254, true, &mut e).and_then(|s| Email::parse(&s).map_err(|m| e.push("email", m)).ok());
         let phone = r.text("phone", 32, false, &mut e).and_then(|p| {
             let ok = p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c))
                 && p.chars().filter(char::is_ascii_digit).count() >= 7;
             if ok {
                 Some(p)
             } else {
-                e.push(
-                    "phone",
-                    "must be a phone number: digits, spaces, +, ( ) and -",
-                );
+                e.push("phone", "must be a phone number: digits, spaces, +, ( ) and -");
                 None
             }
         });
         let university = r.text("university", 200, true, &mut e);
         let subject = r.text("degree_subject", 200, true, &mut e);
-        let class = r
-            .required("degree_class", &mut e)
-            .and_then(|v| one_of("degree_class", v, DegreeClass::CODES, &mut e));
+        let class =
+            r.required("degree_class", &mut e).and_then(|v| one_of("degree_class", v, DegreeClass::CODES, &mut e));
         let status = r.required("degree_status", &mut e).and_then(|v| {
             one_of(
                 "degree_status",
                 v,
-                &[
-                    ("predicted", DegreeStatus::Predicted),
-                    ("awarded", DegreeStatus::Awarded),
-                ],
+                &[("predicted", DegreeStatus::Predicted), ("awarded", DegreeStatus::Awarded)],
                 &mut e,
             )
         });
@@ -160,10 +157,7 @@ impl ApplicationForm {
             match v.as_str().and_then(|s| scheme.stream(s)) {
                 None => {
                     let ids: Vec<&str> = scheme.streams.iter().map(|s| s.id.as_str()).collect();
-                    e.push(
-                        path,
-                        format!("must be one of this scheme's streams: {}", ids.join(", ")),
-                    );
+                    e.push(path, format!("must be one of this scheme's streams: {}", ids.join(", ")));
                 }
                 Some(s) if stream_preferences.contains(&s.id) => e.push(path, "is ranked twice"),
                 Some(s) => stream_preferences.push(s.id.clone()),
@@ -189,12 +183,8 @@ impl ApplicationForm {
             }
         }
         let adjustments_detail = r.text("adjustments_detail", 2000, false, &mut e);
-        let disability_confident = r
-            .boolean("disability_confident", false, &mut e)
-            .unwrap_or(false);
-        let equality = r
-            .optional("equality")
-            .and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
+        let disability_confident = r.boolean("disability_confident", false, &mut e).unwrap_or(false);
+        let equality = r.optional("equality").and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
         r.finish_unknown(&mut e);
 
         let (
@@ -206,16 +196,7 @@ impl ApplicationForm {
             Some(status),
             Some(year),
             Some(rtw),
-        ) = (
-            name,
-            email,
-            university,
-            subject,
-            class,
-            status,
-            year,
-            right_to_work_uk,
-        )
+        ) = (name, email, university, subject, class, status, year, right_to_work_uk)
         else {
             return Err(e);
         };
@@ -223,13 +204,7 @@ impl ApplicationForm {
             name,
             email,
             phone,
-            degree: Degree {
-                class,
-                status,
-                subject,
-                university,
-                graduation_year: year as i32,
-            },
+            degree: Degree { class, status, subject, university, graduation_year: year as i32 },
             right_to_work_uk: rtw,
             stream_preferences,
             unavailable_dates,
@@ -240,6 +215,18 @@ impl ApplicationForm {
         })
     }
 
+    /// Whether the applicant may go on to the tests; `Err` says why not, in words they can be told.
+    pub fn eligibility(&self, scheme: &SchemeDefinition) -> Result<(), String> {
+        if !self.right_to_work_uk {
+            return Err("the scheme needs the right to work in the UK".into());
+        }
+        if !scheme.accepts_degree(self.degree.class) {
+            let min = scheme.min_degree_class.as_deref().unwrap_or("any");
+            return Err(format!("the scheme needs a {min} degree or above (predicted or awarded)"));
+        }
+        Ok(())
+    }
+
     pub fn details(&self) -> ApplicantDetails {
         ApplicantDetails {
             name: self.name.clone(),
@@ -247,11 +234,7 @@ impl ApplicationForm {
             phone: self.phone.clone(),
             degree: self.degree.clone(),
             right_to_work_uk: self.right_to_work_uk,
-            stream_preferences: self
-                .stream_preferences
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect(),
+            stream_preferences: self.stream_preferences.iter().map(|s| s.as_str().to_owned()).collect(),
             unavailable_dates: self.unavailable_dates.clone(),
             adjustments: self.adjustments.clone(),
             adjustments_detail: self.adjustments_detail.clone(),
@@ -344,10 +327,7 @@ mod tests {
         assert_eq!(errors.iter().next().unwrap().field, "stream_preferences[0]");
         body["stream_preferences"] = json!(["data", "cyber", "data"]);
         let errors = ApplicationForm::parse(&body, &scheme(), 2026).unwrap_err();
-        assert_eq!(
-            errors.iter().next().unwrap().message,
-            "must have at most 2 entries"
-        );
+        assert_eq!(errors.iter().next().unwrap().message, "must have at most 2 entries");
     }
 
     #[test]
@@ -367,6 +347,22 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
+    }
+
+    #[test]
+    fn eligibility_needs_right_to_work_and_the_minimum_degree() {
+        let mut s = scheme();
+        s.min_degree_class = Some("2:1".into());
+        let mut f = ApplicationForm::parse(&valid(), &s, 2026).unwrap();
+        assert!(f.eligibility(&s).is_ok());
+        f.degree.class = DegreeClass::LowerSecond;
+        assert!(f.eligibility(&s).unwrap_err().contains("2:1"));
+        f.degree.class = DegreeClass::Masters;
+        assert!(f.eligibility(&s).is_ok());
+        f.right_to_work_uk = false;
+        assert!(f.eligibility(&s).is_err());
+        assert!(DegreeClass::First.meets(DegreeClass::UpperSecond));
+        assert!(!DegreeClass::Third.meets(DegreeClass::LowerSecond));
     }
 
     #[test]

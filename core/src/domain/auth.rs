@@ -21,13 +21,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Applicant,
-        Role::Recruiter,
-        Role::Assessor,
-        Role::Hr,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 5] = [Role::Applicant, Role::Recruiter, Role::Assessor, Role::Hr, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +56,14 @@ pub enum Action {
     ReadApplication(ApplicationId),
     /// Withdraw (applicant) or erase (admin) an application.
     WithdrawApplication(ApplicationId),
+    /// See, start and answer the application's online tests.
+    TakeTests(ApplicationId),
+    /// Start the sift of a scheme.
+    RunSift,
+    /// Record that the Disability Confident guarantee does not apply to an application.
+    OverrideDisabilityConfident,
+    /// Watch a background job.
+    ReadJob,
     ListDeadNotifications,
     RetryNotification,
     CreateToken,
@@ -80,23 +82,17 @@ impl Caller {
         use Role::*;
         let allowed = match (self.role, action) {
             (Recruiter | Admin, CreateScheme) => true,
-            (Applicant, ReadApplication(id) | WithdrawApplication(id)) => {
-                return if self.application_id == Some(id) {
-                    Ok(())
-                } else {
-                    Err(Denied::NotFound)
-                };
+            (Applicant, ReadApplication(id) | WithdrawApplication(id) | TakeTests(id)) => {
+                return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
             }
             (Recruiter | Admin, ReadApplication(_)) => true,
             (Admin, WithdrawApplication(_)) => true,
+            (Recruiter | Admin, RunSift | OverrideDisabilityConfident) => true,
+            (Recruiter | Hr | Admin, ReadJob) => true,
             (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,
             _ => false,
         };
-        if allowed {
-            Ok(())
-        } else {
-            Err(Denied::Forbidden)
-        }
+        if allowed { Ok(()) } else { Err(Denied::Forbidden) }
     }
 }
 
@@ -114,12 +110,10 @@ pub fn token_hash(token: &str) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
@@ -127,11 +121,7 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, app: Option<ApplicationId>) -> Caller {
-        Caller {
-            token_id: TokenId::new_v7(),
-            role,
-            application_id: app,
-        }
+        Caller { token_id: TokenId::new_v7(), role, application_id: app }
     }
 
     #[test]
@@ -140,14 +130,8 @@ mod tests {
         let other = ApplicationId::new_v7();
         let me = caller(Role::Applicant, Some(mine));
         assert_eq!(me.may(Action::ReadApplication(mine)), Ok(()));
-        assert_eq!(
-            me.may(Action::ReadApplication(other)),
-            Err(Denied::NotFound)
-        );
-        assert_eq!(
-            me.may(Action::WithdrawApplication(other)),
-            Err(Denied::NotFound)
-        );
+        assert_eq!(me.may(Action::ReadApplication(other)), Err(Denied::NotFound));
+        assert_eq!(me.may(Action::WithdrawApplication(other)), Err(Denied::NotFound));
         assert_eq!(me.may(Action::CreateScheme), Err(Denied::Forbidden));
     }
 
@@ -155,10 +139,7 @@ mod tests {
     fn hr_and_assessors_cannot_read_applications() {
         let id = ApplicationId::new_v7();
         for role in [Role::Hr, Role::Assessor] {
-            assert_eq!(
-                caller(role, None).may(Action::ReadApplication(id)),
-                Err(Denied::Forbidden)
-            );
+            assert_eq!(caller(role, None).may(Action::ReadApplication(id)), Err(Denied::Forbidden));
         }
     }
 

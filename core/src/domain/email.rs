@@ -21,9 +21,7 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
+            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
         if !local_ok {
             return Err("has an invalid part before '@'");
         }
@@ -66,28 +64,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in [
-            "",
-            "a",
-            "@b.com",
-            "a@",
-            "a@b",
-            "a b@c.com",
-            "a@b..com",
-            ".a@b.com",
-            "a@-b.com",
-            "a@@b.com",
-        ] {
+        for bad in ["", "a", "@b.com", "a@", "a@b", "a b@c.com", "a@b..com", ".a@b.com", "a@-b.com", "a@@b.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn normalised_ignores_case() {
-        assert_eq!(
-            Email::parse("Ada@NHS.net").unwrap().normalised(),
-            "ada@nhs.net"
-        );
+        assert_eq!(Email::parse("Ada@NHS.net").unwrap().normalised(), "ada@nhs.net");
     }
 
     proptest! {

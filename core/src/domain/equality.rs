@@ -51,20 +51,11 @@ macro_rules! opts {
 }
 
 pub const QUESTIONS: &[Question] = &[
-    Question {
-        key: "sex",
-        options: opts!["female", "male"],
-    },
-    Question {
-        key: "gender_same_as_birth",
-        options: opts!["yes", "no"],
-    },
+    Question { key: "sex", options: opts!["female", "male"] },
+    Question { key: "gender_same_as_birth", options: opts!["yes", "no"] },
     Question {
         key: "age_band",
-        options: opts![
-            "16_24", "25_29", "30_34", "35_39", "40_44", "45_49", "50_54", "55_59", "60_64",
-            "65_plus"
-        ],
+        options: opts!["16_24", "25_29", "30_34", "35_39", "40_44", "45_49", "50_54", "55_59", "60_64", "65_plus"],
     },
     Question {
         key: "ethnicity",
@@ -91,26 +82,11 @@ pub const QUESTIONS: &[Question] = &[
         ],
     },
     // Equality Act 2010 definition, as the question text says.
-    Question {
-        key: "disability",
-        options: opts!["yes", "no"],
-    },
-    Question {
-        key: "sexual_orientation",
-        options: opts!["heterosexual", "gay_or_lesbian", "bisexual", "other"],
-    },
+    Question { key: "disability", options: opts!["yes", "no"] },
+    Question { key: "sexual_orientation", options: opts!["heterosexual", "gay_or_lesbian", "bisexual", "other"] },
     Question {
         key: "religion",
-        options: opts![
-            "no_religion",
-            "buddhist",
-            "christian",
-            "hindu",
-            "jewish",
-            "muslim",
-            "sikh",
-            "other"
-        ],
+        options: opts!["no_religion", "buddhist", "christian", "hindu", "jewish", "muslim", "sikh", "other"],
     },
     // Occupation of the main household earner when the applicant was about 14
     // (the Social Mobility Commission's recommended question, grouped).
@@ -136,14 +112,8 @@ pub const QUESTIONS: &[Question] = &[
             "dont_know",
         ],
     },
-    Question {
-        key: "free_school_meals",
-        options: opts!["yes", "no", "not_applicable", "dont_know"],
-    },
-    Question {
-        key: "first_generation_university",
-        options: opts!["yes", "no", "dont_know"],
-    },
+    Question { key: "free_school_meals", options: opts!["yes", "no", "not_applicable", "dont_know"] },
+    Question { key: "first_generation_university", options: opts!["yes", "no", "dont_know"] },
 ];
 
 /// An applicant's answers: question key → answer code. A question absent here was not answered.
@@ -160,10 +130,7 @@ impl EqualityAnswers {
                     Some(code) => {
                         answers.insert(q.key, *code);
                     }
-                    None => errors.push(
-                        reader.path(q.key),
-                        format!("must be one of: {}", q.options.join(", ")),
-                    ),
+                    None => errors.push(reader.path(q.key), format!("must be one of: {}", q.options.join(", "))),
                 }
             }
         }
@@ -194,10 +161,7 @@ impl EqualityAnswers {
 
 /// NHS ethnic category code (A–S; Z = not stated) for an ethnicity answer.
 pub fn nhs_ethnic_code(ethnicity: Option<&str>) -> char {
-    ethnicity
-        .and_then(|e| ETHNICITIES.iter().find(|(c, _)| *c == e))
-        .map(|(_, code)| *code)
-        .unwrap_or('Z')
+    ethnicity.and_then(|e| ETHNICITIES.iter().find(|(c, _)| *c == e)).map(|(_, code)| *code).unwrap_or('Z')
 }
 
 /// The five ONS high-level groups.
@@ -257,12 +221,7 @@ mod tests {
     #[test]
     fn prefer_not_to_say_and_not_answered_differ() {
         let mut errors = FieldErrors::new();
-        let a = EqualityAnswers::parse(
-            "equality",
-            &json!({"sex": "prefer_not_to_say"}),
-            &mut errors,
-        )
-        .unwrap();
+        let a = EqualityAnswers::parse("equality", &json!({"sex": "prefer_not_to_say"}), &mut errors).unwrap();
         assert!(errors.is_empty());
         assert_eq!(a.get("sex"), Some(PREFER_NOT_TO_SAY));
         assert_eq!(a.get("religion"), None);
@@ -271,11 +230,7 @@ mod tests {
     #[test]
     fn unknown_codes_and_questions_are_errors() {
         let mut errors = FieldErrors::new();
-        EqualityAnswers::parse(
-            "equality",
-            &json!({"sex": "x", "shoe_size": "9"}),
-            &mut errors,
-        );
+        EqualityAnswers::parse("equality", &json!({"sex": "x", "shoe_size": "9"}), &mut errors);
         let fields: Vec<_> = errors.iter().map(|e| e.field.clone()).collect();
         assert_eq!(fields, ["equality.sex", "equality.shoe_size"]);
     }

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::application::DegreeClass;
 use super::ids::{SchemeId, StreamId};
+use super::scoring::TestDefinition;
 use super::validation::FieldErrors;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,13 @@ pub struct SchemeDefinition {
     pub disclosure_threshold: u32,
     #[serde(default)]
     pub retention: Retention,
+    /// Lowest degree class accepted ("first", "2:1", "2:2", "third", "pass"); masters and
+    /// doctorates meet any bar. None: any degree.
+    #[serde(default)]
+    pub min_degree_class: Option<String>,
+    /// The online tests every eligible applicant takes (none: straight to the sift).
+    #[serde(default)]
+    pub tests: Vec<TestDefinition>,
 }
 
 fn default_disclosure_threshold() -> u32 {
@@ -59,6 +68,12 @@ pub struct Stream {
     /// Places per host organisation; the stream's places are their sum.
     #[serde(default)]
     pub places: Vec<Places>,
+    /// Assessment-centre seats for this stream: how many the sift shortlists.
+    #[serde(default)]
+    pub ac_seats: u32,
+    /// How many the sift puts on the reserve list after the shortlist.
+    #[serde(default)]
+    pub reserve: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,9 +92,7 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self {
-            unsuccessful_months: 12,
-        }
+        Self { unsuccessful_months: 12 }
     }
 }
 
@@ -116,6 +129,16 @@ impl SchemeDefinition {
         self.streams.iter().find(|s| s.id.as_str() == id)
     }
 
+    pub fn test(&self, id: &str) -> Option<&TestDefinition> {
+        self.tests.iter().find(|t| t.id.as_str() == id)
+    }
+
+    /// Whether a degree meets the scheme's minimum class.
+    pub fn accepts_degree(&self, class: DegreeClass) -> bool {
+        let Some(min) = self.min_degree_class.as_deref().and_then(DegreeClass::from_code) else { return true };
+        class.meets(min)
+    }
+
     pub fn is_open_at(&self, now: Timestamp) -> bool {
         self.opens_at <= now && now < self.closes_at
     }
@@ -135,19 +158,13 @@ impl SchemeDefinition {
         let mut orgs = HashSet::new();
         for (i, o) in self.organisations.iter().enumerate() {
             if !orgs.insert(o.id.as_str()) {
-                errors.push(
-                    format!("organisations[{i}].id"),
-                    format!("{} appears twice", o.id),
-                );
+                errors.push(format!("organisations[{i}].id"), format!("{} appears twice", o.id));
             }
         }
         let mut streams = HashSet::new();
         for (i, s) in self.streams.iter().enumerate() {
             if !streams.insert(s.id.as_str()) {
-                errors.push(
-                    format!("streams[{i}].id"),
-                    format!("{} appears twice", s.id),
-                );
+                errors.push(format!("streams[{i}].id"), format!("{} appears twice", s.id));
             }
             if s.name.trim().is_empty() {
                 errors.push(format!("streams[{i}].name"), "must not be empty");
@@ -157,10 +174,7 @@ impl SchemeDefinition {
                 if !orgs.contains(p.organisation.as_str()) {
                     errors.push(
                         format!("streams[{i}].places[{j}].organisation"),
-                        format!(
-                            "{} is not one of the scheme's organisations",
-                            p.organisation
-                        ),
+                        format!("{} is not one of the scheme's organisations", p.organisation),
                     );
                 }
                 if !seen.insert(p.organisation.as_str()) {
@@ -170,6 +184,18 @@ impl SchemeDefinition {
                     );
                 }
             }
+        }
+        if let Some(min) = &self.min_degree_class
+            && DegreeClass::from_code(min).is_none()
+        {
+            errors.push("min_degree_class", "must be one of: first, 2:1, 2:2, third, pass, masters, doctorate");
+        }
+        let mut tests = HashSet::new();
+        for (i, t) in self.tests.iter().enumerate() {
+            if !tests.insert(t.id.as_str()) {
+                errors.push(format!("tests[{i}].id"), format!("{} appears twice", t.id));
+            }
+            t.check(&format!("tests[{i}]"), &mut errors);
         }
         errors.finish(|| self)
     }
@@ -206,10 +232,7 @@ mod tests {
     #[test]
     fn reports_every_inconsistency() {
         let bad = MINIMAL
-            .replace(
-                "closes_at = \"2027-01-01T00:00:00Z\"",
-                "closes_at = \"2025-01-01T00:00:00Z\"",
-            )
+            .replace("closes_at = \"2027-01-01T00:00:00Z\"", "closes_at = \"2025-01-01T00:00:00Z\"")
             .replace("organisation = \"trust-a\"", "organisation = \"trust-b\"");
         let errors = SchemeDefinition::parse_toml(&bad).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -230,8 +253,7 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                SchemeDefinition::parse_toml(&text)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                SchemeDefinition::parse_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 n += 1;
             }
         }

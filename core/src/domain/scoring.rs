@@ -82,7 +82,9 @@ impl Item {
 
     fn options(&self) -> &[String] {
         match self {
-            Item::MultipleChoice { options, .. } | Item::Ranking { options, .. } | Item::BestN { options, .. } => options,
+            Item::MultipleChoice { options, .. } | Item::Ranking { options, .. } | Item::BestN { options, .. } => {
+                options
+            }
         }
     }
 
@@ -142,14 +144,23 @@ impl Item {
             Item::Ranking { .. } => match indexes(value) {
                 Some(order) if is_permutation(&order, n) => Some(Answer::Order(order)),
                 _ => {
-                    errors.push(path, format!("must rank every option once: a list of the indexes 0 to {} in your order, best first", n - 1));
+                    errors.push(
+                        path,
+                        format!(
+                            "must rank every option once: a list of the indexes 0 to {} in your order, best first",
+                            n - 1
+                        ),
+                    );
                     None
                 }
             },
             Item::BestN { key, .. } => match indexes(value) {
                 Some(picks) if picks.len() == key.len() && distinct(&picks) => Some(Answer::Picks(picks)),
                 _ => {
-                    errors.push(path, format!("must pick exactly {} different options (indexes 0 to {})", key.len(), n - 1));
+                    errors.push(
+                        path,
+                        format!("must pick exactly {} different options (indexes 0 to {})", key.len(), n - 1),
+                    );
                     None
                 }
             },
@@ -234,7 +245,9 @@ impl TestDefinition {
             let ok = match item {
                 Item::MultipleChoice { key, .. } => *key < n,
                 Item::Ranking { key, .. } => is_permutation(key, n),
-                Item::BestN { key, .. } => !key.is_empty() && key.len() < n && distinct(key) && key.iter().all(|k| *k < n),
+                Item::BestN { key, .. } => {
+                    !key.is_empty() && key.len() < n && distinct(key) && key.iter().all(|k| *k < n)
+                }
             };
             if !ok {
                 errors.push(format!("{p}.key"), "does not fit the item's options");
@@ -274,11 +287,106 @@ pub fn composite(scores: &[(f64, f64)]) -> f64 {
     if den > 0.0 { num / den } else { 0.0 }
 }
 
+/// One test as it came back, for scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptInput {
+    pub test_id: String,
+    pub submitted: bool,
+    pub late: bool,
+    /// Answers given through the API (item id → answer as sent), re-parsed against the bank.
+    pub answers: Option<Value>,
+    /// A provider's raw score, used as it is.
+    pub provider_raw: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredTest {
+    pub test_id: String,
+    pub name: String,
+    pub key_version: u32,
+    pub norm_version: String,
+    pub score: TestScore,
+}
+
+/// An application's scores: one per test that counts, the composite and the overall pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scorecard {
+    pub tests: Vec<ScoredTest>,
+    /// Tests not scored: late, or never submitted.
+    pub unscored: Vec<String>,
+    pub composite: f64,
+    /// Every test scored and at or above its cut.
+    pub passed: bool,
+}
+
+/// Scores an application's attempts against the scheme's current tests. A late or missing
+/// test is not scored, and without it the applicant cannot pass.
+pub fn score_attempts(tests: &[TestDefinition], attempts: &[AttemptInput]) -> Scorecard {
+    let mut scored = Vec::new();
+    let mut unscored = Vec::new();
+    for test in tests {
+        let attempt = attempts.iter().find(|a| a.test_id == test.id.as_str());
+        let raw = match attempt {
+            Some(a) if a.submitted && !a.late => match (a.provider_raw, &a.answers) {
+                (Some(raw), _) => Some(raw.min(test.max_raw())),
+                (None, Some(answers)) => {
+                    // Answers were checked on the way in; an answer that no longer fits a changed
+                    // item scores 0 rather than failing the whole scoring.
+                    let mut ignored = FieldErrors::new();
+                    let parsed = test.parse_answers(answers, &mut ignored).unwrap_or_default();
+                    Some(test.raw_score(&parsed))
+                }
+                (None, None) => Some(0),
+            },
+            _ => None,
+        };
+        match raw {
+            Some(raw) => scored.push(ScoredTest {
+                test_id: test.id.to_string(),
+                name: test.name.clone(),
+                key_version: test.key_version,
+                norm_version: test.norm.version.clone(),
+                score: score(raw, test),
+            }),
+            None => unscored.push(test.id.to_string()),
+        }
+    }
+    let weights: Vec<(f64, f64)> = scored
+        .iter()
+        .map(|s| (tests.iter().find(|t| t.id.as_str() == s.test_id).map_or(1.0, |t| t.weight), s.score.z))
+        .collect();
+    Scorecard {
+        composite: composite(&weights),
+        passed: unscored.is_empty() && scored.iter().all(|s| s.score.passed),
+        tests: scored,
+        unscored,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    #[test]
+    fn a_late_test_is_not_scored_and_fails_the_application() {
+        let t = bank();
+        let on_time = AttemptInput {
+            test_id: "t".into(),
+            submitted: true,
+            late: false,
+            answers: Some(json!({"mc": 2})),
+            provider_raw: None,
+        };
+        let card = score_attempts(std::slice::from_ref(&t), std::slice::from_ref(&on_time));
+        assert_eq!(card.tests[0].score.raw, 1);
+        assert_eq!(card.tests[0].key_version, 1);
+        let late = AttemptInput { late: true, ..on_time };
+        let card = score_attempts(&[t], &[late]);
+        assert!(card.tests.is_empty() && !card.passed);
+        assert_eq!(card.unscored, ["t"]);
+    }
 
     fn opts(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("option {i}")).collect()

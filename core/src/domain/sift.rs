@@ -70,9 +70,13 @@ pub fn sift(scheme: &str, candidates: &[Candidate], seats: &BTreeMap<String, Sea
     let mut out = Vec::with_capacity(candidates.len());
     for (stream, mut cands) in by_stream {
         let s = seats.get(stream).copied().unwrap_or_default();
-        let keyed: BTreeMap<&str, [u8; 32]> = cands.iter().map(|c| (c.id.as_str(), lottery_key(scheme, &c.id))).collect();
+        let keyed: BTreeMap<&str, [u8; 32]> =
+            cands.iter().map(|c| (c.id.as_str(), lottery_key(scheme, &c.id))).collect();
         cands.sort_by(|a, b| {
-            b.composite.partial_cmp(&a.composite).unwrap_or(Ordering::Equal).then_with(|| keyed[a.id.as_str()].cmp(&keyed[b.id.as_str()]))
+            b.composite
+                .partial_cmp(&a.composite)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| keyed[a.id.as_str()].cmp(&keyed[b.id.as_str()]))
         });
         let guaranteed = cands.iter().filter(|c| c.passed && c.guaranteed).count() as u32;
         let mut open = s.shortlist.saturating_sub(guaranteed);
@@ -93,13 +97,28 @@ pub fn sift(scheme: &str, candidates: &[Candidate], seats: &BTreeMap<String, Sea
             }
             rank += 1;
             if c.guaranteed {
-                out.push(decision(Outcome::Shortlisted, Some(rank), true, "Disability Confident: met the minimum criteria"));
+                out.push(decision(
+                    Outcome::Shortlisted,
+                    Some(rank),
+                    true,
+                    "Disability Confident: met the minimum criteria",
+                ));
             } else if open > 0 {
                 open -= 1;
-                out.push(decision(Outcome::Shortlisted, Some(rank), false, "ranked within the assessment-centre seats"));
+                out.push(decision(
+                    Outcome::Shortlisted,
+                    Some(rank),
+                    false,
+                    "ranked within the assessment-centre seats",
+                ));
             } else if reserve > 0 {
                 reserve -= 1;
-                out.push(decision(Outcome::Reserve, Some(rank), false, "ranked just below the seats: on the reserve list"));
+                out.push(decision(
+                    Outcome::Reserve,
+                    Some(rank),
+                    false,
+                    "ranked just below the seats: on the reserve list",
+                ));
             } else {
                 out.push(decision(Outcome::Rejected, Some(rank), false, "ranked below the seats and the reserve list"));
             }
@@ -128,7 +147,12 @@ mod tests {
 
     #[test]
     fn ranks_fill_seats_then_reserve_then_reject() {
-        let c = [cand("1", "a", 1.0, true, false), cand("2", "a", 0.5, true, false), cand("3", "a", 0.2, true, false), cand("4", "a", 2.0, false, false)];
+        let c = [
+            cand("1", "a", 1.0, true, false),
+            cand("2", "a", 0.5, true, false),
+            cand("3", "a", 0.2, true, false),
+            cand("4", "a", 2.0, false, false),
+        ];
         let d = sift("s", &c, &seats(1, 1));
         assert_eq!(outcome(&d, "1"), Outcome::Shortlisted);
         assert_eq!(outcome(&d, "2"), Outcome::Reserve);
@@ -158,12 +182,16 @@ mod tests {
     }
 
     fn candidates() -> impl Strategy<Value = Vec<Candidate>> {
-        proptest::collection::vec((0u8..3, -3.0f64..3.0, any::<bool>(), prop::bool::weighted(0.15)), 0..40).prop_map(|v| {
-            v.into_iter()
-                .enumerate()
-                .map(|(i, (s, z, p, g))| cand(&format!("app{i}"), ["a", "b", "c"][s as usize], (z * 4.0).round() / 4.0, p, g))
-                .collect()
-        })
+        proptest::collection::vec((0u8..3, -3.0f64..3.0, any::<bool>(), prop::bool::weighted(0.15)), 0..40).prop_map(
+            |v| {
+                v.into_iter()
+                    .enumerate()
+                    .map(|(i, (s, z, p, g))| {
+                        cand(&format!("app{i}"), ["a", "b", "c"][s as usize], (z * 4.0).round() / 4.0, p, g)
+                    })
+                    .collect()
+            },
+        )
     }
 
     proptest! {

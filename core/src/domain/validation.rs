@@ -20,10 +20,7 @@ impl FieldErrors {
         Self::default()
     }
     pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.into(), message: message.into() });
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -36,21 +33,13 @@ impl FieldErrors {
     }
     /// `Ok(value)` when nothing was pushed, otherwise every error collected.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value()) } else { Err(self) }
     }
 }
 
 impl std::fmt::Display for FieldErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         f.write_str(&parts.join("; "))
     }
 }
@@ -69,27 +58,16 @@ impl<'a> ObjectReader<'a> {
     /// `None` (with an error recorded) when `value` is not an object.
     pub fn new(prefix: &str, value: &'a Value, errors: &mut FieldErrors) -> Option<Self> {
         match value {
-            Value::Object(map) => Some(Self {
-                prefix: prefix.to_owned(),
-                map,
-                seen: Vec::new(),
-            }),
+            Value::Object(map) => Some(Self { prefix: prefix.to_owned(), map, seen: Vec::new() }),
             _ => {
-                errors.push(
-                    if prefix.is_empty() { "(body)" } else { prefix },
-                    "must be a JSON object",
-                );
+                errors.push(if prefix.is_empty() { "(body)" } else { prefix }, "must be a JSON object");
                 None
             }
         }
     }
 
     pub fn path(&self, key: &str) -> String {
-        if self.prefix.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.prefix)
-        }
+        if self.prefix.is_empty() { key.to_owned() } else { format!("{}.{key}", self.prefix) }
     }
 
     /// The raw value of an optional field; JSON `null` counts as absent.
@@ -107,45 +85,22 @@ impl<'a> ObjectReader<'a> {
     }
 
     /// A trimmed, non-empty string of at most `max` characters.
-    pub fn text(
-        &mut self,
-        key: &'static str,
-        max: usize,
-        required: bool,
-        errors: &mut FieldErrors,
-    ) -> Option<String> {
-        let v = if required {
-            self.required(key, errors)?
-        } else {
-            self.optional(key)?
-        };
+    pub fn text(&mut self, key: &'static str, max: usize, required: bool, errors: &mut FieldErrors) -> Option<String> {
+        let v = if required { self.required(key, errors)? } else { self.optional(key)? };
         let path = self.path(key);
         match v.as_str().map(str::trim) {
             None => errors.push(path, "must be a string"),
             Some("") if required => errors.push(path, "must not be empty"),
             Some("") => return None,
-            Some(s) if s.chars().count() > max => {
-                errors.push(path, format!("must be at most {max} characters"))
-            }
-            Some(s) if s.chars().any(|c| c.is_control()) => {
-                errors.push(path, "must not contain control characters")
-            }
+            Some(s) if s.chars().count() > max => errors.push(path, format!("must be at most {max} characters")),
+            Some(s) if s.chars().any(|c| c.is_control()) => errors.push(path, "must not contain control characters"),
             Some(s) => return Some(s.to_owned()),
         }
         None
     }
 
-    pub fn boolean(
-        &mut self,
-        key: &'static str,
-        required: bool,
-        errors: &mut FieldErrors,
-    ) -> Option<bool> {
-        let v = if required {
-            self.required(key, errors)?
-        } else {
-            self.optional(key)?
-        };
+    pub fn boolean(&mut self, key: &'static str, required: bool, errors: &mut FieldErrors) -> Option<bool> {
+        let v = if required { self.required(key, errors)? } else { self.optional(key)? };
         let b = v.as_bool();
         if b.is_none() {
             errors.push(self.path(key), "must be true or false");
@@ -163,26 +118,15 @@ impl<'a> ObjectReader<'a> {
         match v.as_i64() {
             Some(n) if range.contains(&n) => Some(n),
             _ => {
-                errors.push(
-                    self.path(key),
-                    format!(
-                        "must be a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                );
+                errors
+                    .push(self.path(key), format!("must be a whole number from {} to {}", range.start(), range.end()));
                 None
             }
         }
     }
 
     /// An array field (absent = empty); each element goes to `each` with its path.
-    pub fn array(
-        &mut self,
-        key: &'static str,
-        max_len: usize,
-        errors: &mut FieldErrors,
-    ) -> Vec<(String, &'a Value)> {
+    pub fn array(&mut self, key: &'static str, max_len: usize, errors: &mut FieldErrors) -> Vec<(String, &'a Value)> {
         let Some(v) = self.optional(key) else {
             return Vec::new();
         };
@@ -196,21 +140,13 @@ impl<'a> ObjectReader<'a> {
                 errors.push(path, format!("must have at most {max_len} entries"));
                 Vec::new()
             }
-            Some(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (format!("{path}[{i}]"), v))
-                .collect(),
+            Some(items) => items.iter().enumerate().map(|(i, v)| (format!("{path}[{i}]"), v)).collect(),
         }
     }
 
     /// Flags every field that no reader asked for.
     pub fn finish_unknown(self, errors: &mut FieldErrors) {
-        let mut unknown: Vec<&String> = self
-            .map
-            .keys()
-            .filter(|k| !self.seen.contains(&k.as_str()))
-            .collect();
+        let mut unknown: Vec<&String> = self.map.keys().filter(|k| !self.seen.contains(&k.as_str())).collect();
         unknown.sort();
         for k in unknown {
             errors.push(self.path(k), "is not a known field");
@@ -219,15 +155,8 @@ impl<'a> ObjectReader<'a> {
 }
 
 /// Parses a string value into one of a closed set of codes, listing them on error.
-pub fn one_of<T: Copy>(
-    path: &str,
-    value: &Value,
-    options: &[(&str, T)],
-    errors: &mut FieldErrors,
-) -> Option<T> {
-    let found = value
-        .as_str()
-        .and_then(|s| options.iter().find(|(code, _)| *code == s).map(|(_, t)| *t));
+pub fn one_of<T: Copy>(path: &str, value: &Value, options: &[(&str, T)], errors: &mut FieldErrors) -> Option<T> {
+    let found = value.as_str().and_then(|s| options.iter().find(|(code, _)| *code == s).map(|(_, t)| *t));
     if found.is_none() {
         let codes: Vec<&str> = options.iter().map(|(c, _)| *c).collect();
         errors.push(path, format!("must be one of: {}", codes.join(", ")));

@@ -21,9 +21,19 @@ pub struct IdempotencyRecord {
     pub response: String,
 }
 
+/// What happens right after submission: invited to the tests, found ineligible, or (a scheme
+/// without tests) left submitted for the sift.
+pub struct Screening<'a> {
+    pub outcome: Status,
+    pub note: Option<String>,
+    pub tests: Vec<&'a str>,
+    pub email: Option<NewNotification>,
+}
+
 pub struct NewApplication<'a> {
     pub id: ApplicationId,
     pub scheme_id: &'a SchemeId,
+    pub screening: Screening<'a>,
     pub form: &'a ApplicationForm,
     pub token_id: TokenId,
     pub token_hash: &'a str,
@@ -95,19 +105,13 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     // Multi-row inserts with numbered placeholders ($n works on both backends; sqlx's
     // QueryBuilder would emit the Any driver's `?`, which PostgreSQL refuses).
     let prefs = &new.form.stream_preferences;
-    let rows: Vec<String> = (0..prefs.len())
-        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect();
-    let sql = format!(
-        "INSERT INTO application_preferences (application_id, rank, stream_id) VALUES {}",
-        rows.join(", ")
-    );
+    let rows: Vec<String> =
+        (0..prefs.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+    let sql =
+        format!("INSERT INTO application_preferences (application_id, rank, stream_id) VALUES {}", rows.join(", "));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for (rank, stream) in prefs.iter().enumerate() {
-        q = q
-            .bind(id.clone())
-            .bind(rank as i64 + 1)
-            .bind(stream.as_str().to_owned());
+        q = q.bind(id.clone()).bind(rank as i64 + 1).bind(stream.as_str().to_owned());
     }
     q.execute(&mut *tx).await?;
 
@@ -115,32 +119,18 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
         // Column names come from the closed list of questions, never from the request.
         let answers: Vec<(&str, &str)> = eq.iter().collect();
         let columns: String = answers.iter().map(|(k, _)| format!(", {k}")).collect();
-        let params: String = (0..answers.len())
-            .map(|i| format!(", ${}", i + 4))
-            .collect();
+        let params: String = (0..answers.len()).map(|i| format!(", ${}", i + 4)).collect();
         let sql = format!(
             "INSERT INTO equality_answers (application_id, scheme_id, created_at{columns}) VALUES ($1, $2, $3{params})"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.clone())
-            .bind(new.scheme_id.as_str().to_owned())
-            .bind(now);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id.clone()).bind(new.scheme_id.as_str().to_owned()).bind(now);
         for (_, answer) in answers {
             q = q.bind(answer.to_owned());
         }
         q.execute(&mut *tx).await?;
     }
 
-    insert_event(
-        &mut tx,
-        &id,
-        None,
-        Status::Submitted,
-        "applicant",
-        None,
-        now,
-    )
-    .await?;
+    insert_event(&mut tx, &id, None, Status::Submitted, "applicant", None, now).await?;
 
     sqlx::query(
         "INSERT INTO tokens (id, token_hash, role, name, application_id, created_at) VALUES ($1, $2, 'applicant', $3, $4, $5)",
@@ -154,22 +144,33 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     .await?;
 
     notifications::insert(&mut tx, &new.confirmation, new.now).await?;
+
+    let screening = &new.screening;
+    if screening.outcome != Status::Submitted {
+        move_in_tx(&mut tx, new.id, Status::Submitted, screening.outcome, "system", screening.note.as_deref(), new.now)
+            .await?;
+    }
+    for test in &screening.tests {
+        sqlx::query("INSERT INTO test_attempts (application_id, test_id) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(*test)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(email) = &screening.email {
+        notifications::insert(&mut tx, email, new.now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn find_idempotency(
-    db: &Db,
-    scope: &str,
-    key_hash: &str,
-) -> sqlx::Result<Option<IdempotencyRecord>> {
-    let row = sqlx::query(
-        "SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key_hash = $2",
-    )
-    .bind(scope)
-    .bind(key_hash)
-    .fetch_optional(db.pool())
-    .await?;
+pub async fn find_idempotency(db: &Db, scope: &str, key_hash: &str) -> sqlx::Result<Option<IdempotencyRecord>> {
+    let row =
+        sqlx::query("SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key_hash = $2")
+            .bind(scope)
+            .bind(key_hash)
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| {
         Ok(IdempotencyRecord {
             scope: scope.to_owned(),
@@ -230,12 +231,10 @@ fn decode_err(what: &str) -> sqlx::Error {
 }
 
 pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<ApplicationRecord>> {
-    let row = sqlx::query(
-        "SELECT scheme_id, status, details, created_at, updated_at FROM applications WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query("SELECT scheme_id, status, details, created_at, updated_at FROM applications WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let status: String = row.try_get("status")?;
     let details: String = row.try_get("details")?;
@@ -261,9 +260,7 @@ pub async fn timeline(db: &Db, id: ApplicationId) -> sqlx::Result<Vec<Event>> {
             let from: Option<String> = r.try_get("from_status")?;
             let to: String = r.try_get("to_status")?;
             Ok(Event {
-                from: from
-                    .map(|f| Status::parse(&f).ok_or_else(|| decode_err("status")))
-                    .transpose()?,
+                from: from.map(|f| Status::parse(&f).ok_or_else(|| decode_err("status"))).transpose()?,
                 to: Status::parse(&to).ok_or_else(|| decode_err("status"))?,
                 actor: r.try_get("actor")?,
                 note: r.try_get("note")?,
@@ -297,58 +294,60 @@ pub async fn transition(
 ) -> Result<Status, TransitionError> {
     let key = id.to_string();
     for _ in 0..5 {
-        let Some(row) = sqlx::query("SELECT status FROM applications WHERE id = $1")
-            .bind(&key)
-            .fetch_optional(db.pool())
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT status FROM applications WHERE id = $1").bind(&key).fetch_optional(db.pool()).await?
         else {
             return Err(TransitionError::NotFound);
         };
-        let from = Status::parse(&row.try_get::<String, _>("status")?)
-            .ok_or_else(|| decode_err("status"))?;
+        let from = Status::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| decode_err("status"))?;
         if !from.can_move_to(to) {
             return Err(TransitionError::NotAllowed { from, to });
         }
         let mut tx = db.pool().begin().await?;
-        let changed = sqlx::query(
-            "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-        )
-        .bind(to.as_str())
-        .bind(to_ms(now))
-        .bind(&key)
-        .bind(from.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
+        if !move_in_tx(&mut tx, id, from, to, actor, note, now).await? {
             continue; // someone else moved it first: look again
         }
-        insert_event(&mut tx, &key, Some(from), to, actor, note, to_ms(now)).await?;
         if let Some(email) = email {
             notifications::insert(&mut tx, email, now).await?;
         }
         tx.commit().await?;
         return Ok(from);
     }
-    Err(TransitionError::Db(sqlx::Error::Protocol(
-        "the application kept changing; try again".into(),
-    )))
+    Err(TransitionError::Db(sqlx::Error::Protocol("the application kept changing; try again".into())))
+}
+
+/// Inside a transaction: moves the application from `from` to `to` if it is still `from`
+/// (compare-and-set) and records the timeline event. `false`: it was not `from` any more.
+pub async fn move_in_tx(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    id: ApplicationId,
+    from: Status,
+    to: Status,
+    actor: &str,
+    note: Option<&str>,
+    now: Timestamp,
+) -> sqlx::Result<bool> {
+    debug_assert!(from.can_move_to(to), "{from} -> {to}");
+    let key = id.to_string();
+    let changed = sqlx::query("UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        .bind(to.as_str())
+        .bind(to_ms(now))
+        .bind(&key)
+        .bind(from.as_str())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    insert_event(tx, &key, Some(from), to, actor, note, to_ms(now)).await?;
+    Ok(true)
 }
 
 /// Counts by scheme and status, for the Prometheus gauges.
 pub async fn counts_by_status(db: &Db) -> sqlx::Result<Vec<(String, String, i64)>> {
-    let rows = sqlx::query(
-        "SELECT scheme_id, status, COUNT(*) AS n FROM applications GROUP BY scheme_id, status",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("scheme_id")?,
-                r.try_get("status")?,
-                r.try_get("n")?,
-            ))
-        })
-        .collect()
+    let rows = sqlx::query("SELECT scheme_id, status, COUNT(*) AS n FROM applications GROUP BY scheme_id, status")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("scheme_id")?, r.try_get("status")?, r.try_get("n")?))).collect()
 }

@@ -14,14 +14,12 @@ pub async fn record(
     application: Option<ApplicationId>,
     now: Timestamp,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, application_id) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(to_ms(now))
-    .bind(format!("{}:{}", caller.role.as_str(), caller.token_id))
-    .bind(action)
-    .bind(application.map(|a| a.to_string()))
-    .execute(db.pool())
-    .await?;
+    sqlx::query("INSERT INTO audit_log (at, actor, action, application_id) VALUES ($1, $2, $3, $4)")
+        .bind(to_ms(now))
+        .bind(format!("{}:{}", caller.role.as_str(), caller.token_id))
+        .bind(action)
+        .bind(application.map(|a| a.to_string()))
+        .execute(db.pool())
+        .await?;
     Ok(())
 }

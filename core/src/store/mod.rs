@@ -6,8 +6,11 @@
 
 pub mod applications;
 pub mod audit;
+pub mod jobs;
 pub mod notifications;
 pub mod schemes;
+pub mod sift;
+pub mod tests;
 pub mod tokens;
 
 use std::str::FromStr;
@@ -57,15 +60,10 @@ impl Db {
                 })
             });
         }
-        let pool = pool
-            .connect_with(options)
-            .await
-            .with_context(|| match kind {
-                DatabaseKind::Sqlite => {
-                    "opening the SQLite database (database.url / data_dir)".to_owned()
-                }
-                DatabaseKind::Postgres => "connecting to PostgreSQL (database.url)".to_owned(),
-            })?;
+        let pool = pool.connect_with(options).await.with_context(|| match kind {
+            DatabaseKind::Sqlite => "opening the SQLite database (database.url / data_dir)".to_owned(),
+            DatabaseKind::Postgres => "connecting to PostgreSQL (database.url)".to_owned(),
+        })?;
         Ok(Self { pool, kind })
     }
 
@@ -74,10 +72,7 @@ impl Db {
             DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
             DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .context("running database migrations")?;
+        migrator.run(&self.pool).await.context("running database migrations")?;
         Ok(())
     }
 
@@ -126,7 +121,5 @@ pub fn is_unique_violation(err: &sqlx::Error, table: &str) -> bool {
 
 /// Ask the pool for a connection and give up after `timeout`: used by /ready.
 pub async fn ping_within(db: &Db, timeout: Duration) -> anyhow::Result<()> {
-    tokio::time::timeout(timeout, db.ping())
-        .await
-        .context("database did not answer in time")?
+    tokio::time::timeout(timeout, db.ping()).await.context("database did not answer in time")?
 }

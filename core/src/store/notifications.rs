@@ -26,11 +26,7 @@ pub struct NewNotification {
 }
 
 /// Inserts the row unless its occasion already has one. Returns whether a row was added.
-pub async fn insert(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    n: &NewNotification,
-    now: Timestamp,
-) -> sqlx::Result<bool> {
+pub async fn insert(tx: &mut sqlx::Transaction<'_, Any>, n: &NewNotification, now: Timestamp) -> sqlx::Result<bool> {
     let now = to_ms(now);
     let added = sqlx::query(
         "INSERT INTO notifications (id, application_id, kind, recipient, template, context, idempotency_key, state,
@@ -243,10 +239,54 @@ pub async fn retry(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Result<
 }
 
 pub async fn counts_by_state(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
-        .collect()
+    let rows =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state").fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+}
+
+/// Inserts many outbox rows in few statements (occasions that already have a row are skipped).
+pub async fn insert_many(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    rows: &[NewNotification],
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    const COLS: usize = 8;
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * COLS;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${p}, ${p}, ${p}, ${p})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    p = b + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO notifications (id, application_id, kind, recipient, template, context, idempotency_key, state,
+             attempts, next_attempt_at, enqueued_at, created_at, updated_at) VALUES {}
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for n in chunk {
+            q = q
+                .bind(n.id.to_string())
+                .bind(n.application_id.map(|a| a.to_string()))
+                .bind(n.kind.clone())
+                .bind(n.recipient.clone())
+                .bind(n.template.clone())
+                .bind(n.context.to_string())
+                .bind(n.idempotency_key.clone())
+                .bind(to_ms(now));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -39,14 +39,8 @@ fn hash(def: &SchemeDefinition) -> (String, String) {
     (json, h)
 }
 
-async fn insert_streams(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    def: &SchemeDefinition,
-) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM streams WHERE scheme_id = $1")
-        .bind(def.id.as_str())
-        .execute(&mut **tx)
-        .await?;
+async fn insert_streams(tx: &mut sqlx::Transaction<'_, sqlx::Any>, def: &SchemeDefinition) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM streams WHERE scheme_id = $1").bind(def.id.as_str()).execute(&mut **tx).await?;
     for (pos, s) in def.streams.iter().enumerate() {
         sqlx::query("INSERT INTO streams (scheme_id, id, name, places, position) VALUES ($1, $2, $3, $4, $5)")
             .bind(def.id.as_str())
@@ -124,11 +118,7 @@ pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Re
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if updated == 1 {
-            Upsert::Updated
-        } else {
-            Upsert::Unchanged
-        }
+        if updated == 1 { Upsert::Updated } else { Upsert::Unchanged }
     };
     if outcome != Upsert::Unchanged {
         insert_streams(&mut tx, def).await?;

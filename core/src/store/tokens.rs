@@ -16,27 +16,23 @@ pub async fn create_staff(
     name: &str,
     now: Timestamp,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO tokens (id, token_hash, role, name, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id.to_string())
-    .bind(token_hash(secret))
-    .bind(role.as_str())
-    .bind(name)
-    .bind(to_ms(now))
-    .execute(db.pool())
-    .await?;
+    sqlx::query("INSERT INTO tokens (id, token_hash, role, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id.to_string())
+        .bind(token_hash(secret))
+        .bind(role.as_str())
+        .bind(name)
+        .bind(to_ms(now))
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
 /// The caller a presented token stands for, if it is known and not revoked.
 pub async fn authenticate(db: &Db, secret: &str) -> sqlx::Result<Option<Caller>> {
-    let row = sqlx::query(
-        "SELECT id, role, application_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(token_hash(secret))
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query("SELECT id, role, application_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+        .bind(token_hash(secret))
+        .fetch_optional(db.pool())
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let id: String = row.try_get("id")?;
     let role: String = row.try_get("role")?;
@@ -45,21 +41,12 @@ pub async fn authenticate(db: &Db, secret: &str) -> sqlx::Result<Option<Caller>>
     Ok(Some(Caller {
         token_id: id.parse::<TokenId>().map_err(|_| bad("id"))?,
         role: Role::parse(&role).ok_or_else(|| bad("role"))?,
-        application_id: app
-            .map(|a| {
-                a.parse::<ApplicationId>()
-                    .map_err(|_| bad("application_id"))
-            })
-            .transpose()?,
+        application_id: app.map(|a| a.parse::<ApplicationId>().map_err(|_| bad("application_id"))).transpose()?,
     }))
 }
 
 /// A new random staff token, stored hashed; returns its id and the secret to show once.
-pub async fn create_staff_token(
-    db: &Db,
-    role: Role,
-    name: &str,
-) -> sqlx::Result<(TokenId, String)> {
+pub async fn create_staff_token(db: &Db, role: Role, name: &str) -> sqlx::Result<(TokenId, String)> {
     let secret = crate::domain::auth::token_from_bytes(rand::random());
     let id = TokenId::new_v7();
     create_staff(db, id, &secret, role, name, Timestamp::now()).await?;

@@ -21,9 +21,6 @@ mod tests {
 
     #[test]
     fn never_overflows() {
-        assert_eq!(
-            delay(u32::MAX, Duration::from_secs(5), Duration::from_secs(3600)),
-            Duration::from_secs(3600)
-        );
+        assert_eq!(delay(u32::MAX, Duration::from_secs(5), Duration::from_secs(3600)), Duration::from_secs(3600));
     }
 }

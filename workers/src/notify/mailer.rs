@@ -11,14 +11,8 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 
 #[derive(Clone)]
 pub enum Mailer {
-    File {
-        dir: PathBuf,
-        transport: AsyncFileTransport<Tokio1Executor>,
-    },
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        timeout: Duration,
-    },
+    File { dir: PathBuf, transport: AsyncFileTransport<Tokio1Executor> },
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, timeout: Duration },
 }
 
 /// Why a send failed: `permanent` (a 5xx from the server, e.g. no such mailbox) is not retried.
@@ -33,12 +27,8 @@ impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         if settings.mail.url.is_empty() {
             let dir = settings.mail_outbox_dir();
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("creating the mail outbox {}", dir.display()))?;
-            Ok(Self::File {
-                transport: AsyncFileTransport::new(&dir),
-                dir,
-            })
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating the mail outbox {}", dir.display()))?;
+            Ok(Self::File { transport: AsyncFileTransport::new(&dir), dir })
         } else {
             let timeout = Duration::from_secs(settings.mail.send_timeout_secs);
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.mail.url)
@@ -52,28 +42,17 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Self::File { transport, .. } => {
-                transport
-                    .send(message)
-                    .await
-                    .map(drop)
-                    .map_err(|e| SendError {
-                        message: e.to_string(),
-                        permanent: false,
-                    })
-            }
+            Self::File { transport, .. } => transport
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| SendError { message: e.to_string(), permanent: false }),
             Self::Smtp { transport, timeout } => {
                 // lettre's own timeout covers each socket operation; this bounds the whole conversation.
                 match tokio::time::timeout(*timeout * 2, transport.send(message)).await {
-                    Err(_) => Err(SendError {
-                        message: "SMTP send timed out".into(),
-                        permanent: false,
-                    }),
+                    Err(_) => Err(SendError { message: "SMTP send timed out".into(), permanent: false }),
                     Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(SendError {
-                        permanent: e.is_permanent(),
-                        message: smtp_error_text(&e),
-                    }),
+                    Ok(Err(e)) => Err(SendError { permanent: e.is_permanent(), message: smtp_error_text(&e) }),
                 }
             }
         }
@@ -110,10 +89,7 @@ impl Mailer {
 /// The error without recipient addresses (lettre errors can quote the server's reply,
 /// which may echo the address; keep the status code and the first words only).
 fn smtp_error_text(e: &lettre::transport::smtp::Error) -> String {
-    let code = e
-        .status()
-        .map(|c| format!("SMTP {c}: "))
-        .unwrap_or_default();
+    let code = e.status().map(|c| format!("SMTP {c}: ")).unwrap_or_default();
     let kind = if e.is_timeout() {
         "timeout"
     } else if e.is_transient() {

@@ -80,25 +80,18 @@ impl Notifier {
     /// down): the queue retries the job, and the row is untouched or still leased.
     #[tracing::instrument(name = "deliver email", skip_all, fields(notification = %id))]
     pub async fn deliver(&self, id: NotificationId) -> anyhow::Result<Outcome> {
-        let Some(row) = notifications::claim(&self.db, id, Timestamp::now(), self.lease).await?
-        else {
+        let Some(row) = notifications::claim(&self.db, id, Timestamp::now(), self.lease).await? else {
             tracing::debug!("nothing to send");
             return Ok(Outcome::Skipped);
         };
         let message_id = format!("<{}@{}>", row.id, self.id_domain);
-        let message = match self.templates.message(
-            &self.from,
-            &row.recipient,
-            &message_id,
-            &row.template,
-            &row.context,
-        ) {
+        let message = match self.templates.message(&self.from, &row.recipient, &message_id, &row.template, &row.context)
+        {
             Ok(m) => m,
             Err(e) => {
                 // A broken template or address will not mend by waiting.
                 tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
-                notifications::mark_failed(&self.db, id, &e.to_string(), None, Timestamp::now())
-                    .await?;
+                notifications::mark_failed(&self.db, id, &e.to_string(), None, Timestamp::now()).await?;
                 return Ok(Outcome::Dead);
             }
         };
@@ -110,16 +103,13 @@ impl Notifier {
             }
             Err(e) if e.permanent || row.attempt >= self.max_attempts => {
                 tracing::warn!(kind = %row.kind, attempt = row.attempt, error = %e, "email failed for good; dead");
-                notifications::mark_failed(&self.db, id, &e.message, None, Timestamp::now())
-                    .await?;
+                notifications::mark_failed(&self.db, id, &e.message, None, Timestamp::now()).await?;
                 Ok(Outcome::Dead)
             }
             Err(e) => {
                 let wait = backoff::delay(row.attempt, self.backoff_base, self.backoff_max);
                 let now = Timestamp::now();
-                let at = now
-                    + jiff::SignedDuration::try_from(wait)
-                        .unwrap_or(jiff::SignedDuration::from_secs(60));
+                let at = now + jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::from_secs(60));
                 tracing::warn!(kind = %row.kind, attempt = row.attempt, retry_in_secs = wait.as_secs(), error = %e, "email failed; will retry");
                 notifications::mark_failed(&self.db, id, &e.message, Some(at), now).await?;
                 Ok(Outcome::Retrying(at))

@@ -22,6 +22,24 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "withdrawn.subject",
     "withdrawn.txt",
     "withdrawn.html",
+    "tests_invited.subject",
+    "tests_invited.txt",
+    "tests_invited.html",
+    "ineligible.subject",
+    "ineligible.txt",
+    "ineligible.html",
+    "scored.subject",
+    "scored.txt",
+    "scored.html",
+    "shortlisted.subject",
+    "shortlisted.txt",
+    "shortlisted.html",
+    "reserve.subject",
+    "reserve.txt",
+    "reserve.html",
+    "rejected.subject",
+    "rejected.txt",
+    "rejected.html",
 ];
 
 pub struct Templates {
@@ -49,18 +67,11 @@ pub struct Rendered {
 impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
+        env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .expect("shipped templates parse (tested)");
+            env.add_template(name, source).expect("shipped templates parse (tested)");
         }
         Self { env }
     }
@@ -68,18 +79,10 @@ impl Templates {
     pub fn render(&self, template: &str, context: &Value) -> Result<Rendered, RenderError> {
         let get = |ext: &str| {
             let name = format!("{template}.{ext}");
-            let t = self
-                .env
-                .get_template(&name)
-                .map_err(|_| RenderError::Unknown(template.to_owned()))?;
-            t.render(context)
-                .map_err(|e| RenderError::Template(name, e))
+            let t = self.env.get_template(&name).map_err(|_| RenderError::Unknown(template.to_owned()))?;
+            t.render(context).map_err(|e| RenderError::Template(name, e))
         };
-        Ok(Rendered {
-            subject: get("subject")?.trim().to_owned(),
-            text: get("txt")?,
-            html: get("html")?,
-        })
+        Ok(Rendered { subject: get("subject")?.trim().to_owned(), text: get("txt")?, html: get("html")? })
     }
 
     /// The whole message. `message_id` is derived from the outbox row, so a re-send after a
@@ -93,16 +96,9 @@ impl Templates {
         context: &Value,
     ) -> Result<Message, RenderError> {
         let r = self.render(template, context)?;
-        let kind = HeaderValue::new(
-            HeaderName::new_from_ascii_str("X-Fasttrack-Kind"),
-            template.to_owned(),
-        );
-        let from: Mailbox = from
-            .parse()
-            .map_err(|_| RenderError::Address("mail.from".into()))?;
-        let to: Mailbox = to
-            .parse()
-            .map_err(|_| RenderError::Address("recipient".into()))?;
+        let kind = HeaderValue::new(HeaderName::new_from_ascii_str("X-Fasttrack-Kind"), template.to_owned());
+        let from: Mailbox = from.parse().map_err(|_| RenderError::Address("mail.from".into()))?;
+        let to: Mailbox = to.parse().map_err(|_| RenderError::Address("recipient".into()))?;
         let mut message = Message::builder()
             .from(from)
             .to(to)
@@ -134,9 +130,7 @@ mod tests {
 
     #[test]
     fn confirmation_has_both_parts_and_escapes_html_only() {
-        let r = Templates::new()
-            .render("confirmation", &confirmation())
-            .unwrap();
+        let r = Templates::new().render("confirmation", &confirmation()).unwrap();
         assert_eq!(r.subject, "We have received your application to the Demo");
         assert!(r.text.contains("Dear Ada <script>,"));
         assert!(r.html.contains("Dear Ada &lt;script&gt;,"));
@@ -145,31 +139,19 @@ mod tests {
 
     #[test]
     fn a_missing_context_value_is_an_error_not_a_blank() {
-        let err = Templates::new()
-            .render("confirmation", &json!({"name": "x"}))
-            .err()
-            .unwrap();
+        let err = Templates::new().render("confirmation", &json!({"name": "x"})).err().unwrap();
         assert!(matches!(err, RenderError::Template(..)));
     }
 
     #[test]
     fn unknown_templates_are_reported() {
-        assert!(matches!(
-            Templates::new().render("nope", &json!({})),
-            Err(RenderError::Unknown(_))
-        ));
+        assert!(matches!(Templates::new().render("nope", &json!({})), Err(RenderError::Unknown(_))));
     }
 
     #[test]
     fn message_is_multipart_alternative_with_a_stable_message_id() {
         let m = Templates::new()
-            .message(
-                "ft <noreply@example.org>",
-                "ada@example.org",
-                "<n1@example.org>",
-                "confirmation",
-                &confirmation(),
-            )
+            .message("ft <noreply@example.org>", "ada@example.org", "<n1@example.org>", "confirmation", &confirmation())
             .unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         assert!(raw.contains("Message-ID: <n1@example.org>"));
@@ -181,8 +163,11 @@ mod tests {
     #[test]
     fn every_kind_renders() {
         let ctx = json!({"name": "A", "scheme_name": "S", "application_id": "x", "submitted_on": "d", "closes_on": "d",
-                         "withdrawn_on": "d", "streams": []});
-        for kind in ["confirmation", "withdrawn"] {
+                         "withdrawn_on": "d", "streams": [], "tests": [{"name": "N", "minutes": 20, "sten": 5}],
+                         "reason": "r", "passed": true, "late_tests": ["V"], "stream": "Data"});
+        for kind in
+            ["confirmation", "withdrawn", "tests_invited", "ineligible", "scored", "shortlisted", "reserve", "rejected"]
+        {
             Templates::new().render(kind, &ctx).unwrap();
         }
     }

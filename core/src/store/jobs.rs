@@ -1,0 +1,146 @@
+//! Background jobs users start and watch (`GET /api/v1/jobs/{id}`): a row per
+//! run with its state, progress and result. The queue carries only the id.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Db, from_ms, to_ms};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    pub id: String,
+    pub kind: String,
+    pub scheme_id: String,
+    /// queued, running, done, failed
+    pub state: String,
+    pub progress: i64,
+    pub total: i64,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Creates a queued job, unless one of the same kind for the scheme is queued or running:
+/// then that one is returned (`false`), so double clicks start one run.
+pub async fn create_or_existing(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    scheme: &str,
+    actor: &str,
+    now: Timestamp,
+) -> sqlx::Result<(String, bool)> {
+    let mut tx = db.pool().begin().await?;
+    let existing =
+        sqlx::query("SELECT id FROM jobs WHERE scheme_id = $1 AND kind = $2 AND state IN ('queued', 'running')")
+            .bind(scheme)
+            .bind(kind)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(row) = existing {
+        return Ok((row.try_get("id")?, false));
+    }
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, scheme_id, state, progress, total, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, 'queued', 0, 0, $4, $5, $5)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(scheme)
+    .bind(actor)
+    .bind(to_ms(now))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((id.to_owned(), true))
+}
+
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
+    let row = sqlx::query(
+        "SELECT id, kind, scheme_id, state, progress, total, result, error, created_at, updated_at FROM jobs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let result: Option<String> = r.try_get("result")?;
+    Ok(Some(JobRecord {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        scheme_id: r.try_get("scheme_id")?,
+        state: r.try_get("state")?,
+        progress: r.try_get("progress")?,
+        total: r.try_get("total")?,
+        result: result.and_then(|s| serde_json::from_str(&s).ok()),
+        error: r.try_get("error")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        updated_at: from_ms(r.try_get("updated_at")?),
+    }))
+}
+
+/// Takes a queued job for running, or one whose runner stopped reporting progress for
+/// `stale` (it died). `None`: done, failed, or being run by a live worker.
+pub async fn start(db: &Db, id: &str, now: Timestamp, stale: std::time::Duration) -> sqlx::Result<Option<JobRecord>> {
+    let taken = sqlx::query(
+        "UPDATE jobs SET state = 'running', updated_at = $2
+         WHERE id = $1 AND (state = 'queued' OR (state = 'running' AND updated_at <= $3))",
+    )
+    .bind(id)
+    .bind(to_ms(now))
+    .bind(to_ms(now) - stale.as_millis() as i64)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if taken == 0 {
+        return Ok(None);
+    }
+    get(db, id).await
+}
+
+pub async fn progress(db: &Db, id: &str, progress: i64, total: i64, now: Timestamp) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET progress = $2, total = $3, updated_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(progress)
+        .bind(total)
+        .bind(to_ms(now))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET state = 'done', result = $2, progress = total, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(result.to_string())
+        .bind(to_ms(now))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn fail(db: &Db, id: &str, error: &str, now: Timestamp) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET state = 'failed', error = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .bind(to_ms(now))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Queued or running jobs untouched for `requeue_after`: their queue entry may be lost, or
+/// their runner died. The sweeper pushes them again; `start` lets only one run.
+pub async fn stalled(
+    db: &Db,
+    now: Timestamp,
+    requeue_after: std::time::Duration,
+) -> sqlx::Result<Vec<(String, String)>> {
+    let rows =
+        sqlx::query("SELECT id, kind FROM jobs WHERE state IN ('queued', 'running') AND updated_at <= $1 LIMIT 100")
+            .bind(to_ms(now) - requeue_after.as_millis() as i64)
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("kind")?))).collect()
+}

@@ -1,0 +1,196 @@
+//! The sift's reads and writes: one query for every candidate of a scheme, and
+//! the decisions written in a single transaction with multi-row statements
+//! (chunks of 500) — never a query per applicant.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::notifications::{self, NewNotification};
+use super::{Db, to_ms};
+use crate::domain::application::ApplicantDetails;
+use crate::domain::ids::ApplicationId;
+use crate::domain::sift::{Decision, Outcome};
+
+#[derive(Debug, Clone)]
+pub struct SiftRow {
+    pub id: String,
+    pub stream: String,
+    pub composite: f64,
+    pub passed: bool,
+    pub disability_confident: bool,
+    /// The equality answer to the disability question; read only to apply the guarantee.
+    pub declared_disability: bool,
+    pub overridden: bool,
+    pub details: ApplicantDetails,
+}
+
+/// Every scored application of the scheme, in one query.
+pub async fn candidates(db: &Db, scheme: &str) -> sqlx::Result<Vec<SiftRow>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.first_stream, a.disability_confident, a.details, s.composite, s.passed, e.disability,
+                CASE WHEN o.application_id IS NULL THEN 0 ELSE 1 END AS overridden
+         FROM applications a
+         JOIN application_scores s ON s.application_id = a.id
+         LEFT JOIN equality_answers e ON e.application_id = a.id
+         LEFT JOIN dc_overrides o ON o.application_id = a.id
+         WHERE a.scheme_id = $1 AND a.status = 'scored'",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let details: String = r.try_get("details")?;
+            Ok(SiftRow {
+                id: r.try_get("id")?,
+                stream: r.try_get("first_stream")?,
+                composite: r.try_get("composite")?,
+                passed: r.try_get::<i64, _>("passed")? != 0,
+                disability_confident: r.try_get::<i64, _>("disability_confident")? != 0,
+                declared_disability: r.try_get::<Option<String>, _>("disability")?.as_deref() == Some("yes"),
+                overridden: r.try_get::<i64, _>("overridden")? != 0,
+                details: serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            })
+        })
+        .collect()
+}
+
+/// Seats already taken and reserve places already given, per stream, by earlier sifts.
+pub async fn taken(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<String, (u32, u32)>> {
+    let rows = sqlx::query(
+        "SELECT stream_id, outcome, COUNT(*) AS n FROM sift_results WHERE scheme_id = $1 GROUP BY stream_id, outcome",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for r in rows {
+        let n = u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX);
+        let e = out.entry(r.try_get("stream_id")?).or_default();
+        match r.try_get::<String, _>("outcome")?.as_str() {
+            "shortlisted" => e.0 += n,
+            "reserve" => e.1 += n,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn outcome_status(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Shortlisted => "shortlisted",
+        Outcome::Reserve => "reserve",
+        Outcome::Rejected => "rejected",
+    }
+}
+
+/// Writes the decisions in one transaction: status (only if still `scored`), timeline,
+/// sift results and emails. Returns the ids of the emails to enqueue. `on_chunk` is told how
+/// many decisions are written so far.
+pub async fn apply(
+    db: &Db,
+    scheme: &str,
+    job_id: &str,
+    decisions: &[Decision],
+    emails: &BTreeMap<String, NewNotification>,
+    now: Timestamp,
+    mut on_chunk: impl FnMut(usize),
+) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
+    let now_ms = to_ms(now);
+    let mut tx = db.pool().begin().await?;
+    let mut queued = Vec::new();
+    let mut done = 0;
+    for chunk in decisions.chunks(500) {
+        let mut moved: Vec<&Decision> = Vec::with_capacity(chunk.len());
+        for outcome in [Outcome::Shortlisted, Outcome::Reserve, Outcome::Rejected] {
+            let ids: Vec<&str> = chunk.iter().filter(|d| d.outcome == outcome).map(|d| d.id.as_str()).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let params: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE applications SET status = $1, updated_at = $2 WHERE status = 'scored' AND id IN ({}) RETURNING id",
+                params.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(outcome_status(outcome)).bind(now_ms);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            let changed: std::collections::HashSet<String> =
+                q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+            moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)));
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        // timeline
+        let values: Vec<String> = (0..moved.len())
+            .map(|i| format!("(${}, 'scored', ${}, 'sift', ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for d in &moved {
+            q = q.bind(d.id.clone()).bind(outcome_status(d.outcome)).bind(d.reason).bind(now_ms);
+        }
+        q.execute(&mut *tx).await?;
+        // results
+        const C: usize = 9;
+        let values: Vec<String> = (0..moved.len())
+            .map(|i| format!("({})", (1..=C).map(|c| format!("${}", C * i + c)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let sql = format!(
+            "INSERT INTO sift_results (application_id, scheme_id, job_id, stream_id, outcome, rank, guaranteed, reason, decided_at)
+             VALUES {} ON CONFLICT (application_id) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for d in &moved {
+            q = q
+                .bind(d.id.clone())
+                .bind(scheme.to_owned())
+                .bind(job_id.to_owned())
+                .bind(d.stream.clone())
+                .bind(outcome_status(d.outcome))
+                .bind(d.rank.map(i64::from))
+                .bind(i64::from(d.guaranteed))
+                .bind(d.reason)
+                .bind(now_ms);
+        }
+        q.execute(&mut *tx).await?;
+        let mail: Vec<NewNotification> = moved.iter().filter_map(|d| emails.get(&d.id).cloned()).collect();
+        notifications::insert_many(&mut tx, &mail, now).await?;
+        queued.extend(mail.iter().map(|n| n.id));
+        done += chunk.len();
+        on_chunk(done);
+    }
+    tx.commit().await?;
+    Ok(queued)
+}
+
+/// A recruiter's named decision that the Disability Confident guarantee does not apply.
+pub async fn record_override(
+    db: &Db,
+    app: ApplicationId,
+    decided_by: &str,
+    reason: &str,
+    actor: &str,
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO dc_overrides (application_id, decided_by, reason, actor, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (application_id) DO UPDATE SET decided_by = $2, reason = $3, actor = $4, created_at = $5",
+    )
+    .bind(app.to_string())
+    .bind(decided_by)
+    .bind(reason)
+    .bind(actor)
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

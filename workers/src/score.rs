@@ -1,0 +1,45 @@
+//! The score worker: an application whose tests are all in gets its scores,
+//! composite and pass, moves to `scored`, and is told by email — in one
+//! transaction, once (a repeated job finds it already scored).
+
+use anyhow::Context;
+use fasttrack_core::scoring::score_attempts;
+use fasttrack_core::store::notifications::NewNotification;
+use fasttrack_core::store::tests::Attempt;
+use fasttrack_core::store::{Db, applications, schemes, tests};
+use fasttrack_core::{ApplicationId, NotificationId, Status};
+use jiff::Timestamp;
+use serde_json::json;
+
+/// Scores the application if it is waiting to be scored; returns the email to send.
+#[tracing::instrument(name = "score application", skip_all, fields(application = %id))]
+pub async fn score_application(db: &Db, id: ApplicationId) -> anyhow::Result<Option<NotificationId>> {
+    let Some(app) = applications::get(db, id).await? else { return Ok(None) };
+    if app.status != Status::TestsCompleted {
+        return Ok(None);
+    }
+    let scheme = schemes::get(db, &app.scheme_id).await?.context("the application's scheme is missing")?.definition;
+    let attempts = tests::attempts(db, id).await?;
+    let inputs: Vec<_> = attempts.iter().map(Attempt::input).collect();
+    let card = score_attempts(&scheme.tests, &inputs);
+    let late: Vec<&str> =
+        attempts.iter().filter(|a| a.late).filter_map(|a| scheme.test(&a.test_id).map(|t| t.name.as_str())).collect();
+    let email = NewNotification {
+        id: NotificationId::new_v7(),
+        application_id: Some(id),
+        kind: "scored".into(),
+        recipient: app.details.email.clone(),
+        template: "scored".into(),
+        context: json!({
+            "name": app.details.name, "scheme_name": scheme.name, "application_id": id.to_string(),
+            "passed": card.passed, "late_tests": late,
+            "tests": card.tests.iter().map(|t| json!({"name": t.name, "sten": t.score.sten})).collect::<Vec<_>>(),
+        }),
+        idempotency_key: format!("{id}:scored"),
+    };
+    let saved = tests::save_first_scores(db, id, scheme.id.as_str(), &card, &email, Timestamp::now()).await?;
+    if saved {
+        tracing::info!(passed = card.passed, "application scored");
+    }
+    Ok(saved.then_some(email.id))
+}

@@ -1,0 +1,115 @@
+//! The sift worker: loads every scored applicant of a scheme in one query, runs
+//! the pure sift, and writes all decisions, timeline events and emails in one
+//! transaction. Running it again after it finished finds nobody left to sift.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use fasttrack_core::sift::{Candidate, Outcome, Seats, sift};
+use fasttrack_core::store::notifications::NewNotification;
+use fasttrack_core::store::{Db, jobs, schemes};
+use fasttrack_core::{ApplicationId, NotificationId};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::queue::Queue;
+
+#[tracing::instrument(name = "run sift", skip(db, queue))]
+pub async fn run_sift(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
+    let Some(job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
+    match sift_scheme(db, queue, job_id, &job.scheme_id).await {
+        Ok(summary) => {
+            jobs::finish(db, job_id, &summary, Timestamp::now()).await?;
+            tracing::info!(scheme = %job.scheme_id, "sift finished");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "sift failed");
+            jobs::fail(db, job_id, &format!("{e:#}"), Timestamp::now()).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn sift_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+    let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
+    let rows = fasttrack_core::store::sift::candidates(db, scheme_id).await?;
+    let taken = fasttrack_core::store::sift::taken(db, scheme_id).await?;
+    jobs::progress(db, job_id, 0, rows.len() as i64, Timestamp::now()).await?;
+
+    let seats: BTreeMap<String, Seats> = scheme
+        .streams
+        .iter()
+        .map(|s| {
+            let (shortlisted, reserved) = taken.get(s.id.as_str()).copied().unwrap_or_default();
+            (
+                s.id.to_string(),
+                Seats {
+                    shortlist: s.ac_seats.saturating_sub(shortlisted),
+                    reserve: s.reserve.saturating_sub(reserved),
+                },
+            )
+        })
+        .collect();
+    let candidates: Vec<Candidate> = rows
+        .iter()
+        .map(|r| Candidate {
+            id: r.id.clone(),
+            stream: r.stream.clone(),
+            composite: r.composite,
+            passed: r.passed,
+            guaranteed: r.disability_confident && r.declared_disability && !r.overridden,
+        })
+        .collect();
+    let decisions = sift(scheme_id, &candidates, &seats);
+
+    let by_id: BTreeMap<&str, &fasttrack_core::store::sift::SiftRow> =
+        rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut emails = BTreeMap::new();
+    for d in &decisions {
+        let row = by_id[d.id.as_str()];
+        let kind = match d.outcome {
+            Outcome::Shortlisted => "shortlisted",
+            Outcome::Reserve => "reserve",
+            Outcome::Rejected => "rejected",
+        };
+        let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str());
+        emails.insert(
+            d.id.clone(),
+            NewNotification {
+                id: NotificationId::new_v7(),
+                application_id: d.id.parse::<ApplicationId>().ok(),
+                kind: kind.into(),
+                recipient: row.details.email.clone(),
+                template: kind.into(),
+                context: json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id, "stream": stream}),
+                idempotency_key: format!("{}:{kind}", d.id),
+            },
+        );
+    }
+    let email_ids =
+        fasttrack_core::store::sift::apply(db, scheme_id, job_id, &decisions, &emails, Timestamp::now(), |_| {})
+            .await?;
+    if let Err(e) = queue.enqueue_emails(&email_ids).await {
+        tracing::warn!(error = format!("{e:#}"), "could not enqueue sift emails; the sweeper will");
+    }
+
+    let mut summary: BTreeMap<String, BTreeMap<&str, u32>> = BTreeMap::new();
+    for s in &scheme.streams {
+        let e = summary.entry(s.id.to_string()).or_default();
+        e.insert("ac_seats", s.ac_seats);
+        for k in ["shortlisted", "reserve", "rejected"] {
+            e.insert(k, 0);
+        }
+    }
+    for d in &decisions {
+        let k = match d.outcome {
+            Outcome::Shortlisted => "shortlisted",
+            Outcome::Reserve => "reserve",
+            Outcome::Rejected => "rejected",
+        };
+        *summary.entry(d.stream.clone()).or_default().entry(k).or_default() += 1;
+    }
+    Ok(json!({"sifted": decisions.len(), "streams": summary}))
+}
