@@ -3,7 +3,7 @@
 //! A bad or missing signature is 401 and logged; a replayed delivery id changes nothing.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use fasttrack_core::store::tests::{self, Submission, Submitted};
+use fasttrack_core::store::tests::{self as attempts, Submission, Submitted};
 use fasttrack_core::store::{applications, schemes};
 use fasttrack_core::validation::{FieldErrors, ObjectReader};
 use fasttrack_core::{ApplicationId, Status};
@@ -81,6 +81,9 @@ pub async fn test_results(
     let (Some(delivery), Some(app), Some(test_id), Some(raw_score)) = (delivery, app, test_id, raw_score) else {
         return Err(e.into());
     };
+    if attempts::delivery_seen(&state.db, &provider, &delivery).await? {
+        return Ok(HttpResponse::Ok().json(json!({"status": "duplicate"})));
+    }
     let record = applications::get(&state.db, app).await?.ok_or(ApiError::NotFound("application"))?;
     let scheme = schemes::get(&state.db, &record.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let test = scheme.test(&test_id).ok_or_else(|| ApiError::invalid("test", "is not one of the scheme's tests"))?;
@@ -93,7 +96,7 @@ pub async fn test_results(
             detail: format!("the application is {}", record.status),
         });
     }
-    let outcome = tests::submit(
+    let outcome = attempts::submit(
         &state.db,
         Submission {
             app,

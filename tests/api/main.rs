@@ -8,4 +8,5 @@ mod helpers;
 mod ops;
 mod roles;
 mod schemes;
+mod sift;
 mod smtp;

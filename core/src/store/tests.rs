@@ -94,6 +94,16 @@ pub async fn start(
     get_attempt(db, app, test).await
 }
 
+/// Whether a provider's delivery id was already recorded.
+pub async fn delivery_seen(db: &Db, provider: &str, delivery: &str) -> sqlx::Result<bool> {
+    let row = sqlx::query("SELECT 1 AS one FROM webhook_deliveries WHERE provider = $1 AND delivery_id = $2")
+        .bind(provider)
+        .bind(delivery)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
 /// What came back for one test: answers through the API, or a provider's raw score.
 pub struct Submission<'a> {
     pub app: ApplicationId,
