@@ -6,6 +6,7 @@ mod cli;
 mod emails;
 mod helpers;
 mod ops;
+mod processes;
 mod roles;
 mod schemes;
 mod sift;

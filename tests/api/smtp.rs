@@ -16,6 +16,9 @@ pub enum Mode {
     Transient,
     /// 550: no such mailbox.
     Permanent,
+    /// Accept, but wait this long before the final 250 of DATA. A message counts as received
+    /// only once that 250 is written: a client that disconnects first has not sent it.
+    Slow(std::time::Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -121,7 +124,7 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) {
             "250 fasttrack-test-sink\r\n"
         } else if upper.starts_with("MAIL FROM:") {
             match mode {
-                Mode::Accept => {
+                Mode::Accept | Mode::Slow(_) => {
                     from = line[10..].trim().to_owned();
                     to.clear();
                     "250 OK\r\n"
@@ -148,8 +151,19 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) {
                 }
                 data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
             }
+            if let Mode::Slow(wait) = mode {
+                // Wait, but notice a client that goes away meanwhile (EOF): it never got the 250.
+                let mut probe = String::new();
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    r = lines.read_line(&mut probe) => if matches!(r, Ok(0) | Err(_)) { return },
+                }
+            }
+            if write.write_all(b"250 OK queued\r\n").await.is_err() || write.flush().await.is_err() {
+                return;
+            }
             shared.received.lock().unwrap().push(Received { from: from.clone(), to: to.clone(), data });
-            "250 OK queued\r\n"
+            continue;
         } else if upper.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;
             return;
