@@ -87,6 +87,16 @@ impl Queue {
         }
     }
 
+    /// Deletes finished jobs (done or killed) from the queue's store, which apalis keeps
+    /// forever otherwise. Our own tables are the record of what happened.
+    pub async fn vacuum(&self) -> anyhow::Result<usize> {
+        use apalis_core::backend::Vacuum;
+        match self {
+            Queue::Sqlite(s) => s.clone().vacuum().await.map_err(|e| anyhow::anyhow!("SQLite queue vacuum: {e}")),
+            Queue::Redis(r) => r.clone().vacuum().await.map_err(|e| anyhow::anyhow!("Redis queue vacuum: {e}")),
+        }
+    }
+
     /// For /ready: one cheap round trip to the queue's store.
     pub async fn ping(&self) -> anyhow::Result<()> {
         match self {

@@ -13,6 +13,9 @@ use tokio::sync::watch;
 use crate::jobs::Job;
 use crate::queue::Queue;
 
+/// How often finished jobs are cleared out of the queue's store.
+const VACUUM_EVERY: Duration = Duration::from_secs(600);
+
 /// Most rows re-enqueued in one pass; the next pass takes the rest.
 const BATCH: i64 = 500;
 
@@ -45,10 +48,18 @@ pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyh
 pub async fn run(db: Db, queue: Queue, interval: Duration, requeue_after: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_vacuum = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+        if last_vacuum.elapsed() >= VACUUM_EVERY {
+            last_vacuum = tokio::time::Instant::now();
+            match queue.vacuum().await {
+                Ok(n) => tracing::debug!(removed = n, "finished jobs removed from the queue"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "queue vacuum failed"),
+            }
         }
         match sweep_once(&db, &queue, requeue_after).await {
             Ok(0) => {}

@@ -1,0 +1,297 @@
+//! `cargo bench --bench pipeline`: throughput of the hot paths, each next to the
+//! raw ceiling measured in the same run on the same machine, so the figures read
+//! as a ratio. Prints a Markdown table (copied into BENCHMARKS.md).
+//!
+//! - submissions: concurrent HTTP clients POSTing applications to the real API
+//!   (API-only process, PostgreSQL + Redis; SQLite embedded) vs plain
+//!   single-row INSERT transactions from the same number of concurrent clients;
+//! - the sift over N scored applications (default 100,000) on PostgreSQL.
+//!
+//! Needs PostgreSQL and Redis (as the tests do). Knobs: BENCH_SECONDS (10),
+//! BENCH_CLIENTS (32), BENCH_SIFT_N (100000).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use fasttrack::startup::{self, API_ONLY};
+use fasttrack_core::settings::Settings;
+use fasttrack_core::store::{self, Db};
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Connection};
+
+fn env_or(k: &str, d: u64) -> u64 {
+    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+}
+
+fn pg_admin() -> String {
+    std::env::var("FASTTRACK_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+async fn fresh_pg(tag: &str) -> (String, String) {
+    let name = format!("ft_test_bench_{tag}_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&pg_admin()).await.expect("PostgreSQL");
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+    (format!("{}/{name}", pg_admin().rsplit_once('/').unwrap().0), name)
+}
+
+async fn drop_pg(name: &str) {
+    if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin()).await {
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+fn settings(data_dir: &std::path::Path, extra: &[(&str, String)]) -> Settings {
+    let mut env: Vec<(String, String)> = vec![
+        ("FASTTRACK__DATA_DIR".into(), data_dir.display().to_string()),
+        ("FASTTRACK__SERVER__ADDR".into(), "127.0.0.1:0".into()),
+        ("FASTTRACK__SCHEMES__DIR".into(), concat!(env!("CARGO_MANIFEST_DIR"), "/config/schemes").into()),
+        ("FASTTRACK__LOG__LEVEL".into(), "error".into()),
+        ("FASTTRACK__DATABASE__MAX_CONNECTIONS".into(), "16".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (format!("FASTTRACK__{k}"), v.clone())));
+    Settings::load(None, env).expect("bench settings")
+}
+
+struct Rate {
+    ok: u64,
+    secs: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Runs `clients` loops of `op` for `secs` seconds and measures what succeeded.
+async fn load<F, Fut>(clients: u64, secs: u64, op: F) -> Rate
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let counter = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let until = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (op, counter) = (op.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut ok = 0u64;
+            while Instant::now() < until {
+                let n = counter.fetch_add(1, Ordering::Relaxed) * 1000 + c;
+                let t = Instant::now();
+                if op(n).await {
+                    ok += 1;
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            (ok, lat)
+        }));
+    }
+    let mut ok = 0;
+    let mut lat = Vec::new();
+    for t in tasks {
+        let (o, l) = t.await.unwrap();
+        ok += o;
+        lat.extend(l);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let pct =
+        |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    Rate { ok, secs, p50_ms: pct(0.5), p99_ms: pct(0.99) }
+}
+
+fn body(n: u64) -> serde_json::Value {
+    json!({
+        "name": "Bench Applicant", "email": format!("bench-{n}@example.ac.uk"), "university": "UCL",
+        "degree_subject": "Mathematics", "degree_class": "2:1", "degree_status": "awarded", "graduation_year": 2025,
+        "right_to_work_uk": true, "stream_preferences": ["acute-trusts", "stp-programmes"],
+        "unavailable_dates": ["2027-03-02"], "equality": {"sex": "female", "ethnicity": "asian_indian", "disability": "no"}
+    })
+}
+
+async fn submissions(s: Settings, clients: u64, secs: u64) -> Rate {
+    let running = startup::launch(s, API_ONLY).await.expect("launch");
+    let url = format!("http://{}/api/v1/schemes/london-imt-pilot/applications", running.addr.unwrap());
+    let client = reqwest::Client::builder().pool_max_idle_per_host(clients as usize).build().unwrap();
+    let rate = load(clients, secs, move |n| {
+        let req = client.post(&url).json(&body(n));
+        async move { req.send().await.map(|r| r.status() == 201).unwrap_or(false) }
+    })
+    .await;
+    running.stop().await;
+    rate
+}
+
+/// The ceiling: one plain INSERT per transaction of a row as wide as an application.
+async fn plain_inserts(db: Db, clients: u64, secs: u64) -> Rate {
+    sqlx::query("CREATE TABLE plain_inserts (id TEXT PRIMARY KEY, scheme_id TEXT NOT NULL, email TEXT NOT NULL, details TEXT NOT NULL, created_at BIGINT NOT NULL)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let details = body(0).to_string();
+    load(clients, secs, move |n| {
+        let (db, details) = (db.clone(), details.clone());
+        async move {
+            sqlx::query(
+                "INSERT INTO plain_inserts (id, scheme_id, email, details, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind("london-imt-pilot")
+            .bind(format!("bench-{n}@example.ac.uk"))
+            .bind(details)
+            .bind(n as i64)
+            .execute(db.pool())
+            .await
+            .is_ok()
+        }
+    })
+    .await
+}
+
+/// Loads `n` scored applications straight into the tables, then times one sift.
+async fn sift(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64) {
+    let scheme = fasttrack_core::scheme::SchemeDefinition::parse_json(json!({
+        "id": "bench-sift", "name": "Bench sift", "opens_at": "2025-01-01T00:00:00Z", "closes_at": "2025-06-01T00:00:00Z",
+        "streams": [
+            {"id": "s1", "name": "S1", "ac_seats": 2000, "reserve": 500},
+            {"id": "s2", "name": "S2", "ac_seats": 2000, "reserve": 500},
+            {"id": "s3", "name": "S3", "ac_seats": 2000, "reserve": 500}
+        ]
+    }))
+    .unwrap();
+    store::schemes::create(db, &scheme, jiff::Timestamp::now()).await.unwrap();
+    let t = Instant::now();
+    let details = json!({"name": "Bench Applicant", "email": "x@example.ac.uk", "phone": null,
+        "degree": {"class": "upper_second", "status": "awarded", "subject": "Maths", "university": "UCL", "graduation_year": 2025},
+        "right_to_work_uk": true, "stream_preferences": ["s1"], "unavailable_dates": [], "adjustments": [],
+        "adjustments_detail": null, "disability_confident": false})
+    .to_string();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for chunk_start in (0..n).step_by(1000) {
+        let m = (n - chunk_start).min(1000);
+        let mut tx = db.pool().begin().await.unwrap();
+        let apps: Vec<String> = (0..m)
+            .map(|i| {
+                format!(
+                    "(${}, 'bench-sift', ${}, 'scored', ${}, ${}, 0, 0, 0)",
+                    4 * i + 1,
+                    4 * i + 2,
+                    4 * i + 3,
+                    4 * i + 4
+                )
+            })
+            .collect();
+        let scores: Vec<String> =
+            (0..m).map(|i| format!("(${}, 'bench-sift', ${}, ${}, 0)", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+        let mut q1 = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident, created_at, updated_at) VALUES {}",
+            apps.join(", ")
+        )));
+        let mut q2 = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO application_scores (application_id, scheme_id, composite, passed, scored_at) VALUES {}",
+            scores.join(", ")
+        )));
+        for i in 0..m {
+            let id = uuid::Uuid::now_v7().to_string();
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let z = ((rng % 6000) as f64 / 1000.0) - 3.0;
+            q1 = q1
+                .bind(id.clone())
+                .bind(format!("sift-{}@example.ac.uk", chunk_start + i))
+                .bind(details.clone())
+                .bind(format!("s{}", 1 + rng % 3));
+            q2 = q2.bind(id).bind(z).bind(i64::from(z > -1.5));
+        }
+        q1.execute(&mut *tx).await.unwrap();
+        q2.execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let load_secs = t.elapsed().as_secs_f64();
+    let (job, _) =
+        store::jobs::create_or_existing(db, "bench-job", "sift", "bench-sift", "bench", jiff::Timestamp::now())
+            .await
+            .unwrap();
+    let t = Instant::now();
+    fasttrack_workers::sift::run_sift(db, &queue, &job, Duration::from_secs(600)).await.unwrap();
+    let sift_secs = t.elapsed().as_secs_f64();
+    let done = store::jobs::get(db, &job).await.unwrap().unwrap();
+    assert_eq!(done.state, "done", "{:?}", done.error);
+    assert_eq!(done.result.unwrap()["sifted"], n);
+    (load_secs, sift_secs)
+}
+
+#[tokio::main]
+async fn main() {
+    let secs = env_or("BENCH_SECONDS", 10);
+    let clients = env_or("BENCH_CLIENTS", 32);
+    let sift_n = env_or("BENCH_SIFT_N", 100_000);
+    let redis = std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut rows = Vec::new();
+
+    // PostgreSQL + Redis
+    let (url, name) = fresh_pg("sub").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pg = settings(
+        dir.path(),
+        &[("DATABASE__URL", url.clone()), ("QUEUE__URL", redis.clone()), ("QUEUE__NAMESPACE", name.clone())],
+    );
+    let sub = submissions(pg.clone(), clients, secs).await;
+    let db = Db::connect(&pg).await.unwrap();
+    let plain = plain_inserts(db.clone(), clients, secs).await;
+    rows.push(("PostgreSQL + Redis", sub, plain));
+    db.close().await;
+    drop_pg(&name).await;
+
+    // SQLite (embedded)
+    let dir = tempfile::tempdir().unwrap();
+    let lite = settings(dir.path(), &[]);
+    let sub = submissions(lite.clone(), clients, secs).await;
+    let db = Db::connect(&lite).await.unwrap();
+    let plain = plain_inserts(db.clone(), clients, secs).await;
+    rows.push(("SQLite (embedded)", sub, plain));
+    db.close().await;
+
+    println!(
+        "\n| backend | submissions/s (HTTP, one transaction each) | p50 / p99 ms | plain INSERTs/s (ceiling) | ratio |"
+    );
+    println!("|---|---|---|---|---|");
+    for (label, sub, plain) in &rows {
+        let (s, p) = (sub.ok as f64 / sub.secs, plain.ok as f64 / plain.secs);
+        println!("| {label} | {s:.0} | {:.1} / {:.1} | {p:.0} | {:.2} |", sub.p50_ms, sub.p99_ms, s / p);
+    }
+
+    // The sift
+    let (url, name) = fresh_pg("sift").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pg = settings(dir.path(), &[("DATABASE__URL", url), ("QUEUE__URL", redis), ("QUEUE__NAMESPACE", name.clone())]);
+    let (db, queue) = startup::connect(&pg).await.unwrap();
+    let (load_secs, sift_secs) = sift(&db, queue, sift_n).await;
+    println!(
+        "\n| sift (PostgreSQL) | applications | loading them (plain multi-row INSERTs) | the sift: read, decide, write statuses, events, results, emails; enqueue emails |"
+    );
+    println!("|---|---|---|---|");
+    println!("| one batch | {sift_n} | {load_secs:.2} s | {sift_secs:.2} s |");
+    db.close().await;
+    drop_pg(&name).await;
+    let client =
+        redis::Client::open(std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
+            .unwrap();
+    if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+        for ns in [format!("ft_test_bench_sub_{}", std::process::id()), name] {
+            let keys: Vec<String> =
+                redis::cmd("KEYS").arg(format!("{ns}:*")).query_async(&mut c).await.unwrap_or_default();
+            if !keys.is_empty() {
+                let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut c).await;
+            }
+        }
+    }
+}
