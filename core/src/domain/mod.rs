@@ -3,12 +3,14 @@
 
 pub mod application;
 pub mod auth;
+pub mod disclosure;
 pub mod email;
 pub mod equality;
 pub mod ids;
 pub mod scheme;
 pub mod scoring;
 pub mod sift;
+pub mod stats;
 pub mod status;
 pub mod validation;
 

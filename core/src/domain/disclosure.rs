@@ -1,0 +1,233 @@
+//! Disclosure control for every HR table (SPEC §3): a count of at least 1 and
+//! below the threshold is suppressed (primary suppression); then more cells are
+//! suppressed (secondary suppression) until no suppressed cell can be worked out
+//! from the published cells, row totals and column totals. Zeros are shown.
+//!
+//! Why the rule works: write the table with its totals as an (R+1)×(C+1) grid.
+//! Suppressed cells are edges of a bipartite graph between grid rows and grid
+//! columns. A suppressed cell on a cycle of that graph cannot be recovered: add 1
+//! and subtract 1 alternately around the cycle and every published number stays
+//! true, and every suppressed value stays ≥ 0 (suppressed inner cells are ≥ 1).
+//! A suppressed cell that is a *bridge* (on no cycle) is pinned down by the
+//! totals. So we suppress, smallest first, until no suppressed cell is a bridge.
+//! The grand total stays published unless nothing else can protect a cell.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// Below the threshold.
+    Primary,
+    /// Hidden so that a primary cell cannot be worked out.
+    Secondary,
+}
+
+/// A table with its totals and what is hidden. `hidden[r][c]` covers the extended grid:
+/// row `rows` is the column totals, column `cols` is the row totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Protected {
+    pub rows: usize,
+    pub cols: usize,
+    /// The extended grid of counts (with totals).
+    pub grid: Vec<Vec<u64>>,
+    pub hidden: Vec<Vec<Option<Why>>>,
+    pub threshold: u64,
+}
+
+impl Protected {
+    /// The value to publish, or None when hidden.
+    pub fn shown(&self, r: usize, c: usize) -> Option<u64> {
+        self.hidden[r][c].is_none().then_some(self.grid[r][c])
+    }
+}
+
+/// Applies primary and secondary suppression. `threshold` 0 turns suppression off.
+pub fn protect(table: &[Vec<u64>], threshold: u64) -> Protected {
+    let rows = table.len();
+    let cols = table.first().map_or(0, Vec::len);
+    let mut grid = vec![vec![0u64; cols + 1]; rows + 1];
+    for (r, row) in table.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            grid[r][c] = *v;
+            grid[r][cols] += v;
+            grid[rows][c] += v;
+            grid[rows][cols] += v;
+        }
+    }
+    let mut hidden = vec![vec![None; cols + 1]; rows + 1];
+    if threshold > 0 {
+        for r in 0..=rows {
+            for c in 0..=cols {
+                let v = grid[r][c];
+                if v >= 1 && v < threshold && !(r == rows && c == cols) {
+                    hidden[r][c] = Some(Why::Primary);
+                }
+            }
+        }
+        while let Some((r, c)) = first_bridge(&hidden, rows, cols) {
+            // Another cell in the same grid row or column, non-zero and shown; smallest first,
+            // then the grand total as a last resort.
+            let mut best: Option<(u64, usize, usize)> = None;
+            let candidates = (0..=cols).map(|cc| (r, cc)).chain((0..=rows).map(|rr| (rr, c)));
+            for (rr, cc) in candidates {
+                let v = grid[rr][cc];
+                if hidden[rr][cc].is_none()
+                    && v > 0
+                    && !(rr == rows && cc == cols)
+                    && best.is_none_or(|b| (v, rr, cc) < b)
+                {
+                    best = Some((v, rr, cc));
+                }
+            }
+            let pick = best.map(|(_, rr, cc)| (rr, cc)).or_else(|| {
+                (0..=rows)
+                    .flat_map(|rr| (0..=cols).map(move |cc| (rr, cc)))
+                    .filter(|&(rr, cc)| hidden[rr][cc].is_none() && grid[rr][cc] > 0)
+                    .min_by_key(|&(rr, cc)| (grid[rr][cc], rr, cc))
+            });
+            match pick {
+                Some((rr, cc)) => hidden[rr][cc] = Some(Why::Secondary),
+                None => break, // nothing left to hide: the table is too small to protect further
+            }
+        }
+    }
+    Protected { rows, cols, grid, hidden, threshold }
+}
+
+/// The first hidden cell that lies on no cycle of hidden cells (grid rows and grid columns as
+/// the two sides of a bipartite graph).
+fn first_bridge(hidden: &[Vec<Option<Why>>], rows: usize, cols: usize) -> Option<(usize, usize)> {
+    for r in 0..=rows {
+        for c in 0..=cols {
+            if hidden[r][c].is_some() && !on_cycle(hidden, rows, cols, r, c) {
+                return Some((r, c));
+            }
+        }
+    }
+    None
+}
+
+/// Whether grid row `r` and grid column `c` are still connected through other hidden cells.
+pub fn on_cycle(hidden: &[Vec<Option<Why>>], rows: usize, cols: usize, r: usize, c: usize) -> bool {
+    path_avoiding(hidden, rows, cols, r, c).is_some()
+}
+
+/// A path of hidden cells from grid row `r` to grid column `c` that does not use cell (r, c):
+/// the cells in order, alternating column step and row step.
+pub fn path_avoiding(
+    hidden: &[Vec<Option<Why>>],
+    rows: usize,
+    cols: usize,
+    r: usize,
+    c: usize,
+) -> Option<Vec<(usize, usize)>> {
+    // Nodes: rows 0..=rows, then columns as rows+1+c.
+    let n = rows + cols + 2;
+    let col_node = |cc: usize| rows + 1 + cc;
+    let mut prev: Vec<Option<(usize, (usize, usize))>> = vec![None; n];
+    let mut seen = vec![false; n];
+    let mut queue = std::collections::VecDeque::from([r]);
+    seen[r] = true;
+    while let Some(node) = queue.pop_front() {
+        if node == col_node(c) {
+            let mut cells = Vec::new();
+            let mut at = node;
+            while let Some((from, cell)) = prev[at] {
+                cells.push(cell);
+                at = from;
+            }
+            cells.reverse();
+            return Some(cells);
+        }
+        let edges: Vec<(usize, (usize, usize))> = if node <= rows {
+            (0..=cols)
+                .filter(|&cc| hidden[node][cc].is_some() && (node, cc) != (r, c))
+                .map(|cc| (col_node(cc), (node, cc)))
+                .collect()
+        } else {
+            let cc = node - rows - 1;
+            (0..=rows).filter(|&rr| hidden[rr][cc].is_some() && (rr, cc) != (r, c)).map(|rr| (rr, (rr, cc))).collect()
+        };
+        for (next, cell) in edges {
+            if !seen[next] {
+                seen[next] = true;
+                prev[next] = Some((node, cell));
+                queue.push_back(next);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn small_cells_are_hidden_and_zeros_shown() {
+        let p = protect(&[vec![10, 3, 0], vec![12, 9, 7]], 5);
+        assert_eq!(p.hidden[0][1], Some(Why::Primary));
+        assert_eq!(p.shown(0, 2), Some(0));
+        // The 3 is alone in its row and column: more must be hidden.
+        let hidden: usize = p.hidden.iter().flatten().filter(|h| h.is_some()).count();
+        assert!(hidden >= 4, "{p:?}");
+    }
+
+    #[test]
+    fn threshold_zero_shows_everything() {
+        let p = protect(&[vec![1, 2], vec![3, 4]], 0);
+        assert!(p.hidden.iter().flatten().all(Option::is_none));
+        assert_eq!(p.grid[2][2], 10);
+    }
+
+    /// An independent check: for every hidden cell, build a second table that agrees with
+    /// everything published but differs in that cell.
+    fn alternative_exists(p: &Protected, r: usize, c: usize) -> bool {
+        let Some(path) = path_avoiding(&p.hidden, p.rows, p.cols, r, c) else { return false };
+        // Cycle: (r, c) then the path from grid row r ... back to grid column c. Signs alternate
+        // +1, −1, … where totals count with the opposite sign to inner cells of their line.
+        let mut g: Vec<Vec<i64>> = p.grid.iter().map(|row| row.iter().map(|v| *v as i64).collect()).collect();
+        let cycle: Vec<(usize, usize)> = std::iter::once((r, c)).chain(path).collect();
+        for (i, (rr, cc)) in cycle.iter().enumerate() {
+            // In the signed grid (totals negated once per total row/column), every line sums to 0;
+            // moving ±1 around the cycle keeps that. Convert back to counts.
+            let sign = if i % 2 == 0 { 1 } else { -1 };
+            let total_flips = usize::from(*rr == p.rows) + usize::from(*cc == p.cols);
+            let s = if total_flips % 2 == 1 { -sign } else { sign };
+            g[*rr][*cc] += s;
+        }
+        // Every line still adds up, nothing negative, and every published cell is unchanged.
+        let rows_ok = (0..=p.rows).all(|rr| (0..p.cols).map(|cc| g[rr][cc]).sum::<i64>() == g[rr][p.cols]);
+        let cols_ok = (0..=p.cols).all(|cc| (0..p.rows).map(|rr| g[rr][cc]).sum::<i64>() == g[p.rows][cc]);
+        let nonneg = g.iter().flatten().all(|v| *v >= 0);
+        let published = (0..=p.rows)
+            .all(|rr| (0..=p.cols).all(|cc| p.hidden[rr][cc].is_some() || g[rr][cc] == p.grid[rr][cc] as i64));
+        rows_ok && cols_ok && nonneg && published && g[r][c] != p.grid[r][c] as i64
+    }
+
+    proptest! {
+        #[test]
+        fn no_hidden_cell_can_be_worked_out_from_the_margins(
+            table in (2usize..6, 2usize..6).prop_flat_map(|(r, c)| proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(0u64), 1u64..5, 5u64..40], c), r)),
+            threshold in 3u64..8,
+        ) {
+            let p = protect(&table, threshold);
+            for r in 0..=p.rows {
+                for c in 0..=p.cols {
+                    let v = p.grid[r][c];
+                    if v >= 1 && v < threshold && !(r == p.rows && c == p.cols) {
+                        prop_assert!(p.hidden[r][c].is_some(), "small cell shown at {r},{c}");
+                    }
+                    if v == 0 {
+                        prop_assert!(p.hidden[r][c].is_none(), "zero hidden at {r},{c}");
+                    }
+                    if p.hidden[r][c].is_some() {
+                        prop_assert!(alternative_exists(&p, r, c), "cell {r},{c} can be recovered: {p:?}");
+                    }
+                }
+            }
+        }
+    }
+}
