@@ -6,6 +6,7 @@ pub mod applications;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
@@ -73,6 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/webhooks/test-results", web::post().to(webhooks::test_results))
                 .route("/schemes/{scheme}/sift", web::post().to(sift::run))
                 .route("/jobs/{job}", web::get().to(sift::job))
+                .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
+                .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))
                 .route("/notifications", web::get().to(notifications::list))
                 .route("/notifications/{id}/retry", web::post().to(notifications::retry))
                 .route("/admin/tokens", web::post().to(admin::create_token)),

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, applications, error, notifications, ops, schemes, sift, tests, webhooks};
+use super::{admin, applications, error, metrics, notifications, ops, schemes, sift, tests, webhooks};
 
 struct BearerAuth;
 
@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
         applications::apply, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
+        metrics::funnel, metrics::equality,
         notifications::list, notifications::retry,
         admin::create_token,
     ),

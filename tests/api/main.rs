@@ -5,6 +5,7 @@ mod applications;
 mod cli;
 mod emails;
 mod helpers;
+mod metrics;
 mod ops;
 mod processes;
 mod roles;

@@ -39,6 +39,8 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("POST", "/api/v1/webhooks/test-results", Some(&["signed"])),
     ("POST", "/api/v1/schemes/{scheme}/sift", Some(&["recruiter", "admin"])),
     ("GET", "/api/v1/jobs/{job}", Some(&["recruiter", "hr", "admin"])),
+    ("GET", "/api/v1/schemes/{scheme}/metrics/funnel", Some(&["hr", "admin"])),
+    ("GET", "/api/v1/schemes/{scheme}/metrics/equality", Some(&["hr", "admin"])),
     ("GET", "/api/v1/notifications", Some(&["admin"])),
     ("POST", "/api/v1/notifications/{id}/retry", Some(&["admin"])),
     ("POST", "/api/v1/admin/tokens", Some(&["admin"])),

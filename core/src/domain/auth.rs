@@ -64,6 +64,8 @@ pub enum Action {
     OverrideDisabilityConfident,
     /// Watch a background job.
     ReadJob,
+    /// Read diversity and outcome statistics (aggregates, disclosure-controlled).
+    ReadMetrics,
     ListDeadNotifications,
     RetryNotification,
     CreateToken,
@@ -89,6 +91,7 @@ impl Caller {
             (Admin, WithdrawApplication(_)) => true,
             (Recruiter | Admin, RunSift | OverrideDisabilityConfident) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,
+            (Hr | Admin, ReadMetrics) => true,
             (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,
             _ => false,
         };

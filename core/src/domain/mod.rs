@@ -7,6 +7,8 @@ pub mod disclosure;
 pub mod email;
 pub mod equality;
 pub mod ids;
+pub mod metrics;
+pub mod reports;
 pub mod scheme;
 pub mod scoring;
 pub mod sift;

@@ -83,7 +83,7 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     let details = serde_json::to_string(&new.form.details()).expect("details always serialise");
     let r = sqlx::query(
         "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident,
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         degree_class, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
     )
     .bind(&id)
     .bind(new.scheme_id.as_str())
@@ -92,6 +92,7 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     .bind(details)
     .bind(new.form.stream_preferences[0].as_str())
     .bind(i64::from(new.form.disability_confident))
+    .bind(new.form.degree.class.code())
     .bind(now)
     .execute(&mut *tx)
     .await;

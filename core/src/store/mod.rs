@@ -7,6 +7,7 @@
 pub mod applications;
 pub mod audit;
 pub mod jobs;
+pub mod metrics;
 pub mod notifications;
 pub mod schemes;
 pub mod sift;

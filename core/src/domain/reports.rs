@@ -1,0 +1,327 @@
+//! HR reports built from counts (pure): the funnel and the equality of selection
+//! between two stages, with disclosure control applied before anything is
+//! published. A hidden value is "[c]" (as the ONS marks confidential cells),
+//! and anything computed from a hidden value is hidden too.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::disclosure::protect;
+use super::equality::PREFER_NOT_TO_SAY;
+use super::metrics::{Characteristic, NOT_ANSWERED};
+use super::stats::{self, RelativeLikelihood};
+
+pub const HIDDEN: &str = "[c]";
+
+/// A published number, or `[c]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Shown<T> {
+    Value(T),
+    Hidden(&'static str),
+}
+
+impl<T> Shown<T> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Shown::Hidden(HIDDEN), Shown::Value)
+    }
+}
+
+impl<T: std::fmt::Display> Shown<T> {
+    pub fn text(&self) -> String {
+        match self {
+            Shown::Value(v) => v.to_string(),
+            Shown::Hidden(h) => (*h).to_owned(),
+        }
+    }
+}
+
+/// How the figures were protected, stated in every report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disclosure {
+    pub threshold: u64,
+    pub rule: String,
+}
+
+impl Disclosure {
+    pub fn new(threshold: u64) -> Self {
+        let rule = if threshold == 0 {
+            "disclosure control is OFF (threshold 0): for internal analysis only, not for publication".to_owned()
+        } else {
+            format!(
+                "counts from 1 to {} are shown as [c]; further cells are hidden where a [c] could otherwise be worked \
+                 out from the totals; rates and tests that use a hidden count are hidden too; zeros are shown",
+                threshold - 1
+            )
+        };
+        Self { threshold, rule }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunnelRow {
+    pub category: &'static str,
+    /// One count per stage, in `stages` order.
+    pub counts: Vec<Shown<u64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Funnel {
+    pub by: String,
+    pub stages: Vec<&'static str>,
+    pub rows: Vec<FunnelRow>,
+    /// Everyone who reached each stage.
+    pub totals: Vec<Shown<u64>>,
+    pub disclosure: Disclosure,
+}
+
+/// `counts`: (stage, raw value, n) as the SQL gives them.
+pub fn funnel(by: Characteristic, by_name: &str, stages: &[&'static str], counts: &[(String, Option<String>, u64)], threshold: u64) -> Funnel {
+    let categories = by.categories();
+    let mut table = vec![vec![0u64; stages.len()]; categories.len()];
+    for (stage, raw, n) in counts {
+        let (Some(s), Some(c)) =
+            (stages.iter().position(|x| x == stage), categories.iter().position(|c| *c == by.category(raw.as_deref())))
+        else {
+            continue;
+        };
+        table[c][s] += n;
+    }
+    let p = protect(&table, threshold);
+    Funnel {
+        by: by_name.to_owned(),
+        stages: stages.to_vec(),
+        rows: categories
+            .iter()
+            .enumerate()
+            .map(|(r, cat)| FunnelRow { category: cat, counts: (0..stages.len()).map(|c| Shown::from(p.shown(r, c))).collect() })
+            .collect(),
+        totals: (0..stages.len()).map(|c| Shown::from(p.shown(categories.len(), c))).collect(),
+        disclosure: Disclosure::new(threshold),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRate {
+    pub group: &'static str,
+    /// Reached `from`.
+    pub considered: Shown<u64>,
+    /// Reached `to` as well.
+    pub selected: Shown<u64>,
+    pub selection_rate: Shown<f64>,
+    /// This group's rate / the highest rate of any stated group.
+    pub impact_ratio: Shown<f64>,
+    /// Impact ratio below 0.8 (the four-fifths rule of thumb).
+    pub below_four_fifths: Shown<bool>,
+    /// Two-proportion z-test of this group against everyone else.
+    pub z: Shown<f64>,
+    pub z_p_value: Shown<f64>,
+    /// Two-sided Fisher's exact test of this group against everyone else.
+    pub fisher_p_value: Shown<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Likelihood {
+    pub first: &'static str,
+    pub second: &'static str,
+    pub ratio: Shown<f64>,
+    pub ci95_low: Shown<f64>,
+    pub ci95_high: Shown<f64>,
+    pub reading: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Equality {
+    pub by: String,
+    pub from: String,
+    pub to: String,
+    pub groups: Vec<GroupRate>,
+    /// The group with the highest selection rate (the impact ratios' reference).
+    pub reference_group: Option<&'static str>,
+    /// WRES indicator 2: White vs BME, for this pair of stages (shortlisted → offered is the NHS definition).
+    pub wres_indicator_2: Likelihood,
+    /// WDES metric 2: non-disabled vs disabled, for this pair of stages.
+    pub wdes_metric_2: Likelihood,
+    pub disclosure: Disclosure,
+}
+
+/// Per-category (considered, selected) from raw values.
+fn fold(by: Characteristic, raw: &BTreeMap<Option<String>, (u64, u64)>) -> Vec<(&'static str, u64, u64)> {
+    let cats = by.categories();
+    let mut out: Vec<(&'static str, u64, u64)> = cats.iter().map(|c| (*c, 0, 0)).collect();
+    for (value, (n_from, n_to)) in raw {
+        let cat = by.category(value.as_deref());
+        if let Some(slot) = out.iter_mut().find(|(c, _, _)| *c == cat) {
+            slot.1 += n_from;
+            slot.2 += n_to;
+        }
+    }
+    out
+}
+
+fn likelihood(
+    first: (&'static str, u64, u64),
+    second: (&'static str, u64, u64),
+    outcome: &str,
+    threshold: u64,
+) -> Likelihood {
+    // Protect the 2×2 of selected / not selected for the two groups before computing anything.
+    let table = vec![vec![first.2, first.1 - first.2], vec![second.2, second.1 - second.2]];
+    let p = protect(&table, threshold);
+    let all_shown = (0..2).all(|r| (0..2).all(|c| p.shown(r, c).is_some()));
+    let rl: Option<RelativeLikelihood> =
+        if all_shown { stats::relative_likelihood(first.2, first.1, second.2, second.1) } else { None };
+    let reading = match (&rl, all_shown) {
+        (Some(rl), _) => stats::reading(rl, first.0, second.0, outcome),
+        (None, true) => "not defined: a group is empty or had no one selected".to_owned(),
+        (None, false) => "hidden: too few people in a group to publish".to_owned(),
+    };
+    Likelihood {
+        first: first.0,
+        second: second.0,
+        ratio: Shown::from(rl.map(|r| r.ratio)),
+        ci95_low: Shown::from(rl.map(|r| r.ci_low)),
+        ci95_high: Shown::from(rl.map(|r| r.ci_high)),
+        reading,
+    }
+}
+
+/// `raw`: raw value → (reached from, reached to) as the SQL gives them; `ethnicity` and
+/// `disability` are the same counts by those questions, for WRES and WDES.
+pub fn equality(
+    by: Characteristic,
+    by_name: &str,
+    from: &str,
+    to: &str,
+    raw: &BTreeMap<Option<String>, (u64, u64)>,
+    ethnicity: &BTreeMap<Option<String>, (u64, u64)>,
+    disability: &BTreeMap<Option<String>, (u64, u64)>,
+    threshold: u64,
+) -> Equality {
+    let groups = fold(by, raw);
+    let table: Vec<Vec<u64>> = groups.iter().map(|(_, n, x)| vec![*x, n - x]).collect();
+    let p = protect(&table, threshold);
+    let rows = groups.len();
+    let (all_n, all_x) = groups.iter().fold((0, 0), |(n, x), g| (n + g.1, x + g.2));
+    let shown = |r: usize| p.shown(r, 0).is_some() && p.shown(r, 1).is_some();
+    let stated = |c: &str| c != PREFER_NOT_TO_SAY && c != NOT_ANSWERED;
+    let rates: Vec<Option<f64>> =
+        groups.iter().enumerate().map(|(r, (_, n, x))| if shown(r) { stats::rate(*x, *n) } else { None }).collect();
+    let reference = groups
+        .iter()
+        .zip(&rates)
+        .filter(|((c, _, _), rate)| stated(c) && rate.is_some())
+        .max_by(|a, b| a.1.partial_cmp(b.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| b.0.0.cmp(a.0.0)))
+        .map(|((c, _, _), rate)| (*c, rate.unwrap_or(0.0)));
+    let out_groups = groups
+        .iter()
+        .enumerate()
+        .map(|(r, (cat, n, x))| {
+            let visible = shown(r);
+            let rate = rates[r];
+            let ratio = match (rate, reference) {
+                (Some(rate), Some((_, best))) if best > 0.0 => Some(rate / best),
+                _ => None,
+            };
+            let (rest_n, rest_x) = (all_n - n, all_x - x);
+            let z = if visible { stats::two_proportion_z(*x, *n, rest_x, rest_n) } else { None };
+            let fisher = (visible && *n > 0 && rest_n > 0).then(|| stats::fisher_exact(*x, n - x, rest_x, rest_n - rest_x));
+            GroupRate {
+                group: cat,
+                considered: Shown::from(p.shown(r, 2)),
+                selected: Shown::from(p.shown(r, 0)),
+                selection_rate: Shown::from(rate),
+                impact_ratio: Shown::from(ratio),
+                below_four_fifths: Shown::from(ratio.map(|r| r < 0.8)),
+                z: Shown::from(z.map(|t| t.z)),
+                z_p_value: Shown::from(z.map(|t| t.p_value)),
+                fisher_p_value: Shown::from(fisher),
+            }
+        })
+        .collect();
+    let _ = rows;
+    let outcome = format!("{to} (from {from})");
+    let eth = fold(Characteristic::WhiteBme, ethnicity);
+    let get = |v: &[(&'static str, u64, u64)], c: &str| v.iter().find(|g| g.0 == c).copied().unwrap_or(("", 0, 0));
+    let dis = fold(Characteristic::Question("disability"), disability);
+    let (yes, no) = (get(&dis, "yes"), get(&dis, "no"));
+    Equality {
+        by: by_name.to_owned(),
+        from: from.to_owned(),
+        to: to.to_owned(),
+        groups: out_groups,
+        reference_group: reference.map(|r| r.0),
+        wres_indicator_2: likelihood(("White", get(&eth, "white").1, get(&eth, "white").2), ("BME", get(&eth, "bme").1, get(&eth, "bme").2), &outcome, threshold),
+        wdes_metric_2: likelihood(("Non-disabled", no.1, no.2), ("Disabled", yes.1, yes.2), &outcome, threshold),
+        disclosure: Disclosure::new(threshold),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, u64, u64)]) -> BTreeMap<Option<String>, (u64, u64)> {
+        pairs.iter().map(|(v, n, x)| (Some((*v).to_owned()), (*n, *x))).collect()
+    }
+
+    #[test]
+    fn equality_figures_match_a_hand_calculation() {
+        let by = Characteristic::Question("sex");
+        let data = raw(&[("female", 100, 40), ("male", 100, 20)]);
+        let eth = raw(&[("white_british", 100, 40), ("asian_indian", 100, 20)]);
+        let dis = raw(&[("no", 150, 45), ("yes", 50, 15)]);
+        let e = equality(by, "sex", "shortlisted", "offered", &data, &eth, &dis, 5);
+        let f = &e.groups[0];
+        assert_eq!(f.group, "female");
+        assert_eq!(f.selection_rate, Shown::Value(0.4));
+        assert_eq!(f.impact_ratio, Shown::Value(1.0));
+        let m = &e.groups[1];
+        assert_eq!(m.impact_ratio, Shown::Value(0.5));
+        assert_eq!(m.below_four_fifths, Shown::Value(true));
+        assert_eq!(e.reference_group, Some("female"));
+        // male vs rest (= female): pooled p = 0.3, z = (0.2 − 0.4)/√(0.3·0.7·0.02) = −3.0861
+        let Shown::Value(z) = m.z else { panic!() };
+        assert!((z + 3.086_067).abs() < 1e-5, "{z}");
+        let Shown::Value(rr) = e.wres_indicator_2.ratio else { panic!() };
+        assert!((rr - 2.0).abs() < 1e-12);
+        assert!(e.wres_indicator_2.reading.starts_with("White applicants were 2.00 times as likely"));
+        let Shown::Value(rr) = e.wdes_metric_2.ratio else { panic!() };
+        assert!((rr - 1.0).abs() < 1e-12, "0.3 vs 0.3");
+    }
+
+    #[test]
+    fn small_groups_and_everything_computed_from_them_are_hidden() {
+        let by = Characteristic::Question("sex");
+        let data = raw(&[("female", 30, 12), ("male", 30, 3), ("prefer_not_to_say", 10, 5)]);
+        let e = equality(by, "sex", "a", "b", &data, &raw(&[]), &raw(&[]), 5);
+        let m = e.groups.iter().find(|g| g.group == "male").unwrap();
+        assert_eq!(m.selected, Shown::Hidden(HIDDEN));
+        assert_eq!(m.selection_rate, Shown::Hidden(HIDDEN));
+        assert_eq!(m.fisher_p_value, Shown::Hidden(HIDDEN));
+        assert_eq!(e.wres_indicator_2.ratio, Shown::Hidden(HIDDEN));
+        let off = equality(by, "sex", "a", "b", &data, &raw(&[]), &raw(&[]), 0);
+        assert!(off.disclosure.rule.contains("OFF"));
+        assert!(matches!(off.groups.iter().find(|g| g.group == "male").unwrap().selected, Shown::Value(3)));
+    }
+
+    #[test]
+    fn funnel_counts_by_category_and_stage() {
+        let by = Characteristic::WhiteBme;
+        let counts = vec![
+            ("submitted".to_owned(), Some("white_british".to_owned()), 20),
+            ("submitted".to_owned(), Some("white_irish".to_owned()), 5),
+            ("submitted".to_owned(), Some("black_african".to_owned()), 30),
+            ("submitted".to_owned(), None, 9),
+            ("shortlisted".to_owned(), Some("white_british".to_owned()), 10),
+            ("shortlisted".to_owned(), Some("black_african".to_owned()), 12),
+        ];
+        let f = funnel(by, "white_bme", &["submitted", "shortlisted"], &counts, 5);
+        let white = f.rows.iter().find(|r| r.category == "white").unwrap();
+        assert_eq!(white.counts, [Shown::Value(25), Shown::Value(10)]);
+        let na = f.rows.iter().find(|r| r.category == NOT_ANSWERED).unwrap();
+        assert_eq!(na.counts[0], Shown::Value(9));
+        assert_eq!(f.totals[0], Shown::Value(64));
+    }
+}

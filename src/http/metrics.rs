@@ -1,0 +1,214 @@
+//! HR statistics: the funnel and the equality of selection between stages, as
+//! JSON or (with `Accept: text/csv`) CSV. Aggregates only, disclosure-controlled;
+//! for `hr` and `admin`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use fasttrack_core::auth::Action;
+use fasttrack_core::metrics::{Characteristic, STAGES};
+use fasttrack_core::reports::{self, Equality, Funnel};
+use fasttrack_core::scheme::SchemeDefinition;
+use fasttrack_core::store::{metrics, schemes};
+use fasttrack_core::validation::FieldErrors;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::auth::Auth;
+use super::error::{ApiError, Problem};
+
+#[derive(Deserialize, IntoParams)]
+pub struct FunnelQuery {
+    /// ethnicity (ONS 2021), ethnic_group (five groups), white_bme, sex, gender_same_as_birth,
+    /// age_band, disability, sexual_orientation, religion, socio_economic_background,
+    /// school_type, free_school_meals, first_generation_university, degree_class
+    pub by: Option<String>,
+    /// Only applicants whose first preference is this stream.
+    pub stream: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct EqualityQuery {
+    /// The earlier stage, e.g. shortlisted.
+    pub from: Option<String>,
+    /// The later stage, e.g. offered.
+    pub to: Option<String>,
+    /// As for the funnel; default white_bme.
+    pub by: Option<String>,
+    pub stream: Option<String>,
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
+}
+
+fn characteristic(raw: Option<&str>, default: Option<&str>, e: &mut FieldErrors) -> Option<(Characteristic, String)> {
+    let Some(name) = raw.or(default) else {
+        e.push("by", format!("is required: one of {}", Characteristic::names().join(", ")));
+        return None;
+    };
+    match Characteristic::parse(name) {
+        Some(c) => Some((c, name.to_owned())),
+        None => {
+            e.push("by", format!("must be one of {}", Characteristic::names().join(", ")));
+            None
+        }
+    }
+}
+
+fn stream<'a>(scheme: &SchemeDefinition, raw: Option<&'a str>, e: &mut FieldErrors) -> Option<&'a str> {
+    let s = raw?;
+    if scheme.stream(s).is_none() {
+        e.push("stream", "is not a stream of this scheme");
+    }
+    Some(s)
+}
+
+fn stage(raw: Option<&str>, field: &str, e: &mut FieldErrors) -> Option<usize> {
+    let names: Vec<&str> = STAGES.iter().map(|s| s.as_str()).collect();
+    match raw.and_then(|r| names.iter().position(|n| *n == r)) {
+        Some(i) => Some(i),
+        None => {
+            e.push(field, format!("must be one of {}", names.join(", ")));
+            None
+        }
+    }
+}
+
+async fn load_scheme(state: &AppState, auth: &Auth, id: &str) -> Result<SchemeDefinition, ApiError> {
+    auth.require(Action::ReadMetrics)?;
+    Ok(schemes::get(&state.db, id).await?.ok_or(ApiError::NotFound("scheme"))?.definition)
+}
+
+fn csv_response(name: &str, rows: Vec<Vec<String>>, rule: &str) -> Result<HttpResponse, ApiError> {
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for row in &rows {
+        w.write_record(row).map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    w.write_record(["note", rule]).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut body = "\u{feff}".as_bytes().to_vec(); // BOM: spreadsheets then read UTF-8
+    body.extend(w.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
+        .body(body))
+}
+
+fn funnel_csv(f: &Funnel) -> Vec<Vec<String>> {
+    let mut rows = vec![std::iter::once(f.by.clone()).chain(f.stages.iter().map(|s| (*s).to_owned())).collect()];
+    for r in &f.rows {
+        rows.push(std::iter::once(r.category.to_owned()).chain(r.counts.iter().map(|c| c.text())).collect());
+    }
+    rows.push(std::iter::once("total".to_owned()).chain(f.totals.iter().map(|c| c.text())).collect());
+    rows
+}
+
+/// For every stage, how many applicants of each category reached it.
+#[utoipa::path(get, path = "/api/v1/schemes/{scheme}/metrics/funnel", tag = "metrics",
+    params(("scheme" = String, Path), FunnelQuery),
+    responses((status = 200, description = "JSON, or CSV with Accept: text/csv"), (status = 403, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn funnel(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    query: web::Query<FunnelQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let scheme = load_scheme(&state, &auth, &path).await?;
+    let mut e = FieldErrors::new();
+    let by = characteristic(query.by.as_deref(), None, &mut e);
+    let stream = stream(&scheme, query.stream.as_deref(), &mut e);
+    let Some((by, by_name)) = by.filter(|_| e.is_empty()) else { return Err(e.into()) };
+    let counts = metrics::funnel(&state.db, scheme.id.as_str(), by, stream).await?;
+    let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
+    let report = reports::funnel(by, &by_name, &stages, &counts, u64::from(scheme.disclosure_threshold));
+    if wants_csv(&req) {
+        return csv_response(&format!("{}-funnel-{by_name}", scheme.id), funnel_csv(&report), &report.disclosure.rule);
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": scheme.id, "stream": stream, "funnel": report})))
+}
+
+fn equality_csv(r: &Equality) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            r.by.as_str(),
+            "considered",
+            "selected",
+            "selection_rate",
+            "impact_ratio",
+            "below_four_fifths",
+            "z",
+            "z_p_value",
+            "fisher_p_value",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for g in &r.groups {
+        rows.push(vec![
+            g.group.to_owned(),
+            g.considered.text(),
+            g.selected.text(),
+            g.selection_rate.text(),
+            g.impact_ratio.text(),
+            g.below_four_fifths.text(),
+            g.z.text(),
+            g.z_p_value.text(),
+            g.fisher_p_value.text(),
+        ]);
+    }
+    for (name, l) in [("WRES indicator 2", &r.wres_indicator_2), ("WDES metric 2", &r.wdes_metric_2)] {
+        rows.push(vec![
+            name.to_owned(),
+            format!("{} vs {}", l.first, l.second),
+            l.ratio.text(),
+            l.ci95_low.text(),
+            l.ci95_high.text(),
+            l.reading.clone(),
+        ]);
+    }
+    rows
+}
+
+/// Selection from one stage to a later one, per group: rates, impact ratios (four-fifths
+/// flag), z and Fisher tests against everyone else, and WRES indicator 2 / WDES metric 2.
+#[utoipa::path(get, path = "/api/v1/schemes/{scheme}/metrics/equality", tag = "metrics",
+    params(("scheme" = String, Path), EqualityQuery),
+    responses((status = 200, description = "JSON, or CSV with Accept: text/csv"), (status = 403, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn equality(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    query: web::Query<EqualityQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let scheme = load_scheme(&state, &auth, &path).await?;
+    let mut e = FieldErrors::new();
+    let from = stage(query.from.as_deref(), "from", &mut e);
+    let to = stage(query.to.as_deref(), "to", &mut e);
+    if let (Some(f), Some(t)) = (from, to)
+        && t <= f
+    {
+        e.push("to", "must be a later stage than from");
+    }
+    let by = characteristic(query.by.as_deref(), Some("white_bme"), &mut e);
+    let stream = stream(&scheme, query.stream.as_deref(), &mut e);
+    let (Some(from), Some(to), Some((by, by_name))) = (from, to, by) else { return Err(e.into()) };
+    if !e.is_empty() {
+        return Err(e.into());
+    }
+    let (from, to) = (STAGES[from].as_str(), STAGES[to].as_str());
+    let id = scheme.id.as_str();
+    let raw = metrics::selection(&state.db, id, by, from, to, stream).await?;
+    let eth = metrics::selection(&state.db, id, Characteristic::Question("ethnicity"), from, to, stream).await?;
+    let dis = metrics::selection(&state.db, id, Characteristic::Question("disability"), from, to, stream).await?;
+    let report = reports::equality(by, &by_name, from, to, &raw, &eth, &dis, u64::from(scheme.disclosure_threshold));
+    if wants_csv(&req) {
+        return csv_response(&format!("{id}-equality-{from}-{to}-{by_name}"), equality_csv(&report), &report.disclosure.rule);
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": id, "stream": stream, "equality": report})))
+}
