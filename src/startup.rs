@@ -117,6 +117,7 @@ pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running>
             queue: queue.clone(),
             mailer,
             metrics: Arc::new(Metrics::new()),
+            schemes: Default::default(),
         });
         let srv = HttpServer::new(move || {
             App::new()

@@ -160,7 +160,7 @@ pub async fn apply(
     let scheme_id = path.into_inner();
     let key = idempotency_key(&req)?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
-    let scheme = store::schemes::get(&state.db, &scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
+    let scheme = state.schemes.get(&state.db, &scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?;
 
     let scope = format!("apply:{}", scheme.id);
     let request_hash = hex(&Sha256::digest(serde_json::to_vec(&value).expect("a Value serialises")));

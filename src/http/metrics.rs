@@ -208,7 +208,11 @@ pub async fn equality(
     let dis = metrics::selection(&state.db, id, Characteristic::Question("disability"), from, to, stream).await?;
     let report = reports::equality(by, &by_name, from, to, &raw, &eth, &dis, u64::from(scheme.disclosure_threshold));
     if wants_csv(&req) {
-        return csv_response(&format!("{id}-equality-{from}-{to}-{by_name}"), equality_csv(&report), &report.disclosure.rule);
+        return csv_response(
+            &format!("{id}-equality-{from}-{to}-{by_name}"),
+            equality_csv(&report),
+            &report.disclosure.rule,
+        );
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": id, "stream": stream, "equality": report})))
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod applications;
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod notifications;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub queue: Queue,
     pub mailer: Mailer,
     pub metrics: Arc<Metrics>,
+    pub schemes: cache::SchemeCache,
 }
 
 impl AppState {

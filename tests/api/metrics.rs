@@ -50,11 +50,26 @@ async fn equality_figures_match_a_hand_calculation(backend: Backend) {
     cohort(
         &app,
         "open-book",
-        &[(w, true), (w, true), (w, true), (w, true), (w, true), (w, false), (b, true), (b, true), (b, false), (b, false), (Some("prefer_not_to_say"), true), (None, true)],
+        &[
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, false),
+            (b, true),
+            (b, true),
+            (b, false),
+            (b, false),
+            (Some("prefer_not_to_say"), true),
+            (None, true),
+        ],
     )
     .await;
 
-    let res = app.get("/api/v1/schemes/open-book/metrics/equality?from=submitted&to=tests_invited&by=white_bme", Some(&hr)).await;
+    let res = app
+        .get("/api/v1/schemes/open-book/metrics/equality?from=submitted&to=tests_invited&by=white_bme", Some(&hr))
+        .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     let e = &body["equality"];
@@ -82,16 +97,29 @@ async fn equality_figures_match_a_hand_calculation(backend: Backend) {
     assert!(wres["reading"].as_str().unwrap().contains("not statistically significant"));
 
     // The funnel: everyone submitted; the eligible were invited to tests.
-    let f: Value = app.get("/api/v1/schemes/open-book/metrics/funnel?by=ethnic_group", Some(&hr)).await.json().await.unwrap();
+    let f: Value =
+        app.get("/api/v1/schemes/open-book/metrics/funnel?by=ethnic_group", Some(&hr)).await.json().await.unwrap();
     let stages: Vec<&str> = f["funnel"]["stages"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
-    let (sub, inv) = (stages.iter().position(|s| *s == "submitted").unwrap(), stages.iter().position(|s| *s == "tests_invited").unwrap());
-    let row = |c: &str| f["funnel"]["rows"].as_array().unwrap().iter().find(|r| r["category"] == c).unwrap()["counts"].clone();
+    let (sub, inv) = (
+        stages.iter().position(|s| *s == "submitted").unwrap(),
+        stages.iter().position(|s| *s == "tests_invited").unwrap(),
+    );
+    let row = |c: &str| {
+        f["funnel"]["rows"].as_array().unwrap().iter().find(|r| r["category"] == c).unwrap()["counts"].clone()
+    };
     assert_eq!((row("white")[sub].as_u64(), row("white")[inv].as_u64()), (Some(6), Some(5)));
     assert_eq!((row("black")[sub].as_u64(), row("black")[inv].as_u64()), (Some(4), Some(2)));
     assert_eq!(f["funnel"]["totals"][sub], 12);
 
     // CSV with the same numbers.
-    let res = app.client.get(app.url("/api/v1/schemes/open-book/metrics/equality?from=submitted&to=tests_invited&by=white_bme")).bearer_auth(&hr).header("accept", "text/csv").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/schemes/open-book/metrics/equality?from=submitted&to=tests_invited&by=white_bme"))
+        .bearer_auth(&hr)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = res.text().await.unwrap();
@@ -102,7 +130,8 @@ async fn equality_figures_match_a_hand_calculation(backend: Backend) {
 
     // Only HR and admins; bad parameters are named.
     assert_eq!(app.get("/api/v1/schemes/open-book/metrics/funnel?by=sex", Some(&recruiter)).await.status(), 403);
-    let res = app.get("/api/v1/schemes/open-book/metrics/equality?from=offered&to=submitted&by=shoe_size", Some(&hr)).await;
+    let res =
+        app.get("/api/v1/schemes/open-book/metrics/equality?from=offered&to=submitted&by=shoe_size", Some(&hr)).await;
     assert_eq!(res.status(), 422);
     let p: Value = res.json().await.unwrap();
     let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -117,8 +146,29 @@ async fn small_cells_are_hidden_with_what_is_computed_from_them(backend: Backend
     assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme("guarded", 5)).await.status(), 201);
     let w = Some("white_irish");
     let a = Some("asian_pakistani");
-    cohort(&app, "guarded", &[(w, true), (w, true), (w, true), (w, true), (w, true), (w, true), (w, true), (a, true), (a, true), (a, false)]).await;
-    let body: Value = app.get("/api/v1/schemes/guarded/metrics/equality?from=submitted&to=tests_invited", Some(&hr)).await.json().await.unwrap();
+    cohort(
+        &app,
+        "guarded",
+        &[
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, true),
+            (w, true),
+            (a, true),
+            (a, true),
+            (a, false),
+        ],
+    )
+    .await;
+    let body: Value = app
+        .get("/api/v1/schemes/guarded/metrics/equality?from=submitted&to=tests_invited", Some(&hr))
+        .await
+        .json()
+        .await
+        .unwrap();
     let e = &body["equality"];
     assert!(e["disclosure"]["rule"].as_str().unwrap().starts_with("counts from 1 to 4 are shown as [c]"));
     let bme = e["groups"].as_array().unwrap().iter().find(|g| g["group"] == "bme").unwrap();
@@ -127,12 +177,14 @@ async fn small_cells_are_hidden_with_what_is_computed_from_them(backend: Backend
     assert_eq!(bme["selection_rate"], "[c]");
     assert_eq!(bme["fisher_p_value"], "[c]");
     assert_eq!(e["wres_indicator_2"]["ratio"], "[c]");
-    let f: Value = app.get("/api/v1/schemes/guarded/metrics/funnel?by=white_bme", Some(&hr)).await.json().await.unwrap();
+    let f: Value =
+        app.get("/api/v1/schemes/guarded/metrics/funnel?by=white_bme", Some(&hr)).await.json().await.unwrap();
     let rows = f["funnel"]["rows"].as_array().unwrap();
     let bme_row = rows.iter().find(|r| r["category"] == "bme").unwrap();
     assert_eq!(bme_row["counts"][0], "[c]", "3 BME applicants are too few to show");
     // A hidden cell is never alone in its column: the total would give it away.
-    let hidden_in_first_stage = rows.iter().filter(|r| r["counts"][0] == "[c]").count() + usize::from(f["funnel"]["totals"][0] == "[c]");
+    let hidden_in_first_stage =
+        rows.iter().filter(|r| r["counts"][0] == "[c]").count() + usize::from(f["funnel"]["totals"][0] == "[c]");
     assert!(hidden_in_first_stage >= 2, "{f}");
     let zero_row = rows.iter().find(|r| r["category"] == "prefer_not_to_say").unwrap();
     assert_eq!(zero_row["counts"][0], 0, "zeros are shown");

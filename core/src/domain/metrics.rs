@@ -60,7 +60,9 @@ impl Characteristic {
     /// Every category in report order, "prefer not to say" and "not answered" last and apart.
     pub fn categories(self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = match self {
-            Self::Question(key) => QUESTIONS.iter().find(|q| q.key == key).map(|q| q.options.to_vec()).unwrap_or_default(),
+            Self::Question(key) => {
+                QUESTIONS.iter().find(|q| q.key == key).map(|q| q.options.to_vec()).unwrap_or_default()
+            }
             Self::EthnicGroup => vec!["white", "mixed", "asian", "black", "other", PREFER_NOT_TO_SAY],
             Self::WhiteBme => vec!["white", "bme", PREFER_NOT_TO_SAY],
             Self::DegreeClass => DegreeClass::CODES.iter().map(|(c, _)| *c).collect(),

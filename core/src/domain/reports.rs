@@ -77,7 +77,13 @@ pub struct Funnel {
 }
 
 /// `counts`: (stage, raw value, n) as the SQL gives them.
-pub fn funnel(by: Characteristic, by_name: &str, stages: &[&'static str], counts: &[(String, Option<String>, u64)], threshold: u64) -> Funnel {
+pub fn funnel(
+    by: Characteristic,
+    by_name: &str,
+    stages: &[&'static str],
+    counts: &[(String, Option<String>, u64)],
+    threshold: u64,
+) -> Funnel {
     let categories = by.categories();
     let mut table = vec![vec![0u64; stages.len()]; categories.len()];
     for (stage, raw, n) in counts {
@@ -95,7 +101,10 @@ pub fn funnel(by: Characteristic, by_name: &str, stages: &[&'static str], counts
         rows: categories
             .iter()
             .enumerate()
-            .map(|(r, cat)| FunnelRow { category: cat, counts: (0..stages.len()).map(|c| Shown::from(p.shown(r, c))).collect() })
+            .map(|(r, cat)| FunnelRow {
+                category: cat,
+                counts: (0..stages.len()).map(|c| Shown::from(p.shown(r, c))).collect(),
+            })
             .collect(),
         totals: (0..stages.len()).map(|c| Shown::from(p.shown(categories.len(), c))).collect(),
         disclosure: Disclosure::new(threshold),
@@ -226,7 +235,8 @@ pub fn equality(
             };
             let (rest_n, rest_x) = (all_n - n, all_x - x);
             let z = if visible { stats::two_proportion_z(*x, *n, rest_x, rest_n) } else { None };
-            let fisher = (visible && *n > 0 && rest_n > 0).then(|| stats::fisher_exact(*x, n - x, rest_x, rest_n - rest_x));
+            let fisher =
+                (visible && *n > 0 && rest_n > 0).then(|| stats::fisher_exact(*x, n - x, rest_x, rest_n - rest_x));
             GroupRate {
                 group: cat,
                 considered: Shown::from(p.shown(r, 2)),
@@ -252,7 +262,12 @@ pub fn equality(
         to: to.to_owned(),
         groups: out_groups,
         reference_group: reference.map(|r| r.0),
-        wres_indicator_2: likelihood(("White", get(&eth, "white").1, get(&eth, "white").2), ("BME", get(&eth, "bme").1, get(&eth, "bme").2), &outcome, threshold),
+        wres_indicator_2: likelihood(
+            ("White", get(&eth, "white").1, get(&eth, "white").2),
+            ("BME", get(&eth, "bme").1, get(&eth, "bme").2),
+            &outcome,
+            threshold,
+        ),
         wdes_metric_2: likelihood(("Non-disabled", no.1, no.2), ("Disabled", yes.1, yes.2), &outcome, threshold),
         disclosure: Disclosure::new(threshold),
     }

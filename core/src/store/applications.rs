@@ -88,7 +88,8 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     .bind(&id)
     .bind(new.scheme_id.as_str())
     .bind(new.form.email.normalised())
-    .bind(Status::Submitted.as_str())
+    // The status after screening: both steps are in the timeline below.
+    .bind(new.screening.outcome.as_str())
     .bind(details)
     .bind(new.form.stream_preferences[0].as_str())
     .bind(i64::from(new.form.disability_confident))
@@ -131,7 +132,19 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
         q.execute(&mut *tx).await?;
     }
 
-    insert_event(&mut tx, &id, None, Status::Submitted, "applicant", None, now).await?;
+    let screened = new.screening.outcome != Status::Submitted;
+    let events = if screened {
+        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+         VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2), ($1, 'submitted', $3, 'system', $4, $2)"
+    } else {
+        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+         VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2)"
+    };
+    let mut q = sqlx::query(events).bind(&id).bind(now);
+    if screened {
+        q = q.bind(new.screening.outcome.as_str()).bind(new.screening.note.as_deref());
+    }
+    q.execute(&mut *tx).await?;
 
     sqlx::query(
         "INSERT INTO tokens (id, token_hash, role, name, application_id, created_at) VALUES ($1, $2, 'applicant', $3, $4, $5)",
@@ -144,22 +157,19 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
     .execute(&mut *tx)
     .await?;
 
-    notifications::insert(&mut tx, &new.confirmation, new.now).await?;
+    let emails: Vec<NewNotification> =
+        std::iter::once(new.confirmation.clone()).chain(new.screening.email.iter().cloned()).collect();
+    notifications::insert_many(&mut tx, &emails, new.now).await?;
 
-    let screening = &new.screening;
-    if screening.outcome != Status::Submitted {
-        move_in_tx(&mut tx, new.id, Status::Submitted, screening.outcome, "system", screening.note.as_deref(), new.now)
-            .await?;
-    }
-    for test in &screening.tests {
-        sqlx::query("INSERT INTO test_attempts (application_id, test_id) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(*test)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(email) = &screening.email {
-        notifications::insert(&mut tx, email, new.now).await?;
+    let tests = &new.screening.tests;
+    if !tests.is_empty() {
+        let rows: Vec<String> = (0..tests.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+        let sql = format!("INSERT INTO test_attempts (application_id, test_id) VALUES {}", rows.join(", "));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id.clone());
+        for t in tests {
+            q = q.bind(*t);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

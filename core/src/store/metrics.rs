@@ -9,7 +9,12 @@ use super::Db;
 use crate::domain::metrics::Characteristic;
 
 /// For each stage reached and each raw value of the characteristic: how many applications.
-pub async fn funnel(db: &Db, scheme: &str, by: Characteristic, stream: Option<&str>) -> sqlx::Result<Vec<(String, Option<String>, u64)>> {
+pub async fn funnel(
+    db: &Db,
+    scheme: &str,
+    by: Characteristic,
+    stream: Option<&str>,
+) -> sqlx::Result<Vec<(String, Option<String>, u64)>> {
     let col = by.column();
     let stream_clause = if stream.is_some() { " AND a.first_stream = $2" } else { "" };
     let sql = format!(

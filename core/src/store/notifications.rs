@@ -251,7 +251,7 @@ pub async fn insert_many(
     now: Timestamp,
 ) -> sqlx::Result<()> {
     const COLS: usize = 8;
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(1000) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * COLS;

@@ -102,7 +102,7 @@ pub async fn apply(
     let mut tx = db.pool().begin().await?;
     let mut queued = Vec::new();
     let mut done = 0;
-    for chunk in decisions.chunks(500) {
+    for chunk in decisions.chunks(1000) {
         let mut moved: Vec<&Decision> = Vec::with_capacity(chunk.len());
         for outcome in [Outcome::Shortlisted, Outcome::Reserve, Outcome::Rejected] {
             let ids: Vec<&str> = chunk.iter().filter(|d| d.outcome == outcome).map(|d| d.id.as_str()).collect();
