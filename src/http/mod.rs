@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod schemes;
 pub mod sift;
+pub mod surveys;
 pub mod tests;
 pub mod webhooks;
 
@@ -78,6 +79,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
                 .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))
+                .route("/surveys", web::post().to(surveys::create))
+                .route("/surveys/{survey}/responses", web::post().to(surveys::respond))
+                .route("/surveys/{survey}/tables", web::get().to(surveys::tables))
                 .route("/notifications", web::get().to(notifications::list))
                 .route("/notifications/{id}/retry", web::post().to(notifications::retry))
                 .route("/admin/tokens", web::post().to(admin::create_token)),

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, applications, error, metrics, notifications, ops, schemes, sift, tests, webhooks};
+use super::{admin, applications, error, metrics, notifications, ops, schemes, sift, surveys, tests, webhooks};
 
 struct BearerAuth;
 
@@ -29,6 +29,7 @@ impl Modify for BearerAuth {
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
         metrics::funnel, metrics::equality,
+        surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
         admin::create_token,
     ),

@@ -12,3 +12,4 @@ mod roles;
 mod schemes;
 mod sift;
 mod smtp;
+mod surveys;

@@ -41,6 +41,9 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/jobs/{job}", Some(&["recruiter", "hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/funnel", Some(&["hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/equality", Some(&["hr", "admin"])),
+    ("POST", "/api/v1/surveys", Some(&["hr", "admin"])),
+    ("POST", "/api/v1/surveys/{survey}/responses", Some(&["hr", "admin"])),
+    ("GET", "/api/v1/surveys/{survey}/tables", Some(&["hr", "admin"])),
     ("GET", "/api/v1/notifications", Some(&["admin"])),
     ("POST", "/api/v1/notifications/{id}/retry", Some(&["admin"])),
     ("POST", "/api/v1/admin/tokens", Some(&["admin"])),
@@ -57,6 +60,7 @@ fn concrete(path: &str, app_id: &str) -> String {
         .replace("{scheme}", "london-imt-pilot")
         .replace("{test}", "numerical")
         .replace("{job}", &uuid::Uuid::now_v7().to_string())
+        .replace("{survey}", &uuid::Uuid::now_v7().to_string())
 }
 
 fn label(who: Who) -> &'static str {

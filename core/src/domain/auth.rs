@@ -66,6 +66,8 @@ pub enum Action {
     ReadJob,
     /// Read diversity and outcome statistics (aggregates, disclosure-controlled).
     ReadMetrics,
+    /// Create surveys, enter responses and read their tables.
+    ManageSurveys,
     ListDeadNotifications,
     RetryNotification,
     CreateToken,
@@ -91,7 +93,7 @@ impl Caller {
             (Admin, WithdrawApplication(_)) => true,
             (Recruiter | Admin, RunSift | OverrideDisabilityConfident) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,
-            (Hr | Admin, ReadMetrics) => true,
+            (Hr | Admin, ReadMetrics | ManageSurveys) => true,
             (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,
             _ => false,
         };

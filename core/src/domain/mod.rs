@@ -14,6 +14,7 @@ pub mod scoring;
 pub mod sift;
 pub mod stats;
 pub mod status;
+pub mod survey;
 pub mod validation;
 
 pub use application::ApplicationForm;

@@ -23,8 +23,12 @@ pub enum Shown<T> {
 }
 
 impl<T> Shown<T> {
-    fn from(v: Option<T>) -> Self {
+    pub fn from_option(v: Option<T>) -> Self {
         v.map_or(Shown::Hidden(HIDDEN), Shown::Value)
+    }
+
+    fn from(v: Option<T>) -> Self {
+        Self::from_option(v)
     }
 }
 

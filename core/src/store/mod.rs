@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod schemes;
 pub mod sift;
+pub mod surveys;
 pub mod tests;
 pub mod tokens;
 

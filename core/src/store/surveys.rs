@@ -1,0 +1,92 @@
+//! Surveys and their responses; tables are one GROUP BY over answers joined to groups.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use super::{Db, to_ms};
+use crate::domain::survey::{SurveyDefinition, SurveyResponse};
+
+pub async fn create(db: &Db, id: &str, def: &SurveyDefinition, actor: &str, now: Timestamp) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO surveys (id, title, definition, disclosure_threshold, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(&def.title)
+    .bind(serde_json::to_string(def).expect("a survey definition serialises"))
+    .bind(i64::from(def.disclosure_threshold))
+    .bind(actor)
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<SurveyDefinition>> {
+    let row = sqlx::query("SELECT definition FROM surveys WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
+    row.map(|r| {
+        let d: String = r.try_get("definition")?;
+        serde_json::from_str(&d).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    })
+    .transpose()
+}
+
+/// Stores responses in one transaction (all or none).
+pub async fn add_responses(db: &Db, survey: &str, responses: &[SurveyResponse], now: Timestamp) -> sqlx::Result<()> {
+    let mut tx = db.pool().begin().await?;
+    for r in responses {
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query("INSERT INTO survey_responses (id, survey_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(survey)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        for (dimension, value) in &r.groups {
+            sqlx::query(
+                "INSERT INTO survey_response_groups (response_id, survey_id, dimension, value) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&id)
+            .bind(survey)
+            .bind(dimension)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (question, answer) in &r.answers {
+            sqlx::query(
+                "INSERT INTO survey_answers (response_id, survey_id, question_id, answer) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&id)
+            .bind(survey)
+            .bind(question)
+            .bind(answer)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// (question, dimension, group value, answer, n) for every combination that occurs.
+pub async fn counts(db: &Db, survey: &str) -> sqlx::Result<Vec<(String, String, String, String, u64)>> {
+    let rows = sqlx::query(
+        "SELECT a.question_id, g.dimension, g.value, a.answer, COUNT(*) AS n
+         FROM survey_answers a JOIN survey_response_groups g ON g.response_id = a.response_id
+         WHERE a.survey_id = $1
+         GROUP BY a.question_id, g.dimension, g.value, a.answer",
+    )
+    .bind(survey)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("question_id")?,
+                r.try_get("dimension")?,
+                r.try_get("value")?,
+                r.try_get("answer")?,
+                u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
+            ))
+        })
+        .collect()
+}
