@@ -206,7 +206,8 @@ pub async fn equality(
     let raw = metrics::selection(&state.db, id, by, from, to, stream).await?;
     let eth = metrics::selection(&state.db, id, Characteristic::Question("ethnicity"), from, to, stream).await?;
     let dis = metrics::selection(&state.db, id, Characteristic::Question("disability"), from, to, stream).await?;
-    let report = reports::equality(by, &by_name, from, to, &raw, &eth, &dis, u64::from(scheme.disclosure_threshold));
+    let counts = reports::SelectionCounts { by: &raw, ethnicity: &eth, disability: &dis };
+    let report = reports::equality(by, &by_name, from, to, counts, u64::from(scheme.disclosure_threshold));
     if wants_csv(&req) {
         return csv_response(
             &format!("{id}-equality-{from}-{to}-{by_name}"),

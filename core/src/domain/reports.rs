@@ -200,18 +200,26 @@ fn likelihood(
     }
 }
 
-/// `raw`: raw value → (reached from, reached to) as the SQL gives them; `ethnicity` and
-/// `disability` are the same counts by those questions, for WRES and WDES.
+/// Counts as the SQL gives them: raw value → (reached from, reached to).
+pub type Counts = BTreeMap<Option<String>, (u64, u64)>;
+
+/// The counts an equality report needs: by the chosen characteristic, and by ethnicity and
+/// disability for WRES and WDES.
+pub struct SelectionCounts<'a> {
+    pub by: &'a Counts,
+    pub ethnicity: &'a Counts,
+    pub disability: &'a Counts,
+}
+
 pub fn equality(
     by: Characteristic,
     by_name: &str,
     from: &str,
     to: &str,
-    raw: &BTreeMap<Option<String>, (u64, u64)>,
-    ethnicity: &BTreeMap<Option<String>, (u64, u64)>,
-    disability: &BTreeMap<Option<String>, (u64, u64)>,
+    counts: SelectionCounts<'_>,
     threshold: u64,
 ) -> Equality {
+    let (raw, ethnicity, disability) = (counts.by, counts.ethnicity, counts.disability);
     let groups = fold(by, raw);
     let table: Vec<Vec<u64>> = groups.iter().map(|(_, n, x)| vec![*x, n - x]).collect();
     let p = protect(&table, threshold);
@@ -291,7 +299,14 @@ mod tests {
         let data = raw(&[("female", 100, 40), ("male", 100, 20)]);
         let eth = raw(&[("white_british", 100, 40), ("asian_indian", 100, 20)]);
         let dis = raw(&[("no", 150, 45), ("yes", 50, 15)]);
-        let e = equality(by, "sex", "shortlisted", "offered", &data, &eth, &dis, 5);
+        let e = equality(
+            by,
+            "sex",
+            "shortlisted",
+            "offered",
+            SelectionCounts { by: &data, ethnicity: &eth, disability: &dis },
+            5,
+        );
         let f = &e.groups[0];
         assert_eq!(f.group, "female");
         assert_eq!(f.selection_rate, Shown::Value(0.4));
@@ -314,13 +329,15 @@ mod tests {
     fn small_groups_and_everything_computed_from_them_are_hidden() {
         let by = Characteristic::Question("sex");
         let data = raw(&[("female", 30, 12), ("male", 30, 3), ("prefer_not_to_say", 10, 5)]);
-        let e = equality(by, "sex", "a", "b", &data, &raw(&[]), &raw(&[]), 5);
+        let empty = raw(&[]);
+        let e = equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 5);
         let m = e.groups.iter().find(|g| g.group == "male").unwrap();
         assert_eq!(m.selected, Shown::Hidden(HIDDEN));
         assert_eq!(m.selection_rate, Shown::Hidden(HIDDEN));
         assert_eq!(m.fisher_p_value, Shown::Hidden(HIDDEN));
         assert_eq!(e.wres_indicator_2.ratio, Shown::Hidden(HIDDEN));
-        let off = equality(by, "sex", "a", "b", &data, &raw(&[]), &raw(&[]), 0);
+        let off =
+            equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
         assert!(off.disclosure.rule.contains("OFF"));
         assert!(matches!(off.groups.iter().find(|g| g.group == "male").unwrap().selected, Shown::Value(3)));
     }
