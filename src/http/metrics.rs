@@ -217,3 +217,63 @@ pub async fn equality(
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": id, "stream": stream, "equality": report})))
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct ProfileQuery {
+    pub stream: Option<String>,
+}
+
+/// The scheme profile at each stage: degree class mix, % BME, % female, % disabled, and offer
+/// acceptance. Disclosure-controlled; JSON or CSV.
+#[utoipa::path(get, path = "/api/v1/schemes/{scheme}/metrics/profile", tag = "metrics",
+    params(("scheme" = String, Path), ProfileQuery),
+    responses((status = 200, description = "JSON, or CSV with Accept: text/csv"), (status = 403, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn profile(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    query: web::Query<ProfileQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let scheme = load_scheme(&state, &auth, &path).await?;
+    let mut e = FieldErrors::new();
+    let stream = stream(&scheme, query.stream.as_deref(), &mut e);
+    if !e.is_empty() {
+        return Err(e.into());
+    }
+    let threshold = u64::from(scheme.disclosure_threshold);
+    let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
+    let mut funnels = Vec::new();
+    for name in ["degree_class", "white_bme", "sex", "disability"] {
+        let by = Characteristic::parse(name).expect("a known characteristic");
+        let counts = metrics::funnel(&state.db, scheme.id.as_str(), by, stream).await?;
+        funnels.push(reports::funnel(by, name, &stages, &counts, threshold));
+    }
+    let p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);
+    if wants_csv(&req) {
+        let classes: Vec<&str> =
+            p.stages.first().map(|s| s.degree_class.iter().map(|d| d.category).collect()).unwrap_or_default();
+        let mut rows = vec![
+            ["stage", "applicants"]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(classes.iter().map(|c| format!("degree {c} %")))
+                .chain(["BME %", "female %", "disabled %"].map(str::to_owned))
+                .collect::<Vec<_>>(),
+        ];
+        for s in &p.stages {
+            rows.push(
+                [s.stage.to_owned(), s.applicants.text()]
+                    .into_iter()
+                    .chain(s.degree_class.iter().map(|d| d.percent.text()))
+                    .chain([s.bme_percent.text(), s.female_percent.text(), s.disabled_percent.text()])
+                    .collect(),
+            );
+        }
+        rows.push(vec!["offer acceptance %".into(), p.offer_acceptance_percent.text()]);
+        return csv_response(&format!("{}-profile", scheme.id), rows, &p.disclosure.rule);
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": scheme.id, "stream": stream, "profile": p})))
+}

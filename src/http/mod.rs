@@ -79,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
                 .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))
+                .route("/schemes/{scheme}/metrics/profile", web::get().to(metrics::profile))
                 .route("/surveys", web::post().to(surveys::create))
                 .route("/surveys/{survey}/responses", web::post().to(surveys::respond))
                 .route("/surveys/{survey}/tables", web::get().to(surveys::tables))

@@ -28,7 +28,7 @@ impl Modify for BearerAuth {
         applications::apply, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
-        metrics::funnel, metrics::equality,
+        metrics::funnel, metrics::equality, metrics::profile,
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
         admin::create_token,

@@ -111,6 +111,20 @@ async fn equality_figures_match_a_hand_calculation(backend: Backend) {
     assert_eq!((row("black")[sub].as_u64(), row("black")[inv].as_u64()), (Some(4), Some(2)));
     assert_eq!(f["funnel"]["totals"][sub], 12);
 
+    // The profile: 12 applied; of the 10 who stated White or BME, 4 are BME (40%); the 11 who
+    // filled in the form alternate female, male from the first: 6 of 11 female = 54.5% → 55%;
+    // every degree a 2:1.
+    let p: Value = app.get("/api/v1/schemes/open-book/metrics/profile", Some(&hr)).await.json().await.unwrap();
+    let first = &p["profile"]["stages"][0];
+    assert_eq!(first["stage"], "submitted");
+    assert_eq!(first["applicants"], 12);
+    assert_eq!(first["bme_percent"], 40);
+    assert_eq!(first["female_percent"], 55);
+    let two_one = first["degree_class"].as_array().unwrap().iter().find(|d| d["category"] == "2:1").unwrap();
+    assert_eq!((two_one["n"].as_u64(), two_one["percent"].as_u64()), (Some(12), Some(100)));
+    let invited = &p["profile"]["stages"][1];
+    assert_eq!((invited["stage"].as_str(), invited["applicants"].as_u64()), (Some("tests_invited"), Some(9)));
+
     // CSV with the same numbers.
     let res = app
         .client

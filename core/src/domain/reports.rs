@@ -361,3 +361,151 @@ mod tests {
         assert_eq!(f.totals[0], Shown::Value(64));
     }
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Share {
+    pub category: &'static str,
+    pub n: Shown<u64>,
+    /// Of everyone at the stage, rounded half up.
+    pub percent: Shown<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageProfile {
+    pub stage: &'static str,
+    pub applicants: Shown<u64>,
+    pub degree_class: Vec<Share>,
+    /// BME as a share of those who stated White or BME.
+    pub bme_percent: Shown<u64>,
+    /// Female as a share of those who answered female or male.
+    pub female_percent: Shown<u64>,
+    /// Disabled as a share of those who answered yes or no.
+    pub disabled_percent: Shown<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub stages: Vec<StageProfile>,
+    pub offers_made: Shown<u64>,
+    pub offers_accepted: Shown<u64>,
+    pub offer_acceptance_percent: Shown<u64>,
+    pub disclosure: Disclosure,
+}
+
+fn count(f: &Funnel, category: &str, stage: usize) -> Option<u64> {
+    match f.rows.iter().find(|r| r.category == category)?.counts[stage] {
+        Shown::Value(n) => Some(n),
+        Shown::Hidden(_) => None,
+    }
+}
+
+fn share_of(f: &Funnel, part: &str, other: &str, stage: usize) -> Shown<u64> {
+    let (Some(a), Some(b)) = (count(f, part, stage), count(f, other, stage)) else { return Shown::Hidden(HIDDEN) };
+    Shown::from(percent_of(a, a + b))
+}
+
+fn percent_of(x: u64, n: u64) -> Option<u64> {
+    stats::percent_half_up(x, n)
+}
+
+/// The scheme profile at each stage, from funnels already through disclosure control (so a
+/// share is shown only when every count it uses is shown).
+pub fn profile(degree: &Funnel, white_bme: &Funnel, sex: &Funnel, disability: &Funnel, threshold: u64) -> Profile {
+    let stages = degree.stages.clone();
+    let stage_total = |i: usize| match degree.totals[i] {
+        Shown::Value(n) => Some(n),
+        Shown::Hidden(_) => None,
+    };
+    let profiles = stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| StageProfile {
+            stage,
+            applicants: degree.totals[i],
+            degree_class: degree
+                .rows
+                .iter()
+                .map(|r| {
+                    let n = match r.counts[i] {
+                        Shown::Value(n) => Some(n),
+                        Shown::Hidden(_) => None,
+                    };
+                    let pct = match (n, stage_total(i)) {
+                        (Some(n), Some(t)) => percent_of(n, t),
+                        _ => None,
+                    };
+                    Share { category: r.category, n: r.counts[i], percent: Shown::from(pct) }
+                })
+                .collect(),
+            bme_percent: share_of(white_bme, "bme", "white", i),
+            female_percent: share_of(sex, "female", "male", i),
+            disabled_percent: share_of(disability, "yes", "no", i),
+        })
+        .collect();
+    let at =
+        |name: &str| stages.iter().position(|s| *s == name).map(|i| degree.totals[i]).unwrap_or(Shown::Hidden(HIDDEN));
+    let (made, accepted) = (at("offered"), at("accepted"));
+    let rate = match (made, accepted) {
+        (Shown::Value(m), Shown::Value(a)) => percent_of(a, m),
+        _ => None,
+    };
+    Profile {
+        stages: profiles,
+        offers_made: made,
+        offers_accepted: accepted,
+        offer_acceptance_percent: Shown::from(rate),
+        disclosure: Disclosure::new(threshold),
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    fn f(by: Characteristic, name: &str, counts: &[(&str, Option<&str>, u64)]) -> Funnel {
+        let c: Vec<(String, Option<String>, u64)> =
+            counts.iter().map(|(s, v, n)| ((*s).to_owned(), v.map(str::to_owned), *n)).collect();
+        funnel(by, name, &["submitted", "shortlisted", "offered", "accepted"], &c, 0)
+    }
+
+    #[test]
+    fn shares_at_each_stage() {
+        let degree = f(
+            Characteristic::DegreeClass,
+            "degree_class",
+            &[
+                ("submitted", Some("first"), 30),
+                ("submitted", Some("2:1"), 70),
+                ("offered", Some("first"), 8),
+                ("accepted", Some("first"), 6),
+            ],
+        );
+        let eth = f(
+            Characteristic::WhiteBme,
+            "white_bme",
+            &[
+                ("submitted", Some("white_british"), 60),
+                ("submitted", Some("asian_indian"), 30),
+                ("submitted", None, 10),
+            ],
+        );
+        let sex = f(
+            Characteristic::Question("sex"),
+            "sex",
+            &[("submitted", Some("female"), 55), ("submitted", Some("male"), 45)],
+        );
+        let dis = f(
+            Characteristic::Question("disability"),
+            "disability",
+            &[("submitted", Some("yes"), 7), ("submitted", Some("no"), 93)],
+        );
+        let p = profile(&degree, &eth, &sex, &dis, 0);
+        let s = &p.stages[0];
+        assert_eq!(s.applicants, Shown::Value(100));
+        assert!(matches!(s.degree_class[0].percent, Shown::Value(30)));
+        assert!(matches!(s.bme_percent, Shown::Value(33))); // 30 / 90, not answered left out
+        assert!(matches!(s.female_percent, Shown::Value(55)));
+        assert!(matches!(s.disabled_percent, Shown::Value(7)));
+        assert!(matches!(p.offer_acceptance_percent, Shown::Value(75))); // 6 of 8
+    }
+}
