@@ -121,7 +121,7 @@ pub async fn funnel(
     let by = characteristic(query.by.as_deref(), None, &mut e);
     let stream = stream(&scheme, query.stream.as_deref(), &mut e);
     let Some((by, by_name)) = by.filter(|_| e.is_empty()) else { return Err(e.into()) };
-    let counts = metrics::funnel(&state.db, scheme.id.as_str(), by, stream).await?;
+    let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
     let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
     let report = reports::funnel(by, &by_name, &stages, &counts, u64::from(scheme.disclosure_threshold));
     if wants_csv(&req) {
@@ -203,9 +203,12 @@ pub async fn equality(
     }
     let (from, to) = (STAGES[from].as_str(), STAGES[to].as_str());
     let id = scheme.id.as_str();
-    let raw = metrics::selection(&state.db, id, by, from, to, stream).await?;
-    let eth = metrics::selection(&state.db, id, Characteristic::Question("ethnicity"), from, to, stream).await?;
-    let dis = metrics::selection(&state.db, id, Characteristic::Question("disability"), from, to, stream).await?;
+    let counts = async |c: Characteristic| -> Result<_, ApiError> {
+        Ok(metrics::selection_from(&metrics::published_funnel(&state.db, id, c, stream).await?, from, to))
+    };
+    let raw = counts(by).await?;
+    let eth = counts(Characteristic::Question("ethnicity")).await?;
+    let dis = counts(Characteristic::Question("disability")).await?;
     let counts = reports::SelectionCounts { by: &raw, ethnicity: &eth, disability: &dis };
     let report = reports::equality(by, &by_name, from, to, counts, u64::from(scheme.disclosure_threshold));
     if wants_csv(&req) {
@@ -248,7 +251,7 @@ pub async fn profile(
     let mut funnels = Vec::new();
     for name in ["degree_class", "white_bme", "sex", "disability"] {
         let by = Characteristic::parse(name).expect("a known characteristic");
-        let counts = metrics::funnel(&state.db, scheme.id.as_str(), by, stream).await?;
+        let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
         funnels.push(reports::funnel(by, name, &stages, &counts, threshold));
     }
     let p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);

@@ -252,6 +252,27 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
         sqlx::query("SELECT COUNT(*) AS n FROM notifications").fetch_one(app.db.pool()).await.unwrap().get("n");
     assert_eq!(before, after);
 
+    // HR figures for the stages the sift finished are frozen: erasing equality answers later
+    // does not rewrite what was published, though live counts would move.
+    let hr = app.token(Role::Hr).await;
+    let report = format!("/api/v1/schemes/{scheme_id}/metrics/funnel?by=disability");
+    let published_before: Value = app.get(&report, Some(&hr)).await.json().await.unwrap();
+    let by = fasttrack_core::metrics::Characteristic::parse("disability").unwrap();
+    let mut frozen = fasttrack_core::store::metrics::published_funnel(&app.db, scheme_id, by, None).await.unwrap();
+    frozen.sort();
+    assert!(
+        frozen.iter().any(|(stage, value, n)| stage == "shortlisted" && value.as_deref() == Some("yes") && *n == 1),
+        "{frozen:?}"
+    );
+    sqlx::query("DELETE FROM equality_answers").execute(app.db.pool()).await.unwrap();
+    let mut after = fasttrack_core::store::metrics::published_funnel(&app.db, scheme_id, by, None).await.unwrap();
+    after.sort();
+    assert_eq!(after, frozen);
+    let published_after: Value = app.get(&report, Some(&hr)).await.json().await.unwrap();
+    assert_eq!(published_after, published_before);
+    let live = fasttrack_core::store::metrics::funnel(&app.db, scheme_id, by, None).await.unwrap();
+    assert!(live.iter().all(|(_, value, _)| value.is_none()), "live counts see the erasure");
+
     // A key change (q1 is now keyed 1, key version 2) re-scored deterministically: E, G and G2
     // (who had only q1 right) now fail; F (who answered 1 everywhere) now passes.
     let mut changed = scheme(scheme_id, Duration::ZERO);

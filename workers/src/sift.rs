@@ -94,6 +94,8 @@ async fn sift_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> a
     if let Err(e) = queue.enqueue_emails(&email_ids).await {
         tracing::warn!(error = format!("{e:#}"), "could not enqueue sift emails; the sweeper will");
     }
+    // The stages up to the shortlist are now final: freeze their aggregates for HR reports.
+    fasttrack_core::store::metrics::take_snapshot(db, scheme_id, job_id, "shortlisted", Timestamp::now()).await?;
 
     let mut summary: BTreeMap<String, BTreeMap<&str, u32>> = BTreeMap::new();
     for s in &scheme.streams {

@@ -57,6 +57,22 @@ impl Characteristic {
         }
     }
 
+    /// The stored answer this characteristic is read from (a question key or `degree_class`).
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::Question(key) => key,
+            Self::EthnicGroup | Self::WhiteBme => "ethnicity",
+            Self::DegreeClass => "degree_class",
+        }
+    }
+
+    /// Every stored answer a report can be built from, one characteristic each.
+    pub fn sources() -> Vec<Characteristic> {
+        let mut v: Vec<Characteristic> = QUESTIONS.iter().map(|q| Self::Question(q.key)).collect();
+        v.push(Self::DegreeClass);
+        v
+    }
+
     /// Every category in report order, "prefer not to say" and "not answered" last and apart.
     pub fn categories(self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = match self {
@@ -84,6 +100,8 @@ impl Characteristic {
 }
 
 /// The stages of the funnel, in pipeline order: reached = has a timeline event into it.
+/// They form a chain in the state machine (every way into a stage passes through the ones
+/// before it), so "reached `from` and `to`" is simply "reached `to`".
 pub const STAGES: &[Status] = &[
     Status::Submitted,
     Status::TestsInvited,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::Db;
-use crate::domain::metrics::Characteristic;
+use crate::domain::metrics::{Characteristic, STAGES};
 
 /// For each stage reached and each raw value of the characteristic: how many applications.
 pub async fn funnel(
@@ -35,37 +35,104 @@ pub async fn funnel(
         .collect()
 }
 
-/// Among applications that reached `from`, per raw value: how many, and how many also reached `to`.
-pub async fn selection(
+/// Freezes the funnel counts of every stage up to `last_stage`, for every stored answer and
+/// stream, as they are now (set-based: one INSERT … SELECT per answer, in one transaction).
+pub async fn take_snapshot(
+    db: &Db,
+    scheme: &str,
+    job: &str,
+    last_stage: &str,
+    now: jiff::Timestamp,
+) -> sqlx::Result<()> {
+    let upto = STAGES.iter().position(|s| s.as_str() == last_stage).unwrap_or(STAGES.len() - 1);
+    let stages: Vec<String> = STAGES[..=upto].iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let mut tx = db.pool().begin().await?;
+    for c in Characteristic::sources() {
+        let col = c.column();
+        let sql = format!(
+            "INSERT INTO stage_snapshots (scheme_id, job_id, stream_id, stage, characteristic, value, n, taken_at)
+             SELECT $1, $2, a.first_stream, e.to_status, $3, COALESCE({col}, ''), COUNT(DISTINCT e.application_id), $4
+             FROM application_events e
+             JOIN applications a ON a.id = e.application_id
+             LEFT JOIN equality_answers q ON q.application_id = e.application_id
+             WHERE a.scheme_id = $1 AND e.to_status IN ({})
+             GROUP BY a.first_stream, e.to_status, COALESCE({col}, '')",
+            stages.join(", ")
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(scheme)
+            .bind(job)
+            .bind(c.source())
+            .bind(super::to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO snapshots (scheme_id, job_id, last_stage, taken_at) VALUES ($1, $2, $3, $4)")
+        .bind(scheme)
+        .bind(job)
+        .bind(last_stage)
+        .bind(super::to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Funnel counts as published: stages covered by the scheme's latest snapshot come from it
+/// (erasure since then does not change them); later stages are counted live.
+pub async fn published_funnel(
     db: &Db,
     scheme: &str,
     by: Characteristic,
-    from: &str,
-    to: &str,
     stream: Option<&str>,
-) -> sqlx::Result<BTreeMap<Option<String>, (u64, u64)>> {
-    let col = by.column();
-    let stream_clause = if stream.is_some() { " AND a.first_stream = $4" } else { "" };
+) -> sqlx::Result<Vec<(String, Option<String>, u64)>> {
+    let in_funnel = |stage: &str| STAGES.iter().any(|s| s.as_str() == stage);
+    let live: Vec<_> =
+        funnel(db, scheme, by, stream).await?.into_iter().filter(|(stage, _, _)| in_funnel(stage)).collect();
+    let latest = sqlx::query(
+        "SELECT job_id, last_stage FROM snapshots WHERE scheme_id = $1 ORDER BY taken_at DESC, job_id DESC LIMIT 1",
+    )
+    .bind(scheme)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(latest) = latest else { return Ok(live) };
+    let job: String = latest.try_get("job_id")?;
+    let last: String = latest.try_get("last_stage")?;
+    let upto = STAGES.iter().position(|s| s.as_str() == last).unwrap_or(0);
+    let covered: Vec<&str> = STAGES[..=upto].iter().map(|s| s.as_str()).collect();
+    let stream_clause = if stream.is_some() { " AND stream_id = $4" } else { "" };
     let sql = format!(
-        "SELECT {col} AS value, COUNT(*) AS n_from, SUM(CASE WHEN t.application_id IS NULL THEN 0 ELSE 1 END) AS n_to
-         FROM (SELECT DISTINCT application_id FROM application_events WHERE to_status = $2) f
-         JOIN applications a ON a.id = f.application_id
-         LEFT JOIN (SELECT DISTINCT application_id FROM application_events WHERE to_status = $3) t
-           ON t.application_id = f.application_id
-         LEFT JOIN equality_answers q ON q.application_id = f.application_id
-         WHERE a.scheme_id = $1{stream_clause}
-         GROUP BY {col}"
+        "SELECT stage, value, CAST(SUM(n) AS BIGINT) AS n FROM stage_snapshots
+         WHERE scheme_id = $1 AND job_id = $2 AND characteristic = $3{stream_clause} GROUP BY stage, value"
     );
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scheme).bind(from).bind(to);
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scheme).bind(job).bind(by.source());
     if let Some(s) = stream {
         q = q.bind(s);
     }
-    let rows = q.fetch_all(db.pool()).await?;
-    let mut out = BTreeMap::new();
-    for r in rows {
-        let n_from = u64::try_from(r.try_get::<i64, _>("n_from")?).unwrap_or(0);
-        let n_to = u64::try_from(r.try_get::<Option<i64>, _>("n_to")?.unwrap_or(0)).unwrap_or(0);
-        out.insert(r.try_get("value")?, (n_from, n_to));
+    let frozen = q.fetch_all(db.pool()).await?;
+    let mut out: Vec<(String, Option<String>, u64)> =
+        live.into_iter().filter(|(stage, _, _)| !covered.contains(&stage.as_str())).collect();
+    for r in frozen {
+        let value: String = r.try_get("value")?;
+        let n: i64 = r.try_get("n")?;
+        out.push((r.try_get("stage")?, (!value.is_empty()).then_some(value), u64::try_from(n).unwrap_or(0)));
     }
     Ok(out)
+}
+
+/// Per raw value: (reached `from`, reached `to`), from funnel counts (the stages form a chain).
+pub fn selection_from(
+    funnel: &[(String, Option<String>, u64)],
+    from: &str,
+    to: &str,
+) -> BTreeMap<Option<String>, (u64, u64)> {
+    let mut out: BTreeMap<Option<String>, (u64, u64)> = BTreeMap::new();
+    for (stage, value, n) in funnel {
+        if stage == from {
+            out.entry(value.clone()).or_default().0 += n;
+        }
+        if stage == to {
+            out.entry(value.clone()).or_default().1 += n;
+        }
+    }
+    out
 }
