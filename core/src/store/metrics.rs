@@ -8,15 +8,35 @@ use sqlx::{AssertSqlSafe, Row};
 use super::Db;
 use crate::domain::metrics::{Characteristic, STAGES};
 
-/// For each stage reached and each raw value of the characteristic: how many applications.
+/// For each stage of the funnel reached and each raw value of the characteristic: how many
+/// applications. `stages` limits the count to those stages (None: every stage).
 pub async fn funnel(
     db: &Db,
     scheme: &str,
     by: Characteristic,
     stream: Option<&str>,
 ) -> sqlx::Result<Vec<(String, Option<String>, u64)>> {
+    count_stages(db, scheme, by, stream, &STAGES.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await
+}
+
+async fn count_stages(
+    db: &Db,
+    scheme: &str,
+    by: Characteristic,
+    stream: Option<&str>,
+    stages: &[&str],
+) -> sqlx::Result<Vec<(String, Option<String>, u64)>> {
+    if stages.is_empty() {
+        return Ok(Vec::new());
+    }
     let col = by.column();
-    let stream_clause = if stream.is_some() { " AND a.first_stream = $2" } else { "" };
+    // Stage names come from the fixed list of statuses, never from the request.
+    let stage_list: Vec<String> = stages.iter().map(|s| format!("'{s}'")).collect();
+    let stream_clause = format!(
+        " AND e.to_status IN ({}){}",
+        stage_list.join(", "),
+        if stream.is_some() { " AND a.first_stream = $2" } else { "" }
+    );
     let sql = format!(
         "SELECT e.to_status AS stage, {col} AS value, COUNT(DISTINCT e.application_id) AS n
          FROM application_events e
