@@ -116,17 +116,25 @@ fn body(n: u64) -> serde_json::Value {
     })
 }
 
-async fn submissions(s: Settings, clients: u64, secs: u64) -> Rate {
+/// Submissions, and the same HTTP stack answering `GET /health` (what HTTP alone costs here).
+async fn submissions(s: Settings, clients: u64, secs: u64) -> (Rate, Rate) {
     let running = startup::launch(s, API_ONLY).await.expect("launch");
-    let url = format!("http://{}/api/v1/schemes/london-imt-pilot/applications", running.addr.unwrap());
+    let base = format!("http://{}", running.addr.unwrap());
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients as usize).build().unwrap();
+    let (c, url) = (client.clone(), format!("{base}/api/v1/schemes/london-imt-pilot/applications"));
     let rate = load(clients, secs, move |n| {
-        let req = client.post(&url).json(&body(n));
+        let req = c.post(&url).json(&body(n));
         async move { req.send().await.map(|r| r.status() == 201).unwrap_or(false) }
     })
     .await;
+    let health = format!("{base}/health");
+    let http = load(clients, secs.min(5), move |_| {
+        let req = client.get(&health);
+        async move { req.send().await.map(|r| r.status() == 200).unwrap_or(false) }
+    })
+    .await;
     running.stop().await;
-    rate
+    (rate, http)
 }
 
 /// The ceiling: one plain INSERT per transaction of a row as wide as an application.
@@ -244,29 +252,31 @@ async fn main() {
         dir.path(),
         &[("DATABASE__URL", url.clone()), ("QUEUE__URL", redis.clone()), ("QUEUE__NAMESPACE", name.clone())],
     );
-    let sub = submissions(pg.clone(), clients, secs).await;
+    let (sub, http) = submissions(pg.clone(), clients, secs).await;
     let db = Db::connect(&pg).await.unwrap();
     let plain = plain_inserts(db.clone(), clients, secs).await;
-    rows.push(("PostgreSQL + Redis", sub, plain));
+    rows.push(("PostgreSQL + Redis", sub, plain, http));
     db.close().await;
     drop_pg(&name).await;
 
     // SQLite (embedded)
     let dir = tempfile::tempdir().unwrap();
     let lite = settings(dir.path(), &[]);
-    let sub = submissions(lite.clone(), clients, secs).await;
+    let (sub, http) = submissions(lite.clone(), clients, secs).await;
     let db = Db::connect(&lite).await.unwrap();
     let plain = plain_inserts(db.clone(), clients, secs).await;
-    rows.push(("SQLite (embedded)", sub, plain));
+    rows.push(("SQLite (embedded)", sub, plain, http));
     db.close().await;
 
+    println!("\n{clients} concurrent clients, {secs} s each\n");
     println!(
-        "\n| backend | submissions/s (HTTP, one transaction each) | p50 / p99 ms | plain INSERTs/s (ceiling) | ratio |"
+        "| backend | submissions/s (HTTP, one transaction each) | p50 / p99 ms | plain INSERTs/s (ceiling) | ratio | GET /health/s (HTTP alone) |"
     );
-    println!("|---|---|---|---|---|");
-    for (label, sub, plain) in &rows {
+    println!("|---|---|---|---|---|---|");
+    for (label, sub, plain, http) in &rows {
         let (s, p) = (sub.ok as f64 / sub.secs, plain.ok as f64 / plain.secs);
-        println!("| {label} | {s:.0} | {:.1} / {:.1} | {p:.0} | {:.2} |", sub.p50_ms, sub.p99_ms, s / p);
+        let h = http.ok as f64 / http.secs;
+        println!("| {label} | {s:.0} | {:.1} / {:.1} | {p:.0} | {:.2} | {h:.0} |", sub.p50_ms, sub.p99_ms, s / p);
     }
 
     // The sift

@@ -105,6 +105,17 @@ pub fn from_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Reads a text column holding a typed id (`ApplicationId`, `NotificationId`, …).
+pub fn id_column<T>(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 /// True when `err` is a unique-constraint violation on `table`. PostgreSQL names the
 /// constraint (`applications_scheme_email_key`), SQLite names the columns
 /// (`UNIQUE constraint failed: applications.scheme_id, …`); both start with the table.

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use sqlx::{Any, Row};
 
-use super::{Db, from_ms, to_ms};
+use super::{Db, from_ms, id_column, to_ms};
 use crate::domain::ids::{ApplicationId, NotificationId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,12 +154,7 @@ pub async fn take_lost(
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("id")?;
-            id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
+    rows.iter().map(|r| id_column(r, "id")).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,9 +184,8 @@ pub async fn list(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<Notifica
     .await?;
     rows.iter()
         .map(|r| {
-            let id: String = r.try_get("id")?;
             Ok(NotificationSummary {
-                id: id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                id: id_column(r, "id")?,
                 application_id: r.try_get("application_id")?,
                 kind: r.try_get("kind")?,
                 recipient: r.try_get("recipient")?,

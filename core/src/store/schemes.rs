@@ -54,24 +54,40 @@ async fn insert_streams(tx: &mut sqlx::Transaction<'_, sqlx::Any>, def: &SchemeD
     Ok(())
 }
 
+/// Inserts the scheme row; `ON CONFLICT DO NOTHING` when `quiet`. Returns rows inserted.
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    def: &SchemeDefinition,
+    json: &str,
+    hash: &str,
+    now: Timestamp,
+    quiet: bool,
+) -> sqlx::Result<u64> {
+    let sql = if quiet {
+        "INSERT INTO schemes (id, name, definition, definition_hash, opens_at, closes_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING"
+    } else {
+        "INSERT INTO schemes (id, name, definition, definition_hash, opens_at, closes_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+    };
+    Ok(sqlx::query(sql)
+        .bind(def.id.as_str())
+        .bind(&def.name)
+        .bind(json)
+        .bind(hash)
+        .bind(to_ms(def.opens_at))
+        .bind(to_ms(def.closes_at))
+        .bind(to_ms(now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
 /// Creates a new scheme; an existing id is a conflict (recruiters' POST).
 pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(), CreateError> {
     let (json, h) = hash(def);
     let mut tx = db.pool().begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO schemes (id, name, definition, definition_hash, opens_at, closes_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    )
-    .bind(def.id.as_str())
-    .bind(&def.name)
-    .bind(&json)
-    .bind(&h)
-    .bind(to_ms(def.opens_at))
-    .bind(to_ms(def.closes_at))
-    .bind(to_ms(now))
-    .execute(&mut *tx)
-    .await;
-    match inserted {
+    match insert_row(&mut tx, def, &json, &h, now, false).await {
         Err(e) if is_unique_violation(&e, "schemes") => {
             return Err(CreateError::Exists(def.id.clone()));
         }
@@ -87,20 +103,7 @@ pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(
 pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Result<Upsert> {
     let (json, h) = hash(def);
     let mut tx = db.pool().begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO schemes (id, name, definition, definition_hash, opens_at, closes_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(def.id.as_str())
-    .bind(&def.name)
-    .bind(&json)
-    .bind(&h)
-    .bind(to_ms(def.opens_at))
-    .bind(to_ms(def.closes_at))
-    .bind(to_ms(now))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let inserted = insert_row(&mut tx, def, &json, &h, now, true).await?;
     let outcome = if inserted == 1 {
         Upsert::Created
     } else {

@@ -270,9 +270,7 @@ pub async fn take_unscored(
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| r.try_get::<String, _>("id")?.parse().map_err(|e: uuid::Error| sqlx::Error::Decode(Box::new(e))))
-        .collect()
+    rows.iter().map(|r| super::id_column(r, "id")).collect()
 }
 
 /// Everything needed to re-score a scheme: application id, its attempts and whether it passed.
