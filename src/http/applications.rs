@@ -239,6 +239,12 @@ pub async fn apply(
     match submitted {
         Ok(()) => {}
         Err(SubmitError::DuplicateEmail) => {
+            // A concurrent retry with the same Idempotency-Key can collide on the email first.
+            if let (Some(k), Some(kh)) = (&key, &key_hash)
+                && let Some(rec) = applications::find_idempotency(&state.db, &scope, kh).await?
+            {
+                return replay(&rec, k, &request_hash);
+            }
             return Err(ApiError::Conflict {
                 title: "Already applied",
                 detail: format!("an application with this email address already exists for {}", scheme.name),

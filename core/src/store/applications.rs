@@ -10,6 +10,7 @@ use super::{Db, from_ms, is_unique_violation, to_ms};
 use crate::domain::application::{ApplicantDetails, ApplicationForm};
 use crate::domain::ids::{ApplicationId, SchemeId, TokenId};
 use crate::domain::status::Status;
+use crate::settings::DatabaseKind;
 
 /// A stored Idempotency-Key outcome: what was asked (hash) and what was answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,126 +54,247 @@ pub enum SubmitError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError> {
-    let now = to_ms(new.now);
-    let id = new.id.to_string();
-    let mut tx = db.pool().begin().await?;
+/// A bound value of a statement built as data (see `submit`).
+enum Arg {
+    Text(Option<String>),
+    Int(i64),
+}
 
-    // First, so that a concurrent request with the same key waits here for this one to finish.
-    if let Some(idem) = &new.idempotency {
-        let r = sqlx::query(
-            "INSERT INTO idempotency_keys (scope, key_hash, request_hash, status, response, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&idem.scope)
-        .bind(&idem.key_hash)
-        .bind(&idem.request_hash)
-        .bind(i64::from(idem.status))
-        .bind(&idem.response)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        match r {
-            Err(e) if is_unique_violation(&e, "idempotency_keys") => {
-                return Err(SubmitError::IdempotencyKeyTaken);
+/// One SQL statement with its arguments, numbered from $1.
+struct Stmt {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Stmt {
+    fn new(sql: impl Into<String>) -> Self {
+        Self { sql: sql.into(), args: Vec::new() }
+    }
+    fn text(mut self, v: impl Into<String>) -> Self {
+        self.args.push(Arg::Text(Some(v.into())));
+        self
+    }
+    fn opt(mut self, v: Option<String>) -> Self {
+        self.args.push(Arg::Text(v));
+        self
+    }
+    fn int(mut self, v: i64) -> Self {
+        self.args.push(Arg::Int(v));
+        self
+    }
+    /// The SQL with every `$n` moved up by `offset`.
+    fn renumbered(&self, offset: usize) -> String {
+        let mut out = String::with_capacity(self.sql.len() + 16);
+        let mut chars = self.sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            out.push(c);
+            if c == '$' {
+                let mut n = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    n.push(*d);
+                    chars.next();
+                }
+                let n: usize = n.parse().expect("a numbered placeholder");
+                out.push_str(&(n + offset).to_string());
             }
-            other => other?,
+        }
+        out
+    }
+}
+
+fn bind_args<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    args: impl IntoIterator<Item = Arg>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t),
+            Arg::Int(i) => q.bind(i),
         };
     }
+    q
+}
 
-    let details = serde_json::to_string(&new.form.details()).expect("details always serialise");
-    let r = sqlx::query(
-        "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident,
-         degree_class, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-    )
-    .bind(&id)
-    .bind(new.scheme_id.as_str())
-    .bind(new.form.email.normalised())
-    // The status after screening: both steps are in the timeline below.
-    .bind(new.screening.outcome.as_str())
-    .bind(details)
-    .bind(new.form.stream_preferences[0].as_str())
-    .bind(i64::from(new.form.disability_confident))
-    .bind(new.form.degree.class.code())
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
-    match r {
-        Err(e) if is_unique_violation(&e, "applications") => {
-            return Err(SubmitError::DuplicateEmail);
-        }
-        other => other?,
-    };
-
-    // Multi-row inserts with numbered placeholders ($n works on both backends; sqlx's
-    // QueryBuilder would emit the Any driver's `?`, which PostgreSQL refuses).
-    let prefs = &new.form.stream_preferences;
-    let rows: Vec<String> =
-        (0..prefs.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-    let sql =
-        format!("INSERT INTO application_preferences (application_id, rank, stream_id) VALUES {}", rows.join(", "));
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for (rank, stream) in prefs.iter().enumerate() {
-        q = q.bind(id.clone()).bind(rank as i64 + 1).bind(stream.as_str().to_owned());
+/// The statements that record one application, in order.
+fn submission(new: &NewApplication<'_>) -> Vec<Stmt> {
+    let now = to_ms(new.now);
+    let id = new.id.to_string();
+    let mut out = Vec::new();
+    // First, so that a concurrent request with the same key waits here for this one to finish.
+    if let Some(idem) = &new.idempotency {
+        out.push(
+            Stmt::new(
+                "INSERT INTO idempotency_keys (scope, key_hash, request_hash, status, response, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .text(&idem.scope)
+            .text(&idem.key_hash)
+            .text(&idem.request_hash)
+            .int(i64::from(idem.status))
+            .text(&idem.response)
+            .int(now),
+        );
     }
-    q.execute(&mut *tx).await?;
-
+    let details = serde_json::to_string(&new.form.details()).expect("details always serialise");
+    out.push(
+        Stmt::new(
+            "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident,
+             degree_class, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .text(&id)
+        .text(new.scheme_id.as_str())
+        .text(new.form.email.normalised())
+        // The status after screening: both steps are in the timeline below.
+        .text(new.screening.outcome.as_str())
+        .text(details)
+        .text(new.form.stream_preferences[0].as_str())
+        .int(i64::from(new.form.disability_confident))
+        .text(new.form.degree.class.code())
+        .int(now),
+    );
+    let prefs = &new.form.stream_preferences;
+    let rows: Vec<String> = (0..prefs.len()).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+    let mut stmt = Stmt::new(format!(
+        "INSERT INTO application_preferences (application_id, rank, stream_id) VALUES {}",
+        rows.join(", ")
+    ))
+    .text(&id);
+    for (rank, stream) in prefs.iter().enumerate() {
+        stmt = stmt.int(rank as i64 + 1).text(stream.as_str());
+    }
+    out.push(stmt);
     if let Some(eq) = &new.form.equality {
         // Column names come from the closed list of questions, never from the request.
         let answers: Vec<(&str, &str)> = eq.iter().collect();
         let columns: String = answers.iter().map(|(k, _)| format!(", {k}")).collect();
         let params: String = (0..answers.len()).map(|i| format!(", ${}", i + 4)).collect();
-        let sql = format!(
+        let mut stmt = Stmt::new(format!(
             "INSERT INTO equality_answers (application_id, scheme_id, created_at{columns}) VALUES ($1, $2, $3{params})"
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id.clone()).bind(new.scheme_id.as_str().to_owned()).bind(now);
+        ))
+        .text(&id)
+        .text(new.scheme_id.as_str())
+        .int(now);
         for (_, answer) in answers {
-            q = q.bind(answer.to_owned());
+            stmt = stmt.text(answer);
         }
-        q.execute(&mut *tx).await?;
+        out.push(stmt);
     }
-
-    let screened = new.screening.outcome != Status::Submitted;
-    let events = if screened {
-        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-         VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2), ($1, 'submitted', $3, 'system', $4, $2)"
+    out.push(if new.screening.outcome != Status::Submitted {
+        Stmt::new(
+            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+             VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2), ($1, 'submitted', $3, 'system', $4, $2)",
+        )
+        .text(&id)
+        .int(now)
+        .text(new.screening.outcome.as_str())
+        .opt(new.screening.note.clone())
     } else {
-        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-         VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2)"
-    };
-    let mut q = sqlx::query(events).bind(&id).bind(now);
-    if screened {
-        q = q.bind(new.screening.outcome.as_str()).bind(new.screening.note.as_deref());
+        Stmt::new(
+            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+             VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2)",
+        )
+        .text(&id)
+        .int(now)
+    });
+    out.push(
+        Stmt::new(
+            "INSERT INTO tokens (id, token_hash, role, name, application_id, created_at)
+             VALUES ($1, $2, 'applicant', $3, $4, $5)",
+        )
+        .text(new.token_id.to_string())
+        .text(new.token_hash)
+        .text(format!("applicant {id}"))
+        .text(&id)
+        .int(now),
+    );
+    let emails: Vec<&NewNotification> =
+        std::iter::once(&new.confirmation).chain(new.screening.email.as_ref()).collect();
+    let rows: Vec<String> = (0..emails.len())
+        .map(|i| {
+            let b = i * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, $1, $1, $1, $1)",
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
+        .collect();
+    let mut stmt = Stmt::new(format!(
+        "INSERT INTO notifications (id, application_id, kind, recipient, template, context, idempotency_key, state,
+         attempts, next_attempt_at, enqueued_at, created_at, updated_at) VALUES {} ON CONFLICT (idempotency_key) DO NOTHING",
+        rows.join(", ")
+    ))
+    .int(now);
+    for n in emails {
+        stmt = stmt
+            .text(n.id.to_string())
+            .opt(n.application_id.map(|a| a.to_string()))
+            .text(&n.kind)
+            .text(&n.recipient)
+            .text(&n.template)
+            .text(n.context.to_string())
+            .text(&n.idempotency_key);
     }
-    q.execute(&mut *tx).await?;
-
-    sqlx::query(
-        "INSERT INTO tokens (id, token_hash, role, name, application_id, created_at) VALUES ($1, $2, 'applicant', $3, $4, $5)",
-    )
-    .bind(new.token_id.to_string())
-    .bind(new.token_hash)
-    .bind(format!("applicant {id}"))
-    .bind(&id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-
-    let emails: Vec<NewNotification> =
-        std::iter::once(new.confirmation.clone()).chain(new.screening.email.iter().cloned()).collect();
-    notifications::insert_many(&mut tx, &emails, new.now).await?;
-
+    out.push(stmt);
     let tests = &new.screening.tests;
     if !tests.is_empty() {
         let rows: Vec<String> = (0..tests.len()).map(|i| format!("($1, ${})", i + 2)).collect();
-        let sql = format!("INSERT INTO test_attempts (application_id, test_id) VALUES {}", rows.join(", "));
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id.clone());
+        let mut stmt =
+            Stmt::new(format!("INSERT INTO test_attempts (application_id, test_id) VALUES {}", rows.join(", ")))
+                .text(&id);
         for t in tests {
-            q = q.bind(*t);
+            stmt = stmt.text(*t);
         }
-        q.execute(&mut *tx).await?;
+        out.push(stmt);
     }
-    tx.commit().await?;
-    Ok(())
+    out
+}
+
+/// Records an application and everything that comes with it, atomically. On PostgreSQL
+/// the statements travel as one statement of data-modifying CTEs (one round trip; foreign
+/// keys are checked at its end); on SQLite they run one by one in a transaction.
+pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError> {
+    let stmts = submission(&new);
+    let result = match db.kind() {
+        DatabaseKind::Postgres => {
+            let mut sql = String::from("WITH ");
+            let mut offset = 0;
+            for (i, s) in stmts.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("s{i} AS ({})", s.renumbered(offset)));
+                offset += s.args.len();
+            }
+            sql.push_str(" SELECT 1");
+            let args = stmts.into_iter().flat_map(|s| s.args);
+            bind_args(sqlx::query(AssertSqlSafe(sql)), args).execute(db.pool()).await.map(drop)
+        }
+        DatabaseKind::Sqlite => {
+            let mut tx = db.pool().begin().await?;
+            let mut r = Ok(());
+            for s in stmts {
+                if let Err(e) = bind_args(sqlx::query(AssertSqlSafe(s.sql)), s.args).execute(&mut *tx).await {
+                    r = Err(e);
+                    break;
+                }
+            }
+            match r {
+                Ok(()) => tx.commit().await,
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match result {
+        Err(e) if is_unique_violation(&e, "idempotency_keys") => Err(SubmitError::IdempotencyKeyTaken),
+        Err(e) if is_unique_violation(&e, "applications") => Err(SubmitError::DuplicateEmail),
+        other => Ok(other?),
+    }
 }
 
 pub async fn find_idempotency(db: &Db, scope: &str, key_hash: &str) -> sqlx::Result<Option<IdempotencyRecord>> {
@@ -361,4 +483,16 @@ pub async fn counts_by_status(db: &Db) -> sqlx::Result<Vec<(String, String, i64)
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(|r| Ok((r.try_get("scheme_id")?, r.try_get("status")?, r.try_get("n")?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_renumbered_for_composition() {
+        let s = Stmt::new("INSERT INTO t (a, b) VALUES ($1, $2), ($1, $10)");
+        assert_eq!(s.renumbered(3), "INSERT INTO t (a, b) VALUES ($4, $5), ($4, $13)");
+        assert_eq!(s.renumbered(0), s.sql);
+    }
 }
