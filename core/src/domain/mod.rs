@@ -1,6 +1,7 @@
 //! The pure core: values that cannot exist invalid, and the rules between them.
 //! Nothing here touches a database, the network, the clock or randomness.
 
+pub mod allocation;
 pub mod application;
 pub mod auth;
 pub mod disclosure;
