@@ -7,15 +7,18 @@
 //! or a declared conflict). Within those: as many candidates placed as possible,
 //! then the greatest total preference.
 //!
-//! Solved exactly as a min-cost max-flow: source → candidate (1) → session class
-//! (1, cost = best preference − preference) → sink (capacity). Sessions with the
-//! same date, provisions, assessors and preference key form one class, so the
-//! graph stays small. Successive shortest paths with Dijkstra on reduced costs
+//! Solved exactly as a min-cost max-flow: source → candidate group → session
+//! class (cost = best preference − preference) → sink (capacity). Sessions that
+//! no candidate can tell apart (same date, provisions, preference key, and the
+//! same assessors *that anyone has a conflict with*) form one class; candidates
+//! who suit the same classes with the same preferences form one group. Both are
+//! interchangeable within themselves, so the flow on the small graph is optimal
+//! for the whole problem. Successive shortest paths with Dijkstra on reduced costs
 //! give a maximum flow of minimum cost, i.e. most placed, then best preference.
 //! Deterministic: nodes are ordered by id and ties go to the lower index.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -95,13 +98,15 @@ impl Graph {
         self.edges.len() - 2
     }
 
-    /// Successive shortest paths with potentials; all original costs are ≥ 0.
+    /// Min-cost max-flow by the primal-dual method: Dijkstra on reduced costs finds the
+    /// next shortest distance, then a blocking flow (Dinic) pushes everything that travels
+    /// at that distance at once. All original costs are ≥ 0. The number of rounds is the
+    /// number of distinct path costs, which is small (preferences are small integers).
     fn min_cost_max_flow(&mut self, s: usize, t: usize) {
         let n = self.adj.len();
         let mut potential = vec![0i64; n];
         loop {
             let mut dist = vec![i64::MAX; n];
-            let mut prev: Vec<Option<usize>> = vec![None; n];
             dist[s] = 0;
             let mut heap = BinaryHeap::new();
             heap.push(Reverse((0i64, s)));
@@ -117,7 +122,6 @@ impl Graph {
                     let nd = d + edge.cost + potential[u] - potential[edge.to];
                     if nd < dist[edge.to] {
                         dist[edge.to] = nd;
-                        prev[edge.to] = Some(e);
                         heap.push(Reverse((nd, edge.to)));
                     }
                 }
@@ -126,104 +130,173 @@ impl Graph {
                 return;
             }
             for v in 0..n {
-                if dist[v] < i64::MAX {
-                    potential[v] += dist[v];
+                // Unreached nodes keep their reduced costs non-negative by moving as far as t.
+                potential[v] += dist[v].min(dist[t]);
+            }
+            self.blocking_flows(s, t, &potential);
+        }
+    }
+
+    /// Dinic's algorithm restricted to admissible edges (reduced cost 0, capacity left).
+    fn blocking_flows(&mut self, s: usize, t: usize, potential: &[i64]) {
+        let n = self.adj.len();
+        let admissible = |g: &Graph, u: usize, e: usize| {
+            g.edges[e].cap > 0 && g.edges[e].cost + potential[u] - potential[g.edges[e].to] == 0
+        };
+        loop {
+            let mut level = vec![usize::MAX; n];
+            level[s] = 0;
+            let mut queue = std::collections::VecDeque::from([s]);
+            while let Some(u) = queue.pop_front() {
+                for &e in &self.adj[u] {
+                    let v = self.edges[e].to;
+                    if level[v] == usize::MAX && admissible(self, u, e) {
+                        level[v] = level[u] + 1;
+                        queue.push_back(v);
+                    }
                 }
             }
-            // Bottleneck along the path.
-            let mut push = i64::MAX;
-            let mut v = t;
-            while let Some(e) = prev[v] {
-                push = push.min(self.edges[e].cap);
-                v = self.edges[e ^ 1].to;
+            if level[t] == usize::MAX {
+                return;
             }
-            let mut v = t;
-            while let Some(e) = prev[v] {
-                self.edges[e].cap -= push;
-                self.edges[e ^ 1].cap += push;
-                v = self.edges[e ^ 1].to;
+            let mut next = vec![0usize; n];
+            // Iterative DFS with current-arc pointers.
+            loop {
+                let mut path: Vec<usize> = Vec::new();
+                let mut u = s;
+                let found = loop {
+                    if u == t {
+                        break true;
+                    }
+                    let mut advanced = false;
+                    while next[u] < self.adj[u].len() {
+                        let e = self.adj[u][next[u]];
+                        let v = self.edges[e].to;
+                        if level[v] == level[u] + 1 && admissible(self, u, e) {
+                            path.push(e);
+                            u = v;
+                            advanced = true;
+                            break;
+                        }
+                        next[u] += 1;
+                    }
+                    if !advanced {
+                        if u == s {
+                            break false;
+                        }
+                        // Dead end: retreat and skip the edge that led here.
+                        level[u] = usize::MAX;
+                        let e = path.pop().expect("not at the source");
+                        u = self.edges[e ^ 1].to;
+                        next[u] += 1;
+                    }
+                };
+                if !found {
+                    break;
+                }
+                let push = path.iter().map(|&e| self.edges[e].cap).min().unwrap_or(0);
+                for &e in &path {
+                    self.edges[e].cap -= push;
+                    self.edges[e ^ 1].cap += push;
+                }
             }
         }
     }
 }
 
-/// Date, preference key, provisions, assessors: what makes sessions alike for every candidate.
-type ClassKey = (Date, String, Vec<String>, Vec<(String, String)>);
+/// What makes two sessions alike for every candidate: date, preference key, provisions, and
+/// only those assessor organisations and ids that some candidate has a conflict with.
+type ClassKey = (Date, String, Vec<String>, Vec<String>, Vec<String>);
 
-/// Sessions that are the same for every candidate share a key.
-fn class_key(s: &Session) -> ClassKey {
-    let mut p = s.provisions.clone();
-    p.sort();
-    let mut a = s.assessors.clone();
-    a.sort();
-    (s.date, s.preference_key.clone(), p, a)
-}
+/// The classes a candidate suits, each with the candidate's preference for it.
+type Signature = Vec<(usize, u32)>;
 
 pub fn allocate(candidates: &[Candidate], sessions: &[Session]) -> Plan {
     let mut cands: Vec<&Candidate> = candidates.iter().collect();
     cands.sort_by(|a, b| a.id.cmp(&b.id));
     let mut sess: Vec<&Session> = sessions.iter().collect();
     sess.sort_by(|a, b| a.id.cmp(&b.id));
-    // Classes of identical sessions, in a fixed order.
+
+    // Classes of sessions no candidate can tell apart, in a fixed order.
+    let employers: BTreeSet<&str> = cands.iter().filter_map(|c| c.employer.as_deref()).collect();
+    let conflicted: BTreeSet<&str> = cands.iter().flat_map(|c| c.conflicts.iter().map(String::as_str)).collect();
     let mut classes: BTreeMap<ClassKey, Vec<&Session>> = BTreeMap::new();
     for s in &sess {
-        classes.entry(class_key(s)).or_default().push(s);
+        let mut provisions = s.provisions.clone();
+        provisions.sort();
+        provisions.dedup();
+        let orgs: BTreeSet<String> =
+            s.assessors.iter().filter(|(_, o)| employers.contains(o.as_str())).map(|(_, o)| o.clone()).collect();
+        let ids: BTreeSet<String> =
+            s.assessors.iter().filter(|(a, _)| conflicted.contains(a.as_str())).map(|(a, _)| a.clone()).collect();
+        let key = (s.date, s.preference_key.clone(), provisions, orgs.into_iter().collect(), ids.into_iter().collect());
+        classes.entry(key).or_default().push(s);
     }
     let classes: Vec<Vec<&Session>> = classes.into_values().collect();
-    let best = cands.iter().flat_map(|c| c.preferences.values()).copied().max().unwrap_or(0) as i64;
+
+    // Groups of candidates who suit the same classes with the same preferences.
+    let mut groups: BTreeMap<Signature, Vec<usize>> = BTreeMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        let signature: Signature = classes
+            .iter()
+            .enumerate()
+            .filter(|(_, class)| suitable(c, class[0]))
+            .map(|(j, class)| (j, c.preferences.get(&class[0].preference_key).copied().unwrap_or(0)))
+            .collect();
+        groups.entry(signature).or_default().push(i);
+    }
+    let groups: Vec<(Signature, Vec<usize>)> = groups.into_iter().collect();
+    let best = i64::from(groups.iter().flat_map(|(sig, _)| sig.iter().map(|(_, p)| *p)).max().unwrap_or(0));
 
     let (source, sink) = (0, 1);
-    let cand_node = |i: usize| 2 + i;
-    let class_node = |j: usize| 2 + cands.len() + j;
-    let mut g = Graph::new(2 + cands.len() + classes.len());
-    let mut pair_edges: Vec<(usize, usize, usize)> = Vec::new(); // (candidate, class, edge)
-    for (i, c) in cands.iter().enumerate() {
-        g.add(source, cand_node(i), 1, 0);
-        for (j, class) in classes.iter().enumerate() {
-            let rep = class[0];
-            if suitable(c, rep) {
-                let pref = i64::from(c.preferences.get(&rep.preference_key).copied().unwrap_or(0));
-                let e = g.add(cand_node(i), class_node(j), 1, best - pref);
-                pair_edges.push((i, j, e));
-            }
+    let group_node = |g: usize| 2 + g;
+    let class_node = |j: usize| 2 + groups.len() + j;
+    let mut graph = Graph::new(2 + groups.len() + classes.len());
+    let mut flows: Vec<(usize, usize, usize, i64)> = Vec::new(); // (group, class, edge, capacity)
+    for (g, (signature, members)) in groups.iter().enumerate() {
+        let size = members.len() as i64;
+        graph.add(source, group_node(g), size, 0);
+        for &(j, pref) in signature {
+            let e = graph.add(group_node(g), class_node(j), size, best - i64::from(pref));
+            flows.push((g, j, e, size));
         }
     }
     for (j, class) in classes.iter().enumerate() {
         let cap: u32 = class.iter().map(|s| s.capacity).sum();
-        g.add(class_node(j), sink, i64::from(cap), 0);
+        graph.add(class_node(j), sink, i64::from(cap), 0);
     }
-    g.min_cost_max_flow(source, sink);
+    graph.min_cost_max_flow(source, sink);
 
-    // Spread each class's candidates over its sessions in id order, filling each in turn.
+    // Members of a group go, in id order, to its classes in class order as the flow says;
+    // each class's candidates then fill its sessions in id order.
     let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
-    let mut placed = vec![false; cands.len()];
-    for (i, j, e) in &pair_edges {
-        if g.edges[*e].cap == 0 {
-            per_class[*j].push(*i);
-            placed[*i] = true;
-        }
+    let mut next_member = vec![0usize; groups.len()];
+    for (g, j, e, size) in &flows {
+        let used = (size - graph.edges[*e].cap) as usize;
+        let members = &groups[*g].1;
+        per_class[*j].extend_from_slice(&members[next_member[*g]..next_member[*g] + used]);
+        next_member[*g] += used;
     }
+    let mut placed = vec![false; cands.len()];
     let mut assigned = Vec::new();
     let mut total = 0u64;
-    for (j, members) in per_class.iter().enumerate() {
+    for (j, members) in per_class.iter_mut().enumerate() {
+        members.sort_unstable();
         let mut seats = classes[j].iter().flat_map(|s| std::iter::repeat_n(s.id.as_str(), s.capacity as usize));
-        for &i in members {
+        for &i in members.iter() {
             let session = seats.next().expect("the flow never exceeds a class's capacity");
             assigned.push((cands[i].id.clone(), session.to_owned()));
+            placed[i] = true;
             total += u64::from(cands[i].preferences.get(&classes[j][0].preference_key).copied().unwrap_or(0));
         }
     }
     assigned.sort();
-    let waiting = cands
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !placed[*i])
-        .map(|(_, c)| {
-            let why =
-                if sess.iter().any(|s| suitable(c, s)) { Unplaced::SessionsFull } else { Unplaced::NoSuitableSession };
-            (c.id.clone(), why)
-        })
-        .collect();
+    let mut waiting = Vec::new();
+    for (signature, members) in &groups {
+        let why = if signature.is_empty() { Unplaced::NoSuitableSession } else { Unplaced::SessionsFull };
+        waiting.extend(members.iter().filter(|i| !placed[**i]).map(|i| (cands[*i].id.clone(), why)));
+    }
+    waiting.sort_by(|a, b| a.0.cmp(&b.0));
     Plan { assigned, waiting, total_preference: total }
 }
 
@@ -327,7 +400,8 @@ mod tests {
             (1i8..4, 0usize..2, 0u32..3, any::<bool>(), 0usize..3).prop_map(|(day, venue, cap, step_free, org)| {
                 (day, ["v0", "v1"][venue], cap, step_free, ["o0", "o1", "o2"][org])
             });
-        let candidate = (proptest::collection::vec(1i8..4, 0..2), any::<bool>(), 0usize..4, 0u32..4, 0u32..4);
+        let candidate =
+            (proptest::collection::vec(1i8..4, 0..2), any::<bool>(), 0usize..4, 0u32..4, 0u32..4, 0usize..5);
         (proptest::collection::vec(session_strategy, 1..4), proptest::collection::vec(candidate, 0..6)).prop_map(
             |(ss, cs)| {
                 let sessions = ss
@@ -341,10 +415,14 @@ mod tests {
                 let candidates = cs
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (un, needs_sf, employer, p0, p1))| {
+                    .map(|(i, (un, needs_sf, employer, p0, p1, conflict))| {
                         let adj: &[&str] = if needs_sf { &["step_free_access"] } else { &[] };
                         let emp = ["o0", "o1", "o2", "nhs-x"][employer];
-                        cand(&format!("c{i}"), &un, adj, Some(emp), &[("v0", p0), ("v1", p1)])
+                        let mut c = cand(&format!("c{i}"), &un, adj, Some(emp), &[("v0", p0), ("v1", p1)]);
+                        if conflict < 3 {
+                            c.conflicts.push(format!("a{conflict}"));
+                        }
+                        c
                     })
                     .collect();
                 (candidates, sessions)
@@ -353,6 +431,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
         #[test]
         fn the_plan_is_feasible_and_optimal((cands, sessions) in instance()) {
             let plan = allocate(&cands, &sessions);
