@@ -6,6 +6,7 @@ pub mod applications;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod centres;
 pub mod error;
 pub mod metrics;
 pub mod notifications;
@@ -76,6 +77,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}/disability-confident-override", web::post().to(sift::override_dc))
                 .route("/webhooks/test-results", web::post().to(webhooks::test_results))
                 .route("/schemes/{scheme}/sift", web::post().to(sift::run))
+                .route("/schemes/{scheme}/assessment-centres", web::post().to(centres::create))
+                .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
                 .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
                 .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))

@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, applications, error, metrics, notifications, ops, schemes, sift, surveys, tests, webhooks};
+use super::{
+    admin, applications, centres, error, metrics, notifications, ops, schemes, sift, surveys, tests, webhooks,
+};
 
 struct BearerAuth;
 
@@ -28,6 +30,7 @@ impl Modify for BearerAuth {
         applications::apply, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
+        centres::create, centres::list,
         metrics::funnel, metrics::equality, metrics::profile,
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,

@@ -60,6 +60,8 @@ pub enum Action {
     TakeTests(ApplicationId),
     /// Start the sift of a scheme.
     RunSift,
+    /// Create and list assessment centres.
+    ManageCentres,
     /// Record that the Disability Confident guarantee does not apply to an application.
     OverrideDisabilityConfident,
     /// Watch a background job.
@@ -91,7 +93,7 @@ impl Caller {
             }
             (Recruiter | Admin, ReadApplication(_)) => true,
             (Admin, WithdrawApplication(_)) => true,
-            (Recruiter | Admin, RunSift | OverrideDisabilityConfident) => true,
+            (Recruiter | Admin, RunSift | OverrideDisabilityConfident | ManageCentres) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,
             (Hr | Admin, ReadMetrics | ManageSurveys) => true,
             (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,

@@ -4,6 +4,7 @@
 pub mod allocation;
 pub mod application;
 pub mod auth;
+pub mod centres;
 pub mod disclosure;
 pub mod email;
 pub mod equality;

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::application::DegreeClass;
+use super::centres::AssessmentCentre;
 use super::ids::{SchemeId, StreamId};
 use super::scoring::TestDefinition;
 use super::validation::FieldErrors;
@@ -42,6 +43,9 @@ pub struct SchemeDefinition {
     /// The online tests every eligible applicant takes (none: straight to the sift).
     #[serde(default)]
     pub tests: Vec<TestDefinition>,
+    /// Assessment centres known when the scheme is defined (more can be posted later).
+    #[serde(default)]
+    pub assessment_centres: Vec<AssessmentCentre>,
 }
 
 fn default_disclosure_threshold() -> u32 {
@@ -196,6 +200,13 @@ impl SchemeDefinition {
                 errors.push(format!("tests[{i}].id"), format!("{} appears twice", t.id));
             }
             t.check(&format!("tests[{i}]"), &mut errors);
+        }
+        let mut centres = HashSet::new();
+        for (i, c) in self.assessment_centres.iter().enumerate() {
+            if !centres.insert(c.id.as_str()) {
+                errors.push(format!("assessment_centres[{i}].id"), format!("{} appears twice", c.id));
+            }
+            c.check(&format!("assessment_centres[{i}]"), &mut errors);
         }
         errors.finish(|| self)
     }

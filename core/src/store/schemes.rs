@@ -94,6 +94,7 @@ pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(
         other => other?,
     };
     insert_streams(&mut tx, def).await?;
+    super::centres::upsert_all(&mut tx, def.id.as_str(), &def.assessment_centres, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -125,6 +126,7 @@ pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Re
     };
     if outcome != Upsert::Unchanged {
         insert_streams(&mut tx, def).await?;
+        super::centres::upsert_all(&mut tx, def.id.as_str(), &def.assessment_centres, now).await?;
     }
     tx.commit().await?;
     Ok(outcome)

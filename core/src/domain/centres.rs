@@ -1,0 +1,153 @@
+//! Assessment centres (SPEC §3): dated events at a venue (or virtual) with
+//! sessions; each session has a seat capacity, times (Europe/London), the
+//! exercises it runs with the competencies each assesses, its assessors (and the
+//! organisations they work for) and the provisions it offers.
+
+use std::collections::HashSet;
+
+use jiff::civil::{Date, Time};
+use serde::{Deserialize, Serialize};
+
+use super::application::ADJUSTMENTS;
+use super::validation::FieldErrors;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentCentre {
+    pub id: String,
+    pub name: String,
+    /// A venue name and address, or "virtual".
+    pub venue: String,
+    pub date: Date,
+    pub sessions: Vec<SessionDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionDef {
+    pub id: String,
+    /// Local times in Europe/London.
+    pub start: Time,
+    pub end: Time,
+    pub capacity: u32,
+    pub exercises: Vec<Exercise>,
+    #[serde(default)]
+    pub assessors: Vec<Assessor>,
+    /// What the session provides: step_free_access, quiet_room, extra_time, …
+    #[serde(default)]
+    pub provisions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    pub kind: ExerciseKind,
+    pub competencies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExerciseKind {
+    Interview,
+    GroupExercise,
+    Presentation,
+    CaseStudy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assessor {
+    pub id: String,
+    pub name: String,
+    pub organisation: String,
+}
+
+impl AssessmentCentre {
+    pub fn parse_json(value: serde_json::Value) -> Result<Self, FieldErrors> {
+        let c: Self = serde_json::from_value(value).map_err(|e| {
+            let mut f = FieldErrors::new();
+            f.push("(body)", e.to_string());
+            f
+        })?;
+        let mut e = FieldErrors::new();
+        c.check("", &mut e);
+        e.finish(|| c)
+    }
+
+    pub fn seats(&self) -> u32 {
+        self.sessions.iter().map(|s| s.capacity).sum()
+    }
+
+    /// Rules serde cannot express; `path` prefixes field names (e.g. `assessment_centres[0]`).
+    pub fn check(&self, path: &str, e: &mut FieldErrors) {
+        let p = |f: &str| if path.is_empty() { f.to_owned() } else { format!("{path}.{f}") };
+        if self.id.trim().is_empty() || self.name.trim().is_empty() || self.venue.trim().is_empty() {
+            e.push(p("id"), "id, name and venue must not be empty");
+        }
+        if self.sessions.is_empty() {
+            e.push(p("sessions"), "a centre needs at least one session");
+        }
+        let mut ids = HashSet::new();
+        for (i, s) in self.sessions.iter().enumerate() {
+            let sp = |f: &str| p(&format!("sessions[{i}].{f}"));
+            if s.id.trim().is_empty() || !ids.insert(s.id.as_str()) {
+                e.push(sp("id"), "must be present and unique within the centre");
+            }
+            if s.end <= s.start {
+                e.push(sp("end"), "must be after start");
+            }
+            if s.capacity == 0 {
+                e.push(sp("capacity"), "must be at least 1");
+            }
+            if s.exercises.is_empty() {
+                e.push(sp("exercises"), "a session runs at least one exercise");
+            }
+            for (j, x) in s.exercises.iter().enumerate() {
+                if x.competencies.is_empty() {
+                    e.push(sp(&format!("exercises[{j}].competencies")), "an exercise assesses at least one competency");
+                }
+            }
+            for (j, pr) in s.provisions.iter().enumerate() {
+                if !ADJUSTMENTS.contains(&pr.as_str()) {
+                    e.push(sp(&format!("provisions[{j}]")), format!("must be one of: {}", ADJUSTMENTS.join(", ")));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn centre() -> serde_json::Value {
+        json!({
+            "id": "ac1", "name": "Centre 1", "venue": "Skipton House, London", "date": "2027-03-01",
+            "sessions": [{
+                "id": "am", "start": "09:00", "end": "13:00", "capacity": 6,
+                "exercises": [{"kind": "interview", "competencies": ["communication", "leadership"]}],
+                "assessors": [{"id": "as1", "name": "Dr Rao", "organisation": "barts-health"}],
+                "provisions": ["step_free_access"]
+            }]
+        })
+    }
+
+    #[test]
+    fn a_centre_parses_and_counts_its_seats() {
+        let c = AssessmentCentre::parse_json(centre()).unwrap();
+        assert_eq!(c.seats(), 6);
+        assert_eq!(c.sessions[0].start.hour(), 9);
+    }
+
+    #[test]
+    fn bad_sessions_are_reported_field_by_field() {
+        let mut v = centre();
+        v["sessions"][0]["end"] = json!("08:00");
+        v["sessions"][0]["capacity"] = json!(0);
+        v["sessions"][0]["provisions"] = json!(["jacuzzi"]);
+        let e = AssessmentCentre::parse_json(v).unwrap_err();
+        let fields: Vec<_> = e.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(fields, ["sessions[0].end", "sessions[0].capacity", "sessions[0].provisions[0]"]);
+    }
+}
