@@ -122,6 +122,10 @@ pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running>
         let srv = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                // Bad query strings get problem details like every other error.
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    http::error::ApiError::BadRequest(format!("invalid query parameters: {err}")).into()
+                }))
                 .wrap(middleware::from_fn(http::count_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(http::routes)

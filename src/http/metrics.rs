@@ -204,7 +204,7 @@ pub async fn equality(
     let (from, to) = (STAGES[from].as_str(), STAGES[to].as_str());
     let id = scheme.id.as_str();
     let counts = async |c: Characteristic| -> Result<_, ApiError> {
-        Ok(metrics::selection_from(&metrics::published_funnel(&state.db, id, c, stream).await?, from, to))
+        Ok(metrics::selection(&state.db, id, c, from, to, stream).await?)
     };
     let raw = counts(by).await?;
     let eth = counts(Characteristic::Question("ethnicity")).await?;

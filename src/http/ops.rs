@@ -34,10 +34,15 @@ pub struct Readiness {
     pub mail: Check,
 }
 
-fn check(r: anyhow::Result<()>) -> Check {
+/// The outcome of one check: the detail goes to the log, the caller (anyone) only learns
+/// that the part is unreachable.
+fn check(part: &'static str, r: anyhow::Result<()>) -> Check {
     match r {
         Ok(()) => Check { ok: true, error: None },
-        Err(e) => Check { ok: false, error: Some(format!("{e:#}")) },
+        Err(e) => {
+            tracing::warn!(part, error = format!("{e:#}"), "readiness check failed");
+            Check { ok: false, error: Some(format!("{part} is not reachable")) }
+        }
     }
 }
 
@@ -55,7 +60,12 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         },
         state.mailer.ping(),
     );
-    let body = Readiness { status: "ok", database: check(db), queue: check(queue), mail: check(mail) };
+    let body = Readiness {
+        status: "ok",
+        database: check("database", db),
+        queue: check("queue", queue),
+        mail: check("mail", mail),
+    };
     if body.database.ok && body.queue.ok && body.mail.ok {
         HttpResponse::Ok().json(body)
     } else {

@@ -116,7 +116,40 @@ async fn finished_jobs_are_cleared_from_the_queue(backend: Backend) {
     app.stop().await;
 }
 
+async fn only_the_current_claim_records_an_outcome(backend: Backend) {
+    use fasttrack_core::store::notifications;
+    let mut app = TestApp::spawn_with(backend, Options { parts: startup::API_ONLY, ..Default::default() }).await;
+    let (id, _) = app.apply_ok(SCHEME, &application("claims@example.ac.uk")).await;
+    let n = notification_id(&app, &id, "confirmation").await;
+    app.stop_first().await;
+    let lease = std::time::Duration::from_millis(1);
+    let first = notifications::claim(&app.db, n, jiff::Timestamp::now(), lease).await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The first holder was too slow: its lease ran out and a second worker took over.
+    let second = notifications::claim(&app.db, n, jiff::Timestamp::now(), std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.attempt, second.attempt), (1, 2));
+    // The slow first worker's failure must not hand the email back while the second sends it.
+    notifications::mark_failed(
+        &app.db,
+        n,
+        first.attempt,
+        "too slow",
+        Some(jiff::Timestamp::now()),
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.email_state(&id, "confirmation").await.unwrap().0, "sending");
+    notifications::mark_sent(&app.db, n, second.attempt, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(app.email_state(&id, "confirmation").await.unwrap(), ("sent".to_owned(), 2));
+    app.stop().await;
+}
+
 both_backends!(
+    only_the_current_claim_records_an_outcome,
     finished_jobs_are_cleared_from_the_queue,
     confirmation_email_goes_out_once_even_when_its_job_runs_again,
     a_committed_email_is_sent_after_its_job_is_lost_and_the_api_process_dies,

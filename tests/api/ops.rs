@@ -32,6 +32,10 @@ async fn unknown_routes_are_problem_json_404(backend: Backend) {
     let res = app.get("/api/v1/nope", None).await;
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let admin = app.token(fasttrack_core::Role::Admin).await;
+    let res = app.get("/api/v1/notifications?limit=lots", Some(&admin)).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json", "bad query strings too");
     app.stop().await;
 }
 

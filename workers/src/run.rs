@@ -131,6 +131,13 @@ async fn restart_delay<E>(restarts: usize) -> Result<(), E> {
 /// Starts this process's workers. Worker names are unique per process and restart: a name
 /// reused within the heartbeat window is refused by the backend.
 pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> Workers {
+    if settings.workers.lease_secs <= settings.mail.send_timeout_secs {
+        tracing::warn!(
+            lease_secs = settings.workers.lease_secs,
+            send_timeout_secs = settings.mail.send_timeout_secs,
+            "workers.lease_secs should exceed mail.send_timeout_secs, or a slow send may be taken over and sent twice"
+        );
+    }
     let stale = Duration::from_secs(settings.workers.requeue_after_secs);
     let state = Arc::new(JobState { db: db.clone(), notifier, queue: queue.clone(), stale });
     let concurrency = settings.workers.concurrency;

@@ -25,8 +25,10 @@ pub async fn run_sift(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> 
             Ok(())
         }
         Err(e) => {
+            // Recruiters see that it failed; the cause (which may quote the database) is logged.
             tracing::error!(error = format!("{e:#}"), "sift failed");
-            jobs::fail(db, job_id, &format!("{e:#}"), Timestamp::now()).await?;
+            let message = format!("the sift failed; operators can find the cause in the logs under job {job_id}");
+            jobs::fail(db, job_id, &message, Timestamp::now()).await?;
             Ok(())
         }
     }

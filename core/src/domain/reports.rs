@@ -180,7 +180,7 @@ fn likelihood(
     threshold: u64,
 ) -> Likelihood {
     // Protect the 2×2 of selected / not selected for the two groups before computing anything.
-    let table = vec![vec![first.2, first.1 - first.2], vec![second.2, second.1 - second.2]];
+    let table = vec![vec![first.2, first.1.saturating_sub(first.2)], vec![second.2, second.1.saturating_sub(second.2)]];
     let p = protect(&table, threshold);
     let all_shown = (0..2).all(|r| (0..2).all(|c| p.shown(r, c).is_some()));
     let rl: Option<RelativeLikelihood> =
@@ -221,11 +221,15 @@ pub fn equality(
 ) -> Equality {
     let (raw, ethnicity, disability) = (counts.by, counts.ethnicity, counts.disability);
     let groups = fold(by, raw);
-    let table: Vec<Vec<u64>> = groups.iter().map(|(_, n, x)| vec![*x, n - x]).collect();
+    // Selected can only exceed considered if counts came from different sources; never wrap.
+    let table: Vec<Vec<u64>> = groups.iter().map(|(_, n, x)| vec![*x, n.saturating_sub(*x)]).collect();
     let p = protect(&table, threshold);
     let rows = groups.len();
     let (all_n, all_x) = groups.iter().fold((0, 0), |(n, x), g| (n + g.1, x + g.2));
+    // A group's figures need its own cells; tests against "everyone else" also use the column
+    // totals, so they need those shown too (or a hidden total could be worked back).
     let shown = |r: usize| p.shown(r, 0).is_some() && p.shown(r, 1).is_some();
+    let totals_shown = p.shown(groups.len(), 0).is_some() && p.shown(groups.len(), 1).is_some();
     let stated = |c: &str| c != PREFER_NOT_TO_SAY && c != NOT_ANSWERED;
     let rates: Vec<Option<f64>> =
         groups.iter().enumerate().map(|(r, (_, n, x))| if shown(r) { stats::rate(*x, *n) } else { None }).collect();
@@ -245,10 +249,11 @@ pub fn equality(
                 (Some(rate), Some((_, best))) if best > 0.0 => Some(rate / best),
                 _ => None,
             };
-            let (rest_n, rest_x) = (all_n - n, all_x - x);
-            let z = if visible { stats::two_proportion_z(*x, *n, rest_x, rest_n) } else { None };
-            let fisher =
-                (visible && *n > 0 && rest_n > 0).then(|| stats::fisher_exact(*x, n - x, rest_x, rest_n - rest_x));
+            let (rest_n, rest_x) = (all_n.saturating_sub(*n), all_x.saturating_sub(*x));
+            let testable = visible && totals_shown;
+            let z = if testable { stats::two_proportion_z(*x, *n, rest_x, rest_n) } else { None };
+            let fisher = (testable && *n > 0 && rest_n > 0)
+                .then(|| stats::fisher_exact(*x, n.saturating_sub(*x), rest_x, rest_n.saturating_sub(rest_x)));
             GroupRate {
                 group: cat,
                 considered: Shown::from(p.shown(r, 2)),

@@ -57,6 +57,8 @@ pub struct Decision {
     pub reason: &'static str,
 }
 
+const SHORTLISTED: &str = "shortlisted for an assessment centre";
+
 pub fn lottery_key(scheme: &str, application: &str) -> [u8; 32] {
     Sha256::digest(format!("{scheme}/{application}").as_bytes()).into()
 }
@@ -97,20 +99,12 @@ pub fn sift(scheme: &str, candidates: &[Candidate], seats: &BTreeMap<String, Sea
             }
             rank += 1;
             if c.guaranteed {
-                out.push(decision(
-                    Outcome::Shortlisted,
-                    Some(rank),
-                    true,
-                    "Disability Confident: met the minimum criteria",
-                ));
+                // The same words as any other shortlisting: the timeline is read by recruiters,
+                // and the guarantee rests on an equality answer (kept in sift_results only).
+                out.push(decision(Outcome::Shortlisted, Some(rank), true, SHORTLISTED));
             } else if open > 0 {
                 open -= 1;
-                out.push(decision(
-                    Outcome::Shortlisted,
-                    Some(rank),
-                    false,
-                    "ranked within the assessment-centre seats",
-                ));
+                out.push(decision(Outcome::Shortlisted, Some(rank), false, SHORTLISTED));
             } else if reserve > 0 {
                 reserve -= 1;
                 out.push(decision(

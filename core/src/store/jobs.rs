@@ -23,7 +23,8 @@ pub struct JobRecord {
 }
 
 /// Creates a queued job, unless one of the same kind for the scheme is queued or running:
-/// then that one is returned (`false`), so double clicks start one run.
+/// then that one is returned (`false`), so double clicks start one run. The partial unique
+/// index `jobs_one_active` decides the race.
 pub async fn create_or_existing(
     db: &Db,
     id: &str,
@@ -32,29 +33,31 @@ pub async fn create_or_existing(
     actor: &str,
     now: Timestamp,
 ) -> sqlx::Result<(String, bool)> {
-    let mut tx = db.pool().begin().await?;
-    let existing =
-        sqlx::query("SELECT id FROM jobs WHERE scheme_id = $1 AND kind = $2 AND state IN ('queued', 'running')")
-            .bind(scheme)
-            .bind(kind)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(row) = existing {
-        return Ok((row.try_get("id")?, false));
-    }
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO jobs (id, kind, scheme_id, state, progress, total, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, 'queued', 0, 0, $4, $5, $5)",
+         VALUES ($1, $2, $3, 'queued', 0, 0, $4, $5, $5) ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(kind)
     .bind(scheme)
     .bind(actor)
     .bind(to_ms(now))
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok((id.to_owned(), true))
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok((id.to_owned(), true));
+    }
+    let row = sqlx::query("SELECT id FROM jobs WHERE scheme_id = $1 AND kind = $2 AND state IN ('queued', 'running')")
+        .bind(scheme)
+        .bind(kind)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(r) => Ok((r.try_get("id")?, false)),
+        // The active job finished between the two statements: start a new one.
+        None => Box::pin(create_or_existing(db, id, kind, scheme, actor, now)).await,
+    }
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
@@ -111,7 +114,9 @@ pub async fn progress(db: &Db, id: &str, progress: i64, total: i64, now: Timesta
 }
 
 pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET state = 'done', result = $2, progress = total, updated_at = $3 WHERE id = $1")
+    sqlx::query(
+        "UPDATE jobs SET state = 'done', result = $2, progress = total, updated_at = $3 WHERE id = $1 AND state = 'running'",
+    )
         .bind(id)
         .bind(result.to_string())
         .bind(to_ms(now))
@@ -121,7 +126,7 @@ pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::
 }
 
 pub async fn fail(db: &Db, id: &str, error: &str, now: Timestamp) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET state = 'failed', error = $2, updated_at = $3 WHERE id = $1")
+    sqlx::query("UPDATE jobs SET state = 'failed', error = $2, updated_at = $3 WHERE id = $1 AND state = 'running'")
         .bind(id)
         .bind(error)
         .bind(to_ms(now))

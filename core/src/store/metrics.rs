@@ -76,7 +76,8 @@ pub async fn take_snapshot(
              JOIN applications a ON a.id = e.application_id
              LEFT JOIN equality_answers q ON q.application_id = e.application_id
              WHERE a.scheme_id = $1 AND e.to_status IN ({})
-             GROUP BY a.first_stream, e.to_status, COALESCE({col}, '')",
+             GROUP BY a.first_stream, e.to_status, COALESCE({col}, '')
+             ON CONFLICT DO NOTHING",
             stages.join(", ")
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -87,7 +88,9 @@ pub async fn take_snapshot(
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("INSERT INTO snapshots (scheme_id, job_id, last_stage, taken_at) VALUES ($1, $2, $3, $4)")
+    sqlx::query(
+        "INSERT INTO snapshots (scheme_id, job_id, last_stage, taken_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
         .bind(scheme)
         .bind(job)
         .bind(last_stage)
@@ -137,6 +140,33 @@ pub async fn published_funnel(
         out.push((r.try_get("stage")?, (!value.is_empty()).then_some(value), u64::try_from(n).unwrap_or(0)));
     }
     Ok(out)
+}
+
+/// Per raw value: (reached `from`, reached `to`). Both come from the same source: the latest
+/// snapshot when it covers `to` (so erasure does not rewrite the figures), otherwise live
+/// counts — never a frozen `from` with a live `to` (a reserve called up later would make
+/// "selected" exceed "considered").
+pub async fn selection(
+    db: &Db,
+    scheme: &str,
+    by: Characteristic,
+    from: &str,
+    to: &str,
+    stream: Option<&str>,
+) -> sqlx::Result<BTreeMap<Option<String>, (u64, u64)>> {
+    let last: Option<String> = sqlx::query(
+        "SELECT last_stage FROM snapshots WHERE scheme_id = $1 ORDER BY taken_at DESC, job_id DESC LIMIT 1",
+    )
+    .bind(scheme)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.try_get("last_stage"))
+    .transpose()?;
+    let index = |name: &str| STAGES.iter().position(|s| s.as_str() == name);
+    let covered = matches!((last.as_deref().and_then(index), index(to)), (Some(upto), Some(t)) if t <= upto);
+    let counts =
+        if covered { published_funnel(db, scheme, by, stream).await? } else { funnel(db, scheme, by, stream).await? };
+    Ok(selection_from(&counts, from, to))
 }
 
 /// Per raw value: (reached `from`, reached `to`), from funnel counts (the stages form a chain).

@@ -93,22 +93,26 @@ pub async fn claim(
     }))
 }
 
-pub async fn mark_sent(db: &Db, id: NotificationId, now: Timestamp) -> sqlx::Result<()> {
+/// Records a sent email, if this attempt still holds the claim (`attempt` as claimed).
+pub async fn mark_sent(db: &Db, id: NotificationId, attempt: u32, now: Timestamp) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE notifications SET state = 'sent', sent_at = $2, updated_at = $2, claimed_until = NULL, last_error = NULL
-         WHERE id = $1 AND state = 'sending'",
+         WHERE id = $1 AND state = 'sending' AND attempts = $3",
     )
     .bind(id.to_string())
     .bind(to_ms(now))
+    .bind(i64::from(attempt))
     .execute(db.pool())
     .await?;
     Ok(())
 }
 
-/// Records a failed attempt: back to `pending` at `retry_at`, or `dead` when `retry_at` is `None`.
+/// Records a failed attempt: back to `pending` at `retry_at`, or `dead` when `retry_at` is `None`;
+/// only if this attempt still holds the claim (a slower worker cannot undo a later one).
 pub async fn mark_failed(
     db: &Db,
     id: NotificationId,
+    attempt: u32,
     error: &str,
     retry_at: Option<Timestamp>,
     now: Timestamp,
@@ -119,13 +123,14 @@ pub async fn mark_failed(
     };
     sqlx::query(
         "UPDATE notifications SET state = $2, next_attempt_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5,
-         enqueued_at = $5 WHERE id = $1 AND state = 'sending'",
+         enqueued_at = $5 WHERE id = $1 AND state = 'sending' AND attempts = $6",
     )
     .bind(id.to_string())
     .bind(state)
     .bind(next)
     .bind(error)
     .bind(to_ms(now))
+    .bind(i64::from(attempt))
     .execute(db.pool())
     .await?;
     Ok(())

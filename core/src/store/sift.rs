@@ -1,6 +1,6 @@
 //! The sift's reads and writes: one query for every candidate of a scheme, and
-//! the decisions written in a single transaction with multi-row statements
-//! (chunks of 500) — never a query per applicant.
+//! the decisions written with multi-row statements, a transaction per chunk of
+//! 1,000 — never a query per applicant.
 
 use std::collections::BTreeMap;
 
@@ -86,9 +86,9 @@ fn outcome_status(o: Outcome) -> &'static str {
     }
 }
 
-/// Writes the decisions in one transaction: status (only if still `scored`), timeline,
-/// sift results and emails. Returns the ids of the emails to enqueue. `on_chunk` is told how
-/// many decisions are written so far.
+/// Writes the decisions, a chunk of 1,000 per transaction: status (only if still `scored`),
+/// timeline, sift results and emails. Returns the ids of the emails to enqueue. `on_chunk` is
+/// told how many decisions are written so far.
 pub async fn apply(
     db: &Db,
     scheme: &str,
@@ -99,10 +99,13 @@ pub async fn apply(
     mut on_chunk: impl FnMut(usize),
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
     let now_ms = to_ms(now);
-    let mut tx = db.pool().begin().await?;
     let mut queued = Vec::new();
     let mut done = 0;
     for chunk in decisions.chunks(1000) {
+        // A transaction per chunk keeps write locks short (SQLite has one writer). Safe to stop
+        // half-way: statuses move by compare-and-set from `scored`, and a re-run counts the
+        // seats already taken, so it decides the rest exactly as the whole run would have.
+        let mut tx = db.pool().begin().await?;
         let mut moved: Vec<&Decision> = Vec::with_capacity(chunk.len());
         for outcome in [Outcome::Shortlisted, Outcome::Reserve, Outcome::Rejected] {
             let ids: Vec<&str> = chunk.iter().filter(|d| d.outcome == outcome).map(|d| d.id.as_str()).collect();
@@ -123,6 +126,9 @@ pub async fn apply(
             moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)));
         }
         if moved.is_empty() {
+            tx.commit().await?;
+            done += chunk.len();
+            on_chunk(done);
             continue;
         }
         // timeline
@@ -164,11 +170,11 @@ pub async fn apply(
         q.execute(&mut *tx).await?;
         let mail: Vec<NewNotification> = moved.iter().filter_map(|d| emails.get(&d.id).cloned()).collect();
         notifications::insert_many(&mut tx, &mail, now).await?;
+        tx.commit().await?;
         queued.extend(mail.iter().map(|n| n.id));
         done += chunk.len();
         on_chunk(done);
     }
-    tx.commit().await?;
     Ok(queued)
 }
 

@@ -130,6 +130,13 @@ pub enum Submitted {
 /// tests_completed — all in one transaction.
 pub async fn submit(db: &Db, s: Submission<'_>) -> sqlx::Result<Submitted> {
     let mut tx = db.pool().begin().await?;
+    // Lock the application row first: two last tests sent at the same moment must not each
+    // see the other as still open (neither would then complete the application).
+    sqlx::query("UPDATE applications SET updated_at = $2 WHERE id = $1")
+        .bind(s.app.to_string())
+        .bind(to_ms(s.now))
+        .execute(&mut *tx)
+        .await?;
     if let Some((provider, delivery, _)) = s.provider {
         let fresh = sqlx::query(
             "INSERT INTO webhook_deliveries (provider, delivery_id, received_at) VALUES ($1, $2, $3)

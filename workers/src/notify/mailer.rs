@@ -48,8 +48,9 @@ impl Mailer {
                 .map(drop)
                 .map_err(|e| SendError { message: e.to_string(), permanent: false }),
             Self::Smtp { transport, timeout } => {
-                // lettre's own timeout covers each socket operation; this bounds the whole conversation.
-                match tokio::time::timeout(*timeout * 2, transport.send(message)).await {
+                // lettre's own timeout covers each socket operation; this bounds the whole
+                // conversation to the same figure, so a send never outlives workers.lease_secs.
+                match tokio::time::timeout(*timeout, transport.send(message)).await {
                     Err(_) => Err(SendError { message: "SMTP send timed out".into(), permanent: false }),
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(e)) => Err(SendError { permanent: e.is_permanent(), message: smtp_error_text(&e) }),

@@ -91,19 +91,19 @@ impl Notifier {
             Err(e) => {
                 // A broken template or address will not mend by waiting.
                 tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
-                notifications::mark_failed(&self.db, id, &e.to_string(), None, Timestamp::now()).await?;
+                notifications::mark_failed(&self.db, id, row.attempt, &e.to_string(), None, Timestamp::now()).await?;
                 return Ok(Outcome::Dead);
             }
         };
         match self.mailer.send(message).await {
             Ok(()) => {
-                notifications::mark_sent(&self.db, id, Timestamp::now()).await?;
+                notifications::mark_sent(&self.db, id, row.attempt, Timestamp::now()).await?;
                 tracing::info!(kind = %row.kind, attempt = row.attempt, "email sent");
                 Ok(Outcome::Sent)
             }
             Err(e) if e.permanent || row.attempt >= self.max_attempts => {
                 tracing::warn!(kind = %row.kind, attempt = row.attempt, error = %e, "email failed for good; dead");
-                notifications::mark_failed(&self.db, id, &e.message, None, Timestamp::now()).await?;
+                notifications::mark_failed(&self.db, id, row.attempt, &e.message, None, Timestamp::now()).await?;
                 Ok(Outcome::Dead)
             }
             Err(e) => {
@@ -111,7 +111,7 @@ impl Notifier {
                 let now = Timestamp::now();
                 let at = now + jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::from_secs(60));
                 tracing::warn!(kind = %row.kind, attempt = row.attempt, retry_in_secs = wait.as_secs(), error = %e, "email failed; will retry");
-                notifications::mark_failed(&self.db, id, &e.message, Some(at), now).await?;
+                notifications::mark_failed(&self.db, id, row.attempt, &e.message, Some(at), now).await?;
                 Ok(Outcome::Retrying(at))
             }
         }
