@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use fasttrack_core::auth::Action;
 use fasttrack_core::centres::AssessmentCentre;
-use fasttrack_core::store::{centres, schemes};
+use fasttrack_core::store::{applications, bookings, centres, jobs, schemes};
+use fasttrack_workers::jobs::Job;
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -51,4 +52,68 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, path: web::Path<String
     let list = centres::list(&state.db, scheme.id.as_str()).await?;
     let seats: u32 = list.iter().map(AssessmentCentre::seats).sum();
     Ok(HttpResponse::Ok().json(json!({"scheme": scheme.id, "seats": seats, "centres": list})))
+}
+
+/// Schedule every shortlisted candidate without a seat into a session (a job): most placed,
+/// then best preference, never breaking capacity, dates, adjustments or assessor conflicts.
+#[utoipa::path(post, path = "/api/v1/schemes/{scheme}/schedule", tag = "assessment centres",
+    params(("scheme" = String, Path)),
+    responses((status = 202, description = "the job"), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn schedule(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ManageCentres)?;
+    let scheme = schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
+    let actor = format!("{}:{}", auth.0.role.as_str(), auth.0.token_id);
+    let now = Timestamp::now();
+    let (id, created) = jobs::create_or_existing(
+        &state.db,
+        &uuid::Uuid::now_v7().to_string(),
+        "schedule",
+        scheme.id.as_str(),
+        &actor,
+        now,
+    )
+    .await?;
+    if created {
+        state.enqueue(&[Job::RunSchedule { job_id: id.clone() }]).await;
+    }
+    let job = jobs::get(&state.db, &id).await?.ok_or(ApiError::NotFound("job"))?;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Location", format!("/api/v1/jobs/{id}")))
+        .json(super::sift::JobView::from(job)))
+}
+
+/// The applicant's assessment-centre booking: the session offered, or their place on the
+/// waiting list with the reason.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/booking", tag = "assessment centres",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "the booking or the waiting-list place"), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn booking(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = super::applications::parse_id(&path)?;
+    auth.require(Action::ReadBooking(id))?;
+    let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
+    let key = id.to_string();
+    if let Some(b) = bookings::get(&state.db, &key).await? {
+        let centre = centres::list(&state.db, &app.scheme_id).await?.into_iter().find(|c| c.id == b.centre_id);
+        let session = centre.as_ref().and_then(|c| c.sessions.iter().find(|s| s.id == b.session_id));
+        return Ok(HttpResponse::Ok().json(json!({
+            "state": b.state, "centre": b.centre_id, "session": b.session_id, "uid": b.uid, "sequence": b.sequence,
+            "venue": centre.as_ref().map(|c| c.venue.clone()), "date": centre.as_ref().map(|c| c.date.to_string()),
+            "start": session.map(|s| s.start.strftime("%H:%M").to_string()),
+            "end": session.map(|s| s.end.strftime("%H:%M").to_string()), "time_zone": "Europe/London",
+        })));
+    }
+    Ok(HttpResponse::Ok().json(match bookings::waiting_reason(&state.db, &key).await? {
+        Some(reason) => json!({"state": "waiting_list", "reason": reason}),
+        None => json!({"state": "not_scheduled"}),
+    }))
 }

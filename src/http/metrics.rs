@@ -122,8 +122,9 @@ pub async fn funnel(
     let stream = stream(&scheme, query.stream.as_deref(), &mut e);
     let Some((by, by_name)) = by.filter(|_| e.is_empty()) else { return Err(e.into()) };
     let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
+    let frozen = metrics::frozen_stages(&state.db, scheme.id.as_str()).await?;
     let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
-    let report = reports::funnel(by, &by_name, &stages, &counts, u64::from(scheme.disclosure_threshold));
+    let report = reports::funnel(by, &by_name, &stages, &counts, u64::from(scheme.disclosure_threshold), frozen);
     if wants_csv(&req) {
         return csv_response(&format!("{}-funnel-{by_name}", scheme.id), funnel_csv(&report), &report.disclosure.rule);
     }
@@ -248,11 +249,12 @@ pub async fn profile(
     }
     let threshold = u64::from(scheme.disclosure_threshold);
     let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
+    let frozen = metrics::frozen_stages(&state.db, scheme.id.as_str()).await?;
     let mut funnels = Vec::new();
     for name in ["degree_class", "white_bme", "sex", "disability"] {
         let by = Characteristic::parse(name).expect("a known characteristic");
         let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
-        funnels.push(reports::funnel(by, name, &stages, &counts, threshold));
+        funnels.push(reports::funnel(by, name, &stages, &counts, threshold, frozen));
     }
     let p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);
     if wants_csv(&req) {

@@ -79,6 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/schemes/{scheme}/sift", web::post().to(sift::run))
                 .route("/schemes/{scheme}/assessment-centres", web::post().to(centres::create))
                 .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
+                .route("/schemes/{scheme}/schedule", web::post().to(centres::schedule))
+                .route("/applications/{id}/booking", web::get().to(centres::booking))
                 .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
                 .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))

@@ -30,7 +30,23 @@ fn scheme(id: &str, closes_in: Duration) -> Value {
             "id": "quiz", "name": "Quiz", "time_limit_minutes": 10, "weight": 1.0, "cut_t": 40.0, "key_version": 1,
             "norm": {"mean": 2.0, "sd": 1.0, "version": "norm-1"},
             "items": [item(1), item(2), item(3), item(4)]
-        }]
+        }],
+        // Two single seats with step-free access on a summer date (British Summer Time), and a
+        // roomy centre on a date every test applicant said they cannot attend.
+        "assessment_centres": [
+            {"id": "summer", "name": "Summer centre", "venue": "Skipton House, London", "date": "2027-06-01",
+             "sessions": [
+                {"id": "am", "start": "09:00", "end": "12:00", "capacity": 1, "provisions": ["step_free_access"],
+                 "exercises": [{"kind": "interview", "competencies": ["motivation"]}],
+                 "assessors": [{"id": "as-1", "name": "A One", "organisation": "trust-x"}]},
+                {"id": "pm", "start": "13:00", "end": "16:00", "capacity": 1, "provisions": ["step_free_access"],
+                 "exercises": [{"kind": "interview", "competencies": ["motivation"]}],
+                 "assessors": [{"id": "as-2", "name": "A Two", "organisation": "trust-y"}]}
+             ]},
+            {"id": "blocked", "name": "Blocked centre", "venue": "virtual", "date": "2027-03-02",
+             "sessions": [{"id": "am", "start": "09:00", "end": "12:00", "capacity": 5, "provisions": ["step_free_access"],
+                           "exercises": [{"kind": "interview", "competencies": ["motivation"]}]}]}
+        ]
     })
 }
 
@@ -237,6 +253,46 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
     assert_eq!(last["to"], "shortlisted");
     assert!(!last["note"].as_str().unwrap().contains("Disability"), "the timeline does not reveal the guarantee");
 
+    // Scheduling: three shortlisted (A, G, J), two seats they can use (every one of them cannot
+    // attend 2 March and needs step-free access), so two are invited and one waits.
+    let res = app.post_json(&format!("/api/v1/schemes/{scheme_id}/schedule"), Some(&recruiter), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    let href = res.json::<Value>().await.unwrap()["href"].as_str().unwrap().to_owned();
+    let done = poll("the schedule job", async || {
+        let j: Value = app.get(&href, Some(&recruiter)).await.json().await.unwrap();
+        (j["state"] == "done").then_some(j)
+    })
+    .await;
+    assert_eq!((done["result"]["placed"].as_u64(), done["result"]["waiting"].as_u64()), (Some(2), Some(1)), "{done}");
+    let mut sessions = Vec::new();
+    let mut waiting = 0;
+    for label in ["A", "G", "J"] {
+        let p = find(label);
+        let b: Value =
+            app.get(&format!("/api/v1/applications/{}/booking", p.id), Some(&p.token)).await.json().await.unwrap();
+        match b["state"].as_str().unwrap() {
+            "invited" => {
+                assert_eq!(b["centre"], "summer", "never on a date the candidate cannot attend");
+                sessions.push(b["session"].as_str().unwrap().to_owned());
+                assert_eq!(status(&app, &recruiter, &p.id).await, "ac_invited");
+                app.wait_for_email_state(&p.id, "ac_invitation", "sent").await;
+            }
+            "waiting_list" => {
+                waiting += 1;
+                assert_eq!(b["reason"], "the sessions that fit are full");
+                assert_eq!(status(&app, &recruiter, &p.id).await, "shortlisted");
+            }
+            other => panic!("{label}: {other}"),
+        }
+    }
+    sessions.sort();
+    assert_eq!((sessions, waiting), (vec!["am".to_owned(), "pm".to_owned()], 1), "never over capacity");
+    // The invitation carries a calendar: 09:00 in London on 1 June is 08:00 UTC (summer time).
+    let invitations = app.wait_for_emails(2, |e| e.contains("X-Fasttrack-Kind: ac_invitation")).await;
+    let ics = invitations.iter().find(|e| e.contains("DTSTART:20270601T080000Z")).expect("a morning invitation in UTC");
+    assert!(ics.contains("multipart/mixed") && ics.contains("method=REQUEST") && ics.contains("invite.ics"));
+    assert!(ics.contains("SEQUENCE:0") && ics.contains(".ac@fasttrack"));
+
     // Running the sift again changes nothing and sends nothing.
     let before: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM notifications").fetch_one(app.db.pool()).await.unwrap().get("n");
@@ -258,18 +314,37 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
     let report = format!("/api/v1/schemes/{scheme_id}/metrics/funnel?by=disability");
     let published_before: Value = app.get(&report, Some(&hr)).await.json().await.unwrap();
     let by = fasttrack_core::metrics::Characteristic::parse("disability").unwrap();
-    let mut frozen = fasttrack_core::store::metrics::published_funnel(&app.db, scheme_id, by, None).await.unwrap();
-    frozen.sort();
+    // The stages the sift finished (up to the shortlist); later ones (ac_invited) stay live.
+    let finished = ["submitted", "tests_invited", "tests_completed", "scored", "shortlisted"];
+    let frozen_only = |mut v: Vec<(String, Option<String>, u64)>| {
+        v.retain(|(stage, _, _)| finished.contains(&stage.as_str()));
+        v.sort();
+        v
+    };
+    let frozen =
+        frozen_only(fasttrack_core::store::metrics::published_funnel(&app.db, scheme_id, by, None).await.unwrap());
     assert!(
         frozen.iter().any(|(stage, value, n)| stage == "shortlisted" && value.as_deref() == Some("yes") && *n == 1),
         "{frozen:?}"
     );
     sqlx::query("DELETE FROM equality_answers").execute(app.db.pool()).await.unwrap();
-    let mut after = fasttrack_core::store::metrics::published_funnel(&app.db, scheme_id, by, None).await.unwrap();
-    after.sort();
+    let after =
+        frozen_only(fasttrack_core::store::metrics::published_funnel(&app.db, scheme_id, by, None).await.unwrap());
     assert_eq!(after, frozen);
     let published_after: Value = app.get(&report, Some(&hr)).await.json().await.unwrap();
-    assert_eq!(published_after, published_before);
+    let stages = published_before["funnel"]["stages"].as_array().unwrap().clone();
+    for (i, stage) in stages.iter().enumerate() {
+        if finished.contains(&stage.as_str().unwrap()) {
+            for (before, after) in published_before["funnel"]["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(published_after["funnel"]["rows"].as_array().unwrap())
+            {
+                assert_eq!(before["counts"][i], after["counts"][i], "{stage} {}", before["category"]);
+            }
+        }
+    }
     let live = fasttrack_core::store::metrics::funnel(&app.db, scheme_id, by, None).await.unwrap();
     assert!(live.iter().all(|(_, value, _)| value.is_none()), "live counts see the erasure");
 

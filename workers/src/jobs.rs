@@ -16,6 +16,8 @@ pub enum Job {
     ScoreApplication { application_id: ApplicationId },
     /// Run the sift recorded as this row of `jobs`.
     RunSift { job_id: String },
+    /// Schedule shortlisted candidates into assessment-centre sessions (this row of `jobs`).
+    RunSchedule { job_id: String },
 }
 
 impl Job {
@@ -24,6 +26,7 @@ impl Job {
             Job::SendEmail { .. } => "send_email",
             Job::ScoreApplication { .. } => "score_application",
             Job::RunSift { .. } => "run_sift",
+            Job::RunSchedule { .. } => "run_schedule",
         }
     }
 }

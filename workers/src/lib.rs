@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod notify;
 pub mod queue;
 pub mod run;
+pub mod schedule;
 pub mod score;
 pub mod sift;
 pub mod stats;

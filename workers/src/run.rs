@@ -46,6 +46,9 @@ async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError
         Job::RunSift { job_id } => {
             crate::sift::run_sift(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
         }
+        Job::RunSchedule { job_id } => {
+            crate::schedule::run_schedule(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
+        }
     };
     match result {
         Ok(outcome) => {

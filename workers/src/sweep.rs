@@ -26,8 +26,10 @@ pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyh
     let mut again: Vec<Job> =
         unscored.into_iter().map(|application_id| Job::ScoreApplication { application_id }).collect();
     for (job_id, kind) in jobs::stalled(db, now, requeue_after).await? {
-        if kind == "sift" {
-            again.push(Job::RunSift { job_id });
+        match kind.as_str() {
+            "sift" => again.push(Job::RunSift { job_id }),
+            "schedule" => again.push(Job::RunSchedule { job_id }),
+            _ => {}
         }
     }
     queue.enqueue(&again).await?;

@@ -92,6 +92,9 @@ pub struct ApplicationForm {
     pub unavailable_dates: Vec<Date>,
     pub adjustments: Vec<String>,
     pub adjustments_detail: Option<String>,
+    /// The organisation the applicant works for now (its id in the scheme, or a name): no
+    /// assessor from it may assess them.
+    pub current_employer: Option<String>,
     pub disability_confident: bool,
     /// `None`: the block was not sent at all ("not asked"/"not answered").
     pub equality: Option<EqualityAnswers>,
@@ -109,6 +112,8 @@ pub struct ApplicantDetails {
     pub unavailable_dates: Vec<Date>,
     pub adjustments: Vec<String>,
     pub adjustments_detail: Option<String>,
+    #[serde(default)]
+    pub current_employer: Option<String>,
     pub disability_confident: bool,
 }
 
@@ -183,6 +188,7 @@ impl ApplicationForm {
             }
         }
         let adjustments_detail = r.text("adjustments_detail", 2000, false, &mut e);
+        let current_employer = r.text("current_employer", 200, false, &mut e);
         let disability_confident = r.boolean("disability_confident", false, &mut e).unwrap_or(false);
         let equality = r.optional("equality").and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
         r.finish_unknown(&mut e);
@@ -210,6 +216,7 @@ impl ApplicationForm {
             unavailable_dates,
             adjustments,
             adjustments_detail,
+            current_employer,
             disability_confident,
             equality,
         })
@@ -238,6 +245,7 @@ impl ApplicationForm {
             unavailable_dates: self.unavailable_dates.clone(),
             adjustments: self.adjustments.clone(),
             adjustments_detail: self.adjustments_detail.clone(),
+            current_employer: self.current_employer.clone(),
             disability_confident: self.disability_confident,
         }
     }

@@ -58,6 +58,8 @@ pub enum Action {
     WithdrawApplication(ApplicationId),
     /// See, start and answer the application's online tests.
     TakeTests(ApplicationId),
+    /// See the application's assessment-centre booking.
+    ReadBooking(ApplicationId),
     /// Start the sift of a scheme.
     RunSift,
     /// Create and list assessment centres.
@@ -88,10 +90,10 @@ impl Caller {
         use Role::*;
         let allowed = match (self.role, action) {
             (Recruiter | Admin, CreateScheme) => true,
-            (Applicant, ReadApplication(id) | WithdrawApplication(id) | TakeTests(id)) => {
+            (Applicant, ReadApplication(id) | WithdrawApplication(id) | TakeTests(id) | ReadBooking(id)) => {
                 return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
             }
-            (Recruiter | Admin, ReadApplication(_)) => true,
+            (Recruiter | Admin, ReadApplication(_) | ReadBooking(_)) => true,
             (Admin, WithdrawApplication(_)) => true,
             (Recruiter | Admin, RunSift | OverrideDisabilityConfident | ManageCentres) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,

@@ -81,12 +81,15 @@ pub struct Funnel {
 }
 
 /// `counts`: (stage, raw value, n) as the SQL gives them.
+/// `frozen`: how many leading stages come from a snapshot. Those columns are protected on
+/// their own, so what was published for them never changes as later, live stages move.
 pub fn funnel(
     by: Characteristic,
     by_name: &str,
     stages: &[&'static str],
     counts: &[(String, Option<String>, u64)],
     threshold: u64,
+    frozen: usize,
 ) -> Funnel {
     let categories = by.categories();
     let mut table = vec![vec![0u64; stages.len()]; categories.len()];
@@ -98,7 +101,13 @@ pub fn funnel(
         };
         table[c][s] += n;
     }
-    let p = protect(&table, threshold);
+    let split = frozen.min(stages.len());
+    let part = |cols: std::ops::Range<usize>| {
+        let sub: Vec<Vec<u64>> = table.iter().map(|row| row[cols.clone()].to_vec()).collect();
+        protect(&sub, threshold)
+    };
+    let (early, late) = (part(0..split), part(split..stages.len()));
+    let shown = |r: usize, c: usize| if c < split { early.shown(r, c) } else { late.shown(r, c - split) };
     Funnel {
         by: by_name.to_owned(),
         stages: stages.to_vec(),
@@ -107,10 +116,10 @@ pub fn funnel(
             .enumerate()
             .map(|(r, cat)| FunnelRow {
                 category: cat,
-                counts: (0..stages.len()).map(|c| Shown::from(p.shown(r, c))).collect(),
+                counts: (0..stages.len()).map(|c| Shown::from(shown(r, c))).collect(),
             })
             .collect(),
-        totals: (0..stages.len()).map(|c| Shown::from(p.shown(categories.len(), c))).collect(),
+        totals: (0..stages.len()).map(|c| Shown::from(shown(categories.len(), c))).collect(),
         disclosure: Disclosure::new(threshold),
     }
 }
@@ -358,7 +367,7 @@ mod tests {
             ("shortlisted".to_owned(), Some("white_british".to_owned()), 10),
             ("shortlisted".to_owned(), Some("black_african".to_owned()), 12),
         ];
-        let f = funnel(by, "white_bme", &["submitted", "shortlisted"], &counts, 5);
+        let f = funnel(by, "white_bme", &["submitted", "shortlisted"], &counts, 5, 0);
         let white = f.rows.iter().find(|r| r.category == "white").unwrap();
         assert_eq!(white.counts, [Shown::Value(25), Shown::Value(10)]);
         let na = f.rows.iter().find(|r| r.category == NOT_ANSWERED).unwrap();
@@ -470,7 +479,7 @@ mod profile_tests {
     fn f(by: Characteristic, name: &str, counts: &[(&str, Option<&str>, u64)]) -> Funnel {
         let c: Vec<(String, Option<String>, u64)> =
             counts.iter().map(|(s, v, n)| ((*s).to_owned(), v.map(str::to_owned), *n)).collect();
-        funnel(by, name, &["submitted", "shortlisted", "offered", "accepted"], &c, 0)
+        funnel(by, name, &["submitted", "shortlisted", "offered", "accepted"], &c, 0, 0)
     }
 
     #[test]

@@ -100,6 +100,19 @@ pub async fn take_snapshot(
     tx.commit().await
 }
 
+/// How many leading funnel stages the scheme's latest snapshot covers (0: none).
+pub async fn frozen_stages(db: &Db, scheme: &str) -> sqlx::Result<usize> {
+    let last: Option<String> = sqlx::query(
+        "SELECT last_stage FROM snapshots WHERE scheme_id = $1 ORDER BY taken_at DESC, job_id DESC LIMIT 1",
+    )
+    .bind(scheme)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.try_get("last_stage"))
+    .transpose()?;
+    Ok(last.and_then(|l| STAGES.iter().position(|s| s.as_str() == l)).map_or(0, |i| i + 1))
+}
+
 /// Funnel counts as published: stages covered by the scheme's latest snapshot come from it
 /// (erasure since then does not change them); later stages are counted live.
 pub async fn published_funnel(

@@ -6,6 +6,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod bookings;
 pub mod centres;
 pub mod jobs;
 pub mod metrics;

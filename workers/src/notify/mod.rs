@@ -5,6 +5,7 @@
 //! in the queue, so the attempt limit and the dead state hold on every backend.
 
 pub mod backoff;
+pub mod ics;
 pub mod mailer;
 pub mod render;
 

@@ -3,7 +3,7 @@
 //! auto-escaped; the text part is not.
 
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message, MultiPart, header};
+use lettre::message::{Attachment, Mailbox, Message, MultiPart, SinglePart, header};
 use minijinja::{AutoEscape, Environment};
 use serde_json::Value;
 
@@ -40,6 +40,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "rejected.subject",
     "rejected.txt",
     "rejected.html",
+    "ac_invitation.subject",
+    "ac_invitation.txt",
+    "ac_invitation.html",
 ];
 
 pub struct Templates {
@@ -99,13 +102,34 @@ impl Templates {
         let kind = HeaderValue::new(HeaderName::new_from_ascii_str("X-Fasttrack-Kind"), template.to_owned());
         let from: Mailbox = from.parse().map_err(|_| RenderError::Address("mail.from".into()))?;
         let to: Mailbox = to.parse().map_err(|_| RenderError::Address("recipient".into()))?;
-        let mut message = Message::builder()
-            .from(from)
+        let builder = Message::builder()
+            .from(from.clone())
             .to(to)
             .subject(r.subject)
             .message_id(Some(message_id.to_owned()))
-            .header(header::MIME_VERSION_1_0)
-            .multipart(MultiPart::alternative_plain_html(r.text, r.html))?;
+            .header(header::MIME_VERSION_1_0);
+        let mut message = match context.get("ics") {
+            // An invitation: multipart/mixed holding the alternatives (plain, HTML and the
+            // calendar itself, method=REQUEST) and the same calendar as invite.ics.
+            Some(ics) => {
+                let event: super::ics::Event =
+                    serde_json::from_value(ics.clone()).map_err(|e| RenderError::Address(format!("ics: {e}")))?;
+                let calendar = super::ics::invitation(&event, from.email.as_ref());
+                let calendar_type = header::ContentType::parse("text/calendar; method=REQUEST; charset=utf-8")
+                    .expect("a valid content type");
+                builder.multipart(
+                    MultiPart::mixed()
+                        .multipart(
+                            MultiPart::alternative()
+                                .singlepart(SinglePart::plain(r.text))
+                                .singlepart(SinglePart::html(r.html))
+                                .singlepart(SinglePart::builder().header(calendar_type.clone()).body(calendar.clone())),
+                        )
+                        .singlepart(Attachment::new("invite.ics".to_owned()).body(calendar, calendar_type)),
+                )?
+            }
+            None => builder.multipart(MultiPart::alternative_plain_html(r.text, r.html))?,
+        };
         // Lets mail operators (and the tests) tell kinds apart without parsing bodies.
         message.headers_mut().insert_raw(kind);
         Ok(message)
@@ -164,7 +188,8 @@ mod tests {
     fn every_kind_renders() {
         let ctx = json!({"name": "A", "scheme_name": "S", "application_id": "x", "submitted_on": "d", "closes_on": "d",
                          "withdrawn_on": "d", "streams": [], "tests": [{"name": "N", "minutes": 20, "sten": 5}],
-                         "reason": "r", "passed": true, "late_tests": ["V"], "stream": "Data"});
+                         "reason": "r", "passed": true, "late_tests": ["V"], "stream": "Data",
+                         "centre_name": "C", "date_text": "d", "start_text": "09:00", "end_text": "12:00", "venue": "v"});
         for kind in
             ["confirmation", "withdrawn", "tests_invited", "ineligible", "scored", "shortlisted", "reserve", "rejected"]
         {

@@ -1,0 +1,127 @@
+//! The schedule worker: every shortlisted candidate without a seat is placed in
+//! an assessment-centre session by the exact optimiser (`allocation`), invited
+//! by email with a calendar file, and moved to `ac_invited`; those who cannot be
+//! placed go on the waiting list with the reason.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fasttrack_core::allocation::{Candidate, Session, Unplaced, allocate};
+use fasttrack_core::store::bookings::{self, NewBooking};
+use fasttrack_core::store::notifications::NewNotification;
+use fasttrack_core::store::{Db, centres, jobs, schemes};
+use fasttrack_core::{ApplicationId, NotificationId};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::queue::Queue;
+
+fn utc(date: jiff::civil::Date, time: jiff::civil::Time) -> anyhow::Result<Timestamp> {
+    Ok(date.to_datetime(time).in_tz("Europe/London")?.timestamp())
+}
+
+fn ics_time(t: Timestamp) -> String {
+    t.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+#[tracing::instrument(name = "run schedule", skip(db, queue))]
+pub async fn run_schedule(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
+    let Some(job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
+    match schedule(db, queue, job_id, &job.scheme_id).await {
+        Ok(summary) => {
+            jobs::finish(db, job_id, &summary, Timestamp::now()).await?;
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "scheduling failed");
+            let message = format!("scheduling failed; operators can find the cause in the logs under job {job_id}");
+            jobs::fail(db, job_id, &message, Timestamp::now()).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+    let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
+    let centres = centres::list(db, scheme_id).await?;
+    let taken = bookings::taken(db, scheme_id).await?;
+    let sessions: Vec<Session> = centres
+        .iter()
+        .flat_map(|c| {
+            c.sessions.iter().map(|s| Session {
+                id: format!("{}/{}", c.id, s.id),
+                date: c.date,
+                preference_key: c.venue.clone(),
+                capacity: s.capacity.saturating_sub(taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0)),
+                provisions: s.provisions.clone(),
+                assessors: s.assessors.iter().map(|a| (a.id.clone(), a.organisation.clone())).collect(),
+            })
+        })
+        .collect();
+    let unbooked = bookings::unbooked(db, scheme_id).await?;
+    let candidates: Vec<Candidate> = unbooked
+        .iter()
+        .map(|u| Candidate {
+            id: u.id.clone(),
+            unavailable: u.details.unavailable_dates.clone(),
+            adjustments: u.details.adjustments.clone(),
+            employer: u.details.current_employer.clone(),
+            conflicts: Vec::new(),
+            preferences: Default::default(),
+        })
+        .collect();
+    jobs::progress(db, job_id, 0, candidates.len() as i64, Timestamp::now()).await?;
+    let plan = allocate(&candidates, &sessions);
+
+    let now = Timestamp::now();
+    let mut booked = Vec::new();
+    for (app, session) in &plan.assigned {
+        let (centre_id, session_id) = session.split_once('/').context("a session id")?;
+        let centre = centres.iter().find(|c| c.id == centre_id).context("the centre")?;
+        let s = centre.sessions.iter().find(|s| s.id == session_id).context("the session")?;
+        let details = &unbooked.iter().find(|u| &u.id == app).context("the candidate")?.details;
+        let uid = format!("{app}.{}.ac@fasttrack", scheme.id);
+        let (start, end) = (utc(centre.date, s.start)?, utc(centre.date, s.end)?);
+        booked.push(NewBooking {
+            application_id: app.clone(),
+            centre_id: centre_id.to_owned(),
+            session_id: session_id.to_owned(),
+            uid: uid.clone(),
+            email: NewNotification {
+                id: NotificationId::new_v7(),
+                application_id: app.parse::<ApplicationId>().ok(),
+                kind: "ac_invitation".into(),
+                recipient: details.email.clone(),
+                template: "ac_invitation".into(),
+                context: json!({
+                    "name": details.name, "scheme_name": scheme.name, "application_id": app,
+                    "centre_name": centre.name, "venue": centre.venue,
+                    "date_text": centre.date.strftime("%A %-d %B %Y").to_string(),
+                    "start_text": s.start.strftime("%H:%M").to_string(), "end_text": s.end.strftime("%H:%M").to_string(),
+                    "ics": {
+                        "uid": uid, "sequence": 0, "start_utc": ics_time(start), "end_utc": ics_time(end),
+                        "stamp_utc": ics_time(now), "summary": format!("{}: {}", scheme.name, centre.name),
+                        "location": centre.venue, "description": "Assessment centre. Please bring photo ID.",
+                    },
+                }),
+                idempotency_key: format!("{app}:ac_invitation:{centre_id}/{session_id}"),
+            },
+        });
+    }
+    let waiting: Vec<(String, String)> = plan
+        .waiting
+        .iter()
+        .map(|(id, why)| {
+            let reason = match why {
+                Unplaced::NoSuitableSession => "no session fits the dates, adjustments or conflicts",
+                Unplaced::SessionsFull => "the sessions that fit are full",
+            };
+            (id.clone(), reason.to_owned())
+        })
+        .collect();
+    let emails = bookings::record(db, scheme_id, job_id, &booked, &waiting, now).await?;
+    if let Err(e) = queue.enqueue_emails(&emails).await {
+        tracing::warn!(error = format!("{e:#}"), "could not enqueue invitations; the sweeper will");
+    }
+    Ok(json!({"placed": plan.assigned.len(), "waiting": plan.waiting.len()}))
+}
