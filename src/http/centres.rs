@@ -117,3 +117,60 @@ pub async fn booking(
         None => json!({"state": "not_scheduled"}),
     }))
 }
+
+async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Result<HttpResponse, ApiError> {
+    let id = super::applications::parse_id(raw)?;
+    auth.require(Action::AnswerBooking(id))?;
+    let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
+    match bookings::answer(&state.db, &id.to_string(), accept, Timestamp::now()).await? {
+        bookings::Answer::Done => {}
+        bookings::Answer::NoBooking => {
+            return Err(ApiError::Conflict {
+                title: "No seat offered",
+                detail: "there is no assessment-centre seat to answer yet".into(),
+            });
+        }
+        bookings::Answer::NotInvited(s) => {
+            return Err(ApiError::Conflict { title: "Not awaiting an answer", detail: format!("the booking is {s}") });
+        }
+    }
+    if !accept {
+        // The freed seat goes to the next suitable candidate on the waiting list.
+        let (job, created) = jobs::create_or_existing(
+            &state.db,
+            &uuid::Uuid::now_v7().to_string(),
+            "schedule",
+            &app.scheme_id,
+            "system:backfill",
+            Timestamp::now(),
+        )
+        .await?;
+        if created {
+            state.enqueue(&[Job::RunSchedule { job_id: job }]).await;
+        }
+    }
+    tracing::info!(application = %id, accepted = accept, "booking answered");
+    Ok(HttpResponse::Ok().json(json!({"state": if accept { "accepted" } else { "declined" }})))
+}
+
+/// Accept the assessment-centre seat offered.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/booking/accept", tag = "assessment centres",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "accepted"), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn accept(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    answer(&state, &auth, &path, true).await
+}
+
+/// Decline the seat offered; it is offered to the next suitable candidate on the waiting list.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/booking/decline", tag = "assessment centres",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "declined"), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn decline(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    answer(&state, &auth, &path, false).await
+}

@@ -81,6 +81,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
                 .route("/schemes/{scheme}/schedule", web::post().to(centres::schedule))
                 .route("/applications/{id}/booking", web::get().to(centres::booking))
+                .route("/applications/{id}/booking/accept", web::post().to(centres::accept))
+                .route("/applications/{id}/booking/decline", web::post().to(centres::decline))
                 .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
                 .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))

@@ -30,7 +30,7 @@ impl Modify for BearerAuth {
         applications::apply, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
-        centres::create, centres::list, centres::schedule, centres::booking,
+        centres::create, centres::list, centres::schedule, centres::booking, centres::accept, centres::decline,
         metrics::funnel, metrics::equality, metrics::profile,
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,

@@ -42,6 +42,8 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/schemes/{scheme}/assessment-centres", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/schedule", Some(&["recruiter", "admin"])),
     ("GET", "/api/v1/applications/{id}/booking", Some(&["own", "recruiter", "admin"])),
+    ("POST", "/api/v1/applications/{id}/booking/accept", Some(&["own"])),
+    ("POST", "/api/v1/applications/{id}/booking/decline", Some(&["own"])),
     ("GET", "/api/v1/jobs/{job}", Some(&["recruiter", "hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/funnel", Some(&["hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/equality", Some(&["hr", "admin"])),

@@ -287,6 +287,43 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
     }
     sessions.sort();
     assert_eq!((sessions, waiting), (vec!["am".to_owned(), "pm".to_owned()], 1), "never over capacity");
+
+    // One invited candidate accepts, the other declines: the freed seat goes to the one waiting.
+    let mut by_state: Vec<(String, &Applicant)> = Vec::new();
+    for label in ["A", "G", "J"] {
+        let p = find(label);
+        let b: Value =
+            app.get(&format!("/api/v1/applications/{}/booking", p.id), Some(&p.token)).await.json().await.unwrap();
+        by_state.push((b["state"].as_str().unwrap().to_owned(), p));
+    }
+    let invited: Vec<&Applicant> = by_state.iter().filter(|(s, _)| s == "invited").map(|(_, p)| *p).collect();
+    let waiter = by_state.iter().find(|(s, _)| s == "waiting_list").unwrap().1;
+    let (accepter, decliner) = (invited[0], invited[1]);
+    let res = app
+        .post_json(&format!("/api/v1/applications/{}/booking/accept", accepter.id), Some(&accepter.token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(status(&app, &recruiter, &accepter.id).await, "ac_booked");
+    let again = app
+        .post_json(&format!("/api/v1/applications/{}/booking/accept", accepter.id), Some(&accepter.token), &json!({}))
+        .await;
+    assert_eq!(again.status(), 409, "a seat is answered once");
+    let res = app
+        .post_json(&format!("/api/v1/applications/{}/booking/decline", decliner.id), Some(&decliner.token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(status(&app, &recruiter, &decliner.id).await, "declined");
+    poll("the waiting candidate to be offered the freed seat", async || {
+        let b: Value = app
+            .get(&format!("/api/v1/applications/{}/booking", waiter.id), Some(&waiter.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        (b["state"] == "invited").then_some(())
+    })
+    .await;
+    app.wait_for_email_state(&waiter.id, "ac_invitation", "sent").await;
     // The invitation carries a calendar: 09:00 in London on 1 June is 08:00 UTC (summer time).
     let invitations = app.wait_for_emails(2, |e| e.contains("X-Fasttrack-Kind: ac_invitation")).await;
     let ics = invitations.iter().find(|e| e.contains("DTSTART:20270601T080000Z")).expect("a morning invitation in UTC");

@@ -60,6 +60,8 @@ pub enum Action {
     TakeTests(ApplicationId),
     /// See the application's assessment-centre booking.
     ReadBooking(ApplicationId),
+    /// Accept or decline the seat offered (the applicant only).
+    AnswerBooking(ApplicationId),
     /// Start the sift of a scheme.
     RunSift,
     /// Create and list assessment centres.
@@ -90,7 +92,10 @@ impl Caller {
         use Role::*;
         let allowed = match (self.role, action) {
             (Recruiter | Admin, CreateScheme) => true,
-            (Applicant, ReadApplication(id) | WithdrawApplication(id) | TakeTests(id) | ReadBooking(id)) => {
+            (
+                Applicant,
+                ReadApplication(id) | WithdrawApplication(id) | TakeTests(id) | ReadBooking(id) | AnswerBooking(id),
+            ) => {
                 return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
             }
             (Recruiter | Admin, ReadApplication(_) | ReadBooking(_)) => true,

@@ -169,3 +169,57 @@ pub async fn waiting_reason(db: &Db, application: &str) -> sqlx::Result<Option<S
         .await?;
     row.map(|r| r.try_get("reason")).transpose()
 }
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    Done,
+    NoBooking,
+    /// The booking is not awaiting an answer; its state.
+    NotInvited(String),
+}
+
+/// The candidate accepts (→ ac_booked) or declines (→ declined) the seat offered, with the
+/// timeline event, in one transaction; both changes are compare-and-set.
+pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
+    let now_ms = to_ms(now);
+    let (booking_state, to) = if accept { ("accepted", "ac_booked") } else { ("declined", "declined") };
+    let mut tx = db.pool().begin().await?;
+    let changed = sqlx::query(
+        "UPDATE bookings SET state = $2, sequence = sequence + 1, updated_at = $3 WHERE application_id = $1 AND state = 'invited'",
+    )
+    .bind(application)
+    .bind(booking_state)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        drop(tx);
+        return Ok(match get(db, application).await? {
+            None => Answer::NoBooking,
+            Some(b) => Answer::NotInvited(b.state),
+        });
+    }
+    let moved =
+        sqlx::query("UPDATE applications SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'ac_invited'")
+            .bind(application)
+            .bind(to)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if moved == 0 {
+        return Ok(Answer::NotInvited("the application is no longer invited".into()));
+    }
+    sqlx::query(
+        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+         VALUES ($1, 'ac_invited', $2, 'applicant', NULL, $3)",
+    )
+    .bind(application)
+    .bind(to)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Answer::Done)
+}
