@@ -87,6 +87,7 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
             centre_id: centre_id.to_owned(),
             session_id: session_id.to_owned(),
             uid: uid.clone(),
+            starts_at: start,
             email: NewNotification {
                 id: NotificationId::new_v7(),
                 application_id: app.parse::<ApplicationId>().ok(),
@@ -124,4 +125,36 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
         tracing::warn!(error = format!("{e:#}"), "could not enqueue invitations; the sweeper will");
     }
     Ok(json!({"placed": plan.assigned.len(), "waiting": plan.waiting.len()}))
+}
+
+/// Sends the reminder for every booked session starting within 48 hours, once.
+pub async fn send_reminders(db: &Db, queue: &Queue) -> anyhow::Result<usize> {
+    let due = bookings::take_due_reminders(db, Timestamp::now(), Duration::from_secs(48 * 3600)).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut emails = Vec::with_capacity(due.len());
+    for d in &due {
+        let scheme = schemes::get(db, &d.scheme_id).await?.context("the scheme is missing")?.definition;
+        let centre = centres::list(db, &d.scheme_id).await?.into_iter().find(|c| c.id == d.centre_id);
+        let local = d.starts_at.in_tz("Europe/London")?;
+        emails.push(NewNotification {
+            id: NotificationId::new_v7(),
+            application_id: d.application_id.parse::<ApplicationId>().ok(),
+            kind: "ac_reminder".into(),
+            recipient: d.details.email.clone(),
+            template: "ac_reminder".into(),
+            context: json!({
+                "name": d.details.name, "scheme_name": scheme.name, "application_id": d.application_id,
+                "centre_name": centre.as_ref().map_or(d.centre_id.clone(), |c| c.name.clone()),
+                "venue": centre.as_ref().map_or(String::new(), |c| c.venue.clone()),
+                "date_text": local.strftime("%A %-d %B %Y").to_string(), "start_text": local.strftime("%H:%M").to_string(),
+            }),
+            idempotency_key: format!("{}:ac_reminder:{}/{}", d.application_id, d.centre_id, d.session_id),
+        });
+    }
+    bookings::queue_reminders(db, &emails, Timestamp::now()).await?;
+    let ids: Vec<NotificationId> = emails.iter().map(|e| e.id).collect();
+    queue.enqueue_emails(&ids).await?;
+    Ok(ids.len())
 }

@@ -63,6 +63,11 @@ pub async fn run(db: Db, queue: Queue, interval: Duration, requeue_after: Durati
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "queue vacuum failed"),
             }
         }
+        match crate::schedule::send_reminders(&db, &queue).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "assessment-centre reminders queued"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "reminders failed; will try again"),
+        }
         match sweep_once(&db, &queue, requeue_after).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "re-enqueued work whose job was lost"),

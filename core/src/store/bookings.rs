@@ -59,6 +59,7 @@ pub struct NewBooking {
     pub centre_id: String,
     pub session_id: String,
     pub uid: String,
+    pub starts_at: Timestamp,
     pub email: NewNotification,
 }
 
@@ -97,10 +98,11 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO bookings (application_id, scheme_id, centre_id, session_id, state, uid, sequence, job_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'invited', $5, 0, $6, $7, $7)
+            "INSERT INTO bookings (application_id, scheme_id, centre_id, session_id, state, uid, sequence, job_id, created_at,
+               updated_at, starts_at, reminded)
+             VALUES ($1, $2, $3, $4, 'invited', $5, 0, $6, $7, $7, $8, 0)
              ON CONFLICT (application_id) DO UPDATE SET centre_id = $3, session_id = $4, state = 'invited',
-               sequence = bookings.sequence + 1, job_id = $6, updated_at = $7",
+               sequence = bookings.sequence + 1, job_id = $6, updated_at = $7, starts_at = $8, reminded = 0",
         )
         .bind(&b.application_id)
         .bind(scheme)
@@ -109,6 +111,7 @@ pub async fn record(
         .bind(&b.uid)
         .bind(job)
         .bind(now_ms)
+        .bind(to_ms(b.starts_at))
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM ac_waiting_list WHERE application_id = $1")
@@ -222,4 +225,54 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
     .await?;
     tx.commit().await?;
     Ok(Answer::Done)
+}
+
+/// A booking whose session starts within the reminder window.
+pub struct Due {
+    pub application_id: String,
+    pub centre_id: String,
+    pub session_id: String,
+    pub starts_at: Timestamp,
+    pub details: ApplicantDetails,
+    pub scheme_id: String,
+}
+
+/// Takes the bookings (invited or accepted) whose session starts within `window` and whose
+/// reminder has not gone, marking them reminded (set-based, one statement).
+pub async fn take_due_reminders(db: &Db, now: Timestamp, window: std::time::Duration) -> sqlx::Result<Vec<Due>> {
+    let now_ms = to_ms(now);
+    let rows = sqlx::query(
+        "UPDATE bookings SET reminded = 1 WHERE state IN ('invited', 'accepted') AND reminded = 0
+           AND starts_at > $1 AND starts_at <= $2
+         RETURNING application_id, centre_id, session_id, starts_at, scheme_id",
+    )
+    .bind(now_ms)
+    .bind(now_ms + window.as_millis() as i64)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let app: String = r.try_get("application_id")?;
+        let details: String = sqlx::query("SELECT details FROM applications WHERE id = $1")
+            .bind(&app)
+            .fetch_one(db.pool())
+            .await?
+            .try_get("details")?;
+        out.push(Due {
+            application_id: app,
+            centre_id: r.try_get("centre_id")?,
+            session_id: r.try_get("session_id")?,
+            starts_at: super::from_ms(r.try_get("starts_at")?),
+            details: serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            scheme_id: r.try_get("scheme_id")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Queues reminder emails (one per occasion, by their idempotency keys).
+pub async fn queue_reminders(db: &Db, emails: &[NewNotification], now: Timestamp) -> sqlx::Result<()> {
+    let mut tx = db.pool().begin().await?;
+    notifications::insert_many(&mut tx, emails, now).await?;
+    tx.commit().await
 }

@@ -43,6 +43,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "ac_invitation.subject",
     "ac_invitation.txt",
     "ac_invitation.html",
+    "ac_reminder.subject",
+    "ac_reminder.txt",
+    "ac_reminder.html",
 ];
 
 pub struct Templates {
