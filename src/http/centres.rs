@@ -68,19 +68,7 @@ pub async fn schedule(
     auth.require(Action::ManageCentres)?;
     let scheme = schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let actor = format!("{}:{}", auth.0.role.as_str(), auth.0.token_id);
-    let now = Timestamp::now();
-    let (id, created) = jobs::create_or_existing(
-        &state.db,
-        &uuid::Uuid::now_v7().to_string(),
-        "schedule",
-        scheme.id.as_str(),
-        &actor,
-        now,
-    )
-    .await?;
-    if created {
-        state.enqueue(&[Job::RunSchedule { job_id: id.clone() }]).await;
-    }
+    let id = state.start_job("schedule", scheme.id.as_str(), &actor, |job_id| Job::RunSchedule { job_id }).await?;
     let job = jobs::get(&state.db, &id).await?.ok_or(ApiError::NotFound("job"))?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/jobs/{id}")))
@@ -136,18 +124,7 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
     }
     if !accept {
         // The freed seat goes to the next suitable candidate on the waiting list.
-        let (job, created) = jobs::create_or_existing(
-            &state.db,
-            &uuid::Uuid::now_v7().to_string(),
-            "schedule",
-            &app.scheme_id,
-            "system:backfill",
-            Timestamp::now(),
-        )
-        .await?;
-        if created {
-            state.enqueue(&[Job::RunSchedule { job_id: job }]).await;
-        }
+        state.start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id }).await?;
     }
     tracing::info!(application = %id, accepted = accept, "booking answered");
     Ok(HttpResponse::Ok().json(json!({"state": if accept { "accepted" } else { "declined" }})))

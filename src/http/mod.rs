@@ -49,6 +49,26 @@ impl AppState {
         }
     }
 
+    /// Starts a background job of `kind` for a scheme (or returns the one already queued or
+    /// running) and pushes its queue entry. Returns the job id.
+    pub async fn start_job(
+        &self,
+        kind: &str,
+        scheme: &str,
+        actor: &str,
+        job: impl FnOnce(String) -> fasttrack_workers::jobs::Job,
+    ) -> Result<String, error::ApiError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let (id, created) =
+            fasttrack_core::store::jobs::create_or_existing(&self.db, &id, kind, scheme, actor, jiff::Timestamp::now())
+                .await?;
+        if created {
+            self.enqueue(&[job(id.clone())]).await;
+            tracing::info!(scheme, job = %id, kind, "job started");
+        }
+        Ok(id)
+    }
+
     /// Enqueues emails whose outbox rows are committed. A failure here loses nothing: the
     /// sweeper finds the rows and enqueues them again.
     pub async fn enqueue_emails(&self, ids: &[NotificationId]) {

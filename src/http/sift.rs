@@ -72,19 +72,7 @@ pub async fn run(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
             detail: format!("the sift runs in one batch after the closing date ({})", scheme.closes_at),
         });
     }
-    let (id, created) = jobs::create_or_existing(
-        &state.db,
-        &uuid::Uuid::now_v7().to_string(),
-        "sift",
-        scheme.id.as_str(),
-        &actor(&auth),
-        now,
-    )
-    .await?;
-    if created {
-        state.enqueue(&[Job::RunSift { job_id: id.clone() }]).await;
-        tracing::info!(scheme = %scheme.id, job = %id, "sift started");
-    }
+    let id = state.start_job("sift", scheme.id.as_str(), &actor(&auth), |job_id| Job::RunSift { job_id }).await?;
     let job = jobs::get(&state.db, &id).await?.ok_or(ApiError::NotFound("job"))?;
     Ok(HttpResponse::Accepted().insert_header(("Location", format!("/api/v1/jobs/{id}"))).json(JobView::from(job)))
 }

@@ -167,16 +167,8 @@ pub async fn selection(
     to: &str,
     stream: Option<&str>,
 ) -> sqlx::Result<BTreeMap<Option<String>, (u64, u64)>> {
-    let last: Option<String> = sqlx::query(
-        "SELECT last_stage FROM snapshots WHERE scheme_id = $1 ORDER BY taken_at DESC, job_id DESC LIMIT 1",
-    )
-    .bind(scheme)
-    .fetch_optional(db.pool())
-    .await?
-    .map(|r| r.try_get("last_stage"))
-    .transpose()?;
-    let index = |name: &str| STAGES.iter().position(|s| s.as_str() == name);
-    let covered = matches!((last.as_deref().and_then(index), index(to)), (Some(upto), Some(t)) if t <= upto);
+    let frozen = frozen_stages(db, scheme).await?;
+    let covered = STAGES.iter().position(|s| s.as_str() == to).is_some_and(|t| t < frozen);
     let counts =
         if covered { published_funnel(db, scheme, by, stream).await? } else { funnel(db, scheme, by, stream).await? };
     Ok(selection_from(&counts, from, to))
