@@ -134,9 +134,15 @@ pub async fn send_reminders(db: &Db, queue: &Queue) -> anyhow::Result<usize> {
         return Ok(0);
     }
     let mut emails = Vec::with_capacity(due.len());
+    // Each scheme and its centres are read once, however many reminders it has.
+    let mut loaded = std::collections::BTreeMap::new();
     for d in &due {
-        let scheme = schemes::get(db, &d.scheme_id).await?.context("the scheme is missing")?.definition;
-        let centre = centres::list(db, &d.scheme_id).await?.into_iter().find(|c| c.id == d.centre_id);
+        if !loaded.contains_key(&d.scheme_id) {
+            let scheme = schemes::get(db, &d.scheme_id).await?.context("the scheme is missing")?.definition;
+            loaded.insert(d.scheme_id.clone(), (scheme, centres::list(db, &d.scheme_id).await?));
+        }
+        let (scheme, list) = &loaded[&d.scheme_id];
+        let centre = list.iter().find(|c| c.id == d.centre_id);
         let local = d.starts_at.in_tz("Europe/London")?;
         emails.push(NewNotification {
             id: NotificationId::new_v7(),

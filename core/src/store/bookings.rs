@@ -250,20 +250,32 @@ pub async fn take_due_reminders(db: &Db, now: Timestamp, window: std::time::Dura
     .bind(now_ms + window.as_millis() as i64)
     .fetch_all(db.pool())
     .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The applicants' details in one query, not one per booking.
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get("application_id")).collect::<sqlx::Result<_>>()?;
+    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let mut q =
+        sqlx::query(AssertSqlSafe(format!("SELECT id, details FROM applications WHERE id IN ({})", params.join(", "))));
+    for id in &ids {
+        q = q.bind(id.clone());
+    }
+    let mut details: BTreeMap<String, ApplicantDetails> = BTreeMap::new();
+    for r in q.fetch_all(db.pool()).await? {
+        let text: String = r.try_get("details")?;
+        details.insert(r.try_get("id")?, serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?);
+    }
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let app: String = r.try_get("application_id")?;
-        let details: String = sqlx::query("SELECT details FROM applications WHERE id = $1")
-            .bind(&app)
-            .fetch_one(db.pool())
-            .await?
-            .try_get("details")?;
+        let Some(d) = details.remove(&app) else { continue };
         out.push(Due {
             application_id: app,
             centre_id: r.try_get("centre_id")?,
             session_id: r.try_get("session_id")?,
             starts_at: super::from_ms(r.try_get("starts_at")?),
-            details: serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            details: d,
             scheme_id: r.try_get("scheme_id")?,
         });
     }
