@@ -61,6 +61,10 @@ pub enum TokenCommand {
         /// Who the token is for, e.g. "Priya Shah, recruitment".
         #[arg(long)]
         name: String,
+        /// For `--role assessor`: the assessor's id in the centres' definitions (e.g. as-okafor);
+        /// the token then sees and scores only the sessions that assessor sits on.
+        #[arg(long)]
+        assessor: Option<String>,
     },
 }
 
@@ -104,12 +108,18 @@ pub async fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Some(Command::Admin { command: AdminCommand::Token { command: TokenCommand::Create { role, name } } }) => {
+        Some(Command::Admin {
+            command: AdminCommand::Token { command: TokenCommand::Create { role, name, assessor } },
+        }) => {
             let name = name.trim();
             anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1–200 characters");
+            anyhow::ensure!(
+                matches!(role, StaffRole::Assessor) == assessor.is_some(),
+                "--assessor <id> is required for assessor tokens and only for them"
+            );
             let db = store::Db::connect(&settings).await?;
             db.migrate().await?;
-            let (id, token) = store::tokens::create_staff_token(&db, role.into(), name).await?;
+            let (id, token) = store::tokens::create_staff_token(&db, role.into(), name, assessor.as_deref()).await?;
             eprintln!("created {} token {id} for {name}; it is shown only now:", Role::from(role).as_str());
             println!("{token}");
             Ok(())

@@ -16,6 +16,9 @@ pub struct TokenCreated {
     pub id: String,
     pub role: String,
     pub name: String,
+    /// For assessor tokens: the assessor (in the centres' definitions) it stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessor_id: Option<String>,
     /// The secret, shown once. Only its hash is stored.
     pub token: String,
 }
@@ -23,7 +26,8 @@ pub struct TokenCreated {
 const STAFF_ROLES: &[(&str, Role)] =
     &[("recruiter", Role::Recruiter), ("assessor", Role::Assessor), ("hr", Role::Hr), ("admin", Role::Admin)];
 
-/// Create a staff token: `{"role": "recruiter|assessor|hr|admin", "name": "who it is for"}`.
+/// Create a staff token: `{"role": "recruiter|assessor|hr|admin", "name": "who it is for"}`;
+/// assessor tokens also name the assessor: `"assessor_id": "as-okafor"`.
 #[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin",
     request_body(content = Object, description = "{\"role\": \"recruiter|assessor|hr|admin\", \"name\": \"…\"}"),
     responses((status = 201, body = TokenCreated), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -41,16 +45,23 @@ pub async fn create_token(
     };
     let role = r.required("role", &mut e).and_then(|v| one_of("role", v, STAFF_ROLES, &mut e));
     let name = r.text("name", 200, true, &mut e);
+    let assessor_id = r.text("assessor_id", 64, false, &mut e);
     r.finish_unknown(&mut e);
-    let (Some(role), Some(name)) = (role, name) else {
+    match (role, &assessor_id) {
+        (Some(Role::Assessor), None) => e.push("assessor_id", "is required for assessor tokens"),
+        (Some(r), Some(_)) if r != Role::Assessor => e.push("assessor_id", "is only for assessor tokens"),
+        _ => {}
+    }
+    let (Some(role), Some(name), true) = (role, name, e.is_empty()) else {
         return Err(e.into());
     };
-    let created = store::tokens::create_staff_token(&state.db, role, &name).await?;
+    let created = store::tokens::create_staff_token(&state.db, role, &name, assessor_id.as_deref()).await?;
     tracing::info!(token = %created.0, role = role.as_str(), "staff token created");
     Ok(HttpResponse::Created().json(TokenCreated {
         id: created.0.to_string(),
         role: role.as_str().into(),
         name,
+        assessor_id,
         token: created.1,
     }))
 }

@@ -227,8 +227,9 @@ pub struct ProfileQuery {
     pub stream: Option<String>,
 }
 
-/// The scheme profile at each stage: degree class mix, % BME, % female, % disabled, and offer
-/// acceptance. Disclosure-controlled; JSON or CSV.
+/// The scheme profile at each stage (degree class mix, % BME, % female, % disabled), offer
+/// acceptance, the share of AC candidates rated appointable, retention in post at 3, 6 and 12
+/// months and where leavers went. Disclosure-controlled; JSON or CSV.
 #[utoipa::path(get, path = "/api/v1/schemes/{scheme}/metrics/profile", tag = "metrics",
     params(("scheme" = String, Path), ProfileQuery),
     responses((status = 200, description = "JSON, or CSV with Accept: text/csv"), (status = 403, body = Problem),
@@ -256,7 +257,11 @@ pub async fn profile(
         let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
         funnels.push(reports::funnel(by, name, &stages, &counts, threshold, frozen));
     }
-    let p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);
+    let mut p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);
+    let counts = fasttrack_core::store::outcomes::counts(&state.db, scheme.id.as_str(), stream).await?;
+    let (ac, retention) = reports::outcome_profile(&counts, threshold);
+    p.assessment_centre = Some(ac);
+    p.retention = Some(retention);
     if wants_csv(&req) {
         let classes: Vec<&str> =
             p.stages.first().map(|s| s.degree_class.iter().map(|d| d.category).collect()).unwrap_or_default();
@@ -278,6 +283,23 @@ pub async fn profile(
             );
         }
         rows.push(vec!["offer acceptance %".into(), p.offer_acceptance_percent.text()]);
+        if let Some(ac) = &p.assessment_centre {
+            rows.push(vec!["assessment centre: assessed".into(), ac.assessed.text()]);
+            rows.push(vec!["assessment centre: rated appointable".into(), ac.rated_appointable.text()]);
+            rows.push(vec!["assessment centre: rated appointable %".into(), ac.appointable_percent.text()]);
+        }
+        if let Some(r) = &p.retention {
+            rows.push(vec!["placed".into(), r.placed.text()]);
+            for c in &r.checkpoints {
+                rows.push(vec![format!("in post at {} months: recorded", c.months), c.recorded.text()]);
+                rows.push(vec![format!("in post at {} months", c.months), c.in_post.text()]);
+                rows.push(vec![format!("in post at {} months %", c.months), c.in_post_percent.text()]);
+            }
+            rows.push(vec!["leavers".into(), r.leavers.text()]);
+            for d in &r.destinations {
+                rows.push(vec![format!("leavers to {}", d.destination), d.leavers.text()]);
+            }
+        }
         return csv_response(&format!("{}-profile", scheme.id), rows, &p.disclosure.rule);
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": scheme.id, "stream": stream, "profile": p})))

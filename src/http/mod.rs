@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod applications;
+pub mod assessment;
 pub mod auth;
 pub mod body;
 pub mod cache;
@@ -10,6 +11,7 @@ pub mod centres;
 pub mod error;
 pub mod metrics;
 pub mod notifications;
+pub mod offers;
 pub mod openapi;
 pub mod ops;
 pub mod schemes;
@@ -103,6 +105,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}/booking", web::get().to(centres::booking))
                 .route("/applications/{id}/booking/accept", web::post().to(centres::accept))
                 .route("/applications/{id}/booking/decline", web::post().to(centres::decline))
+                .route("/sessions", web::get().to(assessment::list))
+                .route("/sessions/{session}", web::get().to(assessment::get))
+                .route("/sessions/{session}/scores", web::post().to(assessment::score))
+                .route("/schemes/{scheme}/ac-results", web::get().to(assessment::results))
+                .route("/schemes/{scheme}/decisions", web::post().to(offers::run))
+                .route("/applications/{id}/offer", web::get().to(offers::get))
+                .route("/applications/{id}/offer/accept", web::post().to(offers::accept))
+                .route("/applications/{id}/offer/decline", web::post().to(offers::decline))
+                .route("/applications/{id}/outcomes", web::post().to(offers::record))
                 .route("/jobs/{job}", web::get().to(sift::job))
                 .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
                 .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))

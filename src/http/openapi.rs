@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, applications, centres, error, metrics, notifications, ops, schemes, sift, surveys, tests, webhooks,
+    admin, applications, assessment, centres, error, metrics, notifications, offers, ops, schemes, sift, surveys,
+    tests, webhooks,
 };
 
 struct BearerAuth;
@@ -31,6 +32,8 @@ impl Modify for BearerAuth {
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
         centres::create, centres::list, centres::schedule, centres::booking, centres::accept, centres::decline,
+        assessment::list, assessment::get, assessment::score, assessment::results,
+        offers::run, offers::get, offers::accept, offers::decline, offers::record,
         metrics::funnel, metrics::equality, metrics::profile,
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,

@@ -199,7 +199,13 @@ impl TestApp {
     }
 
     pub async fn token(&self, role: Role) -> String {
-        store::tokens::create_staff_token(&self.db, role, &format!("test {}", role.as_str())).await.unwrap().1
+        let assessor = (role == Role::Assessor).then_some("as-nobody");
+        store::tokens::create_staff_token(&self.db, role, &format!("test {}", role.as_str()), assessor).await.unwrap().1
+    }
+
+    /// A token for the assessor of this id in the centres' definitions.
+    pub async fn assessor_token(&self, assessor_id: &str) -> String {
+        store::tokens::create_staff_token(&self.db, Role::Assessor, assessor_id, Some(assessor_id)).await.unwrap().1
     }
 
     /// Emails that have left the building: .eml files (embedded) or messages the SMTP server got.
@@ -345,4 +351,34 @@ macro_rules! both_backends {
             )*
         }
     };
+}
+
+/// Polls `f` every 100 ms until it gives a value (90 s at most).
+pub async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The signature header a test provider sends: HMAC-SHA256 of the raw body.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", fasttrack_core::auth::hex(&mac.finalize().into_bytes()))
+}
+
+/// Waits for a job (its `href`) to finish and returns it; fails at once if it failed.
+pub async fn wait_for_job(app: &TestApp, token: &str, href: &str) -> Value {
+    poll(href, async || {
+        let j: Value = app.get(href, Some(token)).await.json().await.unwrap();
+        assert_ne!(j["state"], "failed", "{j}");
+        (j["state"] == "done").then_some(j)
+    })
+    .await
 }

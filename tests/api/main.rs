@@ -7,6 +7,7 @@ mod cli;
 mod emails;
 mod helpers;
 mod metrics;
+mod offers;
 mod ops;
 mod processes;
 mod roles;

@@ -44,6 +44,16 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/applications/{id}/booking", Some(&["own", "recruiter", "admin"])),
     ("POST", "/api/v1/applications/{id}/booking/accept", Some(&["own"])),
     ("POST", "/api/v1/applications/{id}/booking/decline", Some(&["own"])),
+    ("GET", "/api/v1/sessions", Some(&["assessor", "recruiter", "admin"])),
+    // The matrix's assessor sits on no panel; panel members are checked in tests/api/offers.rs.
+    ("GET", "/api/v1/sessions/{session}", Some(&["recruiter", "admin"])),
+    ("POST", "/api/v1/sessions/{session}/scores", Some(&[])),
+    ("GET", "/api/v1/schemes/{scheme}/ac-results", Some(&["recruiter", "admin"])),
+    ("POST", "/api/v1/schemes/{scheme}/decisions", Some(&["recruiter", "admin"])),
+    ("GET", "/api/v1/applications/{id}/offer", Some(&["own", "recruiter", "admin"])),
+    ("POST", "/api/v1/applications/{id}/offer/accept", Some(&["own"])),
+    ("POST", "/api/v1/applications/{id}/offer/decline", Some(&["own"])),
+    ("POST", "/api/v1/applications/{id}/outcomes", Some(&["recruiter", "hr", "admin"])),
     ("GET", "/api/v1/jobs/{job}", Some(&["recruiter", "hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/funnel", Some(&["hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/equality", Some(&["hr", "admin"])),
@@ -66,6 +76,7 @@ fn concrete(path: &str, app_id: &str) -> String {
     path.replace("{id}", &id)
         .replace("{scheme}", "london-imt-pilot")
         .replace("{test}", "numerical")
+        .replace("{session}", "london-imt-pilot:ac-1:am")
         .replace("{job}", &uuid::Uuid::now_v7().to_string())
         .replace("{survey}", &uuid::Uuid::now_v7().to_string())
 }

@@ -1,17 +1,15 @@
 //! Online tests to the sift, end to end through the API, checked against a hand
 //! calculation; provider webhooks; re-scoring after a key change.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fasttrack_core::Role;
 use fasttrack_core::sift::lottery_key;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use sqlx::Row;
 
 use crate::both_backends;
-use crate::helpers::{Backend, Options, TestApp, application};
+use crate::helpers::{Backend, Options, TestApp, application, poll, sign};
 
 /// One test, four multiple-choice items keyed 0; norm mean 2, sd 1, cut T 40 (raw ≥ 1 passes).
 /// Stream alpha: 2 seats, 1 reserve; beta: 1 seat, no reserve.
@@ -62,17 +60,6 @@ struct Applicant {
     label: &'static str,
     id: String,
     token: String,
-}
-
-async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn status(app: &TestApp, recruiter: &str, id: &str) -> String {
@@ -416,12 +403,6 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
     let again = fasttrack::rescore::rescore(&app.db, scheme_id, true).await.unwrap();
     assert!(again.changed_outcome.is_empty(), "re-scoring is deterministic");
     app.stop().await;
-}
-
-fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", fasttrack_core::auth::hex(&mac.finalize().into_bytes()))
 }
 
 async fn provider_results_are_signed_and_replays_change_nothing(backend: Backend) {

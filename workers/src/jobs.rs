@@ -18,6 +18,8 @@ pub enum Job {
     RunSift { job_id: String },
     /// Schedule shortlisted candidates into assessment-centre sessions (this row of `jobs`).
     RunSchedule { job_id: String },
+    /// Decide offers, reserve and rejections after the assessment centres (this row of `jobs`).
+    RunDecisions { job_id: String },
 }
 
 impl Job {
@@ -27,6 +29,7 @@ impl Job {
             Job::ScoreApplication { .. } => "score_application",
             Job::RunSift { .. } => "run_sift",
             Job::RunSchedule { .. } => "run_schedule",
+            Job::RunDecisions { .. } => "run_decisions",
         }
     }
 }

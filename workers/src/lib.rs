@@ -7,6 +7,7 @@
 //! The database is the source of truth: a job only names a row, and the row
 //! decides what happens, so a job that runs twice or is lost changes nothing.
 
+pub mod decisions;
 pub mod jobs;
 pub mod notify;
 pub mod queue;
@@ -16,6 +17,7 @@ pub mod score;
 pub mod sift;
 pub mod stats;
 pub mod sweep;
+pub mod tracked;
 
 pub use notify::{Mailer, Notifier};
 pub use queue::Queue;

@@ -49,6 +49,9 @@ async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError
         Job::RunSchedule { job_id } => {
             crate::schedule::run_schedule(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
         }
+        Job::RunDecisions { job_id } => {
+            crate::decisions::run_decisions(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
+        }
     };
     match result {
         Ok(outcome) => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fasttrack_core::allocation::{Candidate, Session, Unplaced, allocate};
+use fasttrack_core::application::centre_preference;
 use fasttrack_core::store::bookings::{self, NewBooking};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{Db, centres, jobs, schemes};
@@ -26,19 +27,14 @@ fn ics_time(t: Timestamp) -> String {
 
 #[tracing::instrument(name = "run schedule", skip(db, queue))]
 pub async fn run_schedule(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    let Some(job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
-    match schedule(db, queue, job_id, &job.scheme_id).await {
-        Ok(summary) => {
-            jobs::finish(db, job_id, &summary, Timestamp::now()).await?;
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "scheduling failed");
-            let message = format!("scheduling failed; operators can find the cause in the logs under job {job_id}");
-            jobs::fail(db, job_id, &message, Timestamp::now()).await?;
-            Ok(())
-        }
-    }
+    crate::tracked::run(
+        db,
+        job_id,
+        stale,
+        "scheduling",
+        |scheme| async move { schedule(db, queue, job_id, &scheme).await },
+    )
+    .await
 }
 
 async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
@@ -51,7 +47,7 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
             c.sessions.iter().map(|s| Session {
                 id: format!("{}/{}", c.id, s.id),
                 date: c.date,
-                preference_key: c.venue.clone(),
+                preference_key: c.id.clone(),
                 capacity: s.capacity.saturating_sub(taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0)),
                 provisions: s.provisions.clone(),
                 assessors: s.assessors.iter().map(|a| (a.id.clone(), a.organisation.clone())).collect(),
@@ -67,7 +63,11 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
             adjustments: u.details.adjustments.clone(),
             employer: u.details.current_employer.clone(),
             conflicts: Vec::new(),
-            preferences: Default::default(),
+            preferences: centres
+                .iter()
+                .map(|c| (c.id.clone(), centre_preference(&u.details, &c.id, &c.name, &c.venue, c.date)))
+                .filter(|(_, p)| *p > 0)
+                .collect(),
         })
         .collect();
     jobs::progress(db, job_id, 0, candidates.len() as i64, Timestamp::now()).await?;

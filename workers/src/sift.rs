@@ -17,21 +17,14 @@ use crate::queue::Queue;
 
 #[tracing::instrument(name = "run sift", skip(db, queue))]
 pub async fn run_sift(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    let Some(job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
-    match sift_scheme(db, queue, job_id, &job.scheme_id).await {
-        Ok(summary) => {
-            jobs::finish(db, job_id, &summary, Timestamp::now()).await?;
-            tracing::info!(scheme = %job.scheme_id, "sift finished");
-            Ok(())
-        }
-        Err(e) => {
-            // Recruiters see that it failed; the cause (which may quote the database) is logged.
-            tracing::error!(error = format!("{e:#}"), "sift failed");
-            let message = format!("the sift failed; operators can find the cause in the logs under job {job_id}");
-            jobs::fail(db, job_id, &message, Timestamp::now()).await?;
-            Ok(())
-        }
-    }
+    crate::tracked::run(
+        db,
+        job_id,
+        stale,
+        "sift",
+        |scheme| async move { sift_scheme(db, queue, job_id, &scheme).await },
+    )
+    .await
 }
 
 async fn sift_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {

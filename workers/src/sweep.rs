@@ -29,6 +29,7 @@ pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyh
         match kind.as_str() {
             "sift" => again.push(Job::RunSift { job_id }),
             "schedule" => again.push(Job::RunSchedule { job_id }),
+            "decisions" => again.push(Job::RunDecisions { job_id }),
             _ => {}
         }
     }

@@ -95,6 +95,11 @@ pub struct ApplicationForm {
     /// The organisation the applicant works for now (its id in the scheme, or a name): no
     /// assessor from it may assess them.
     pub current_employer: Option<String>,
+    /// Assessment-centre venues in order of preference (matched against a centre's id, name or
+    /// venue, ignoring case), at most three.
+    pub preferred_venues: Vec<String>,
+    /// Assessment-centre dates the applicant would rather attend.
+    pub preferred_dates: Vec<Date>,
     pub disability_confident: bool,
     /// `None`: the block was not sent at all ("not asked"/"not answered").
     pub equality: Option<EqualityAnswers>,
@@ -114,7 +119,20 @@ pub struct ApplicantDetails {
     pub adjustments_detail: Option<String>,
     #[serde(default)]
     pub current_employer: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preferred_venues: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preferred_dates: Vec<Date>,
     pub disability_confident: bool,
+}
+
+/// Points a centre scores against an applicant's preferences, for the scheduler's second aim
+/// (most placed first, then the greatest total): the first-choice venue 3, the second 2, the
+/// third 1, plus 2 for a preferred date.
+pub fn centre_preference(details: &ApplicantDetails, centre_id: &str, name: &str, venue: &str, date: Date) -> u32 {
+    let matches = |p: &String| [centre_id, name, venue].iter().any(|x| x.trim().eq_ignore_ascii_case(p.trim()));
+    let venue_points = details.preferred_venues.iter().position(matches).map_or(0, |i| 3u32.saturating_sub(i as u32));
+    venue_points + if details.preferred_dates.contains(&date) { 2 } else { 0 }
 }
 
 impl ApplicationForm {
@@ -189,6 +207,25 @@ impl ApplicationForm {
         }
         let adjustments_detail = r.text("adjustments_detail", 2000, false, &mut e);
         let current_employer = r.text("current_employer", 200, false, &mut e);
+        let mut preferred_venues: Vec<String> = Vec::new();
+        for (path, v) in r.array("preferred_venues", 3, &mut e) {
+            match v.as_str().map(str::trim).filter(|s| !s.is_empty() && s.len() <= 200) {
+                Some(s) if preferred_venues.iter().any(|x| x.eq_ignore_ascii_case(s)) => {
+                    e.push(path, "is listed twice")
+                }
+                Some(s) => preferred_venues.push(s.to_owned()),
+                None => e.push(path, "must be a venue, centre id or centre name (1-200 characters)"),
+            }
+        }
+        let mut preferred_dates = Vec::new();
+        for (path, v) in r.array("preferred_dates", 31, &mut e) {
+            match v.as_str().and_then(|s| s.parse::<Date>().ok()) {
+                Some(d) if unavailable_dates.contains(&d) => e.push(path, "is also listed as unavailable"),
+                Some(d) if !preferred_dates.contains(&d) => preferred_dates.push(d),
+                Some(_) => {}
+                None => e.push(path, "must be a date like 2027-03-15"),
+            }
+        }
         let disability_confident = r.boolean("disability_confident", false, &mut e).unwrap_or(false);
         let equality = r.optional("equality").and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
         r.finish_unknown(&mut e);
@@ -217,6 +254,8 @@ impl ApplicationForm {
             adjustments,
             adjustments_detail,
             current_employer,
+            preferred_venues,
+            preferred_dates,
             disability_confident,
             equality,
         })
@@ -246,6 +285,8 @@ impl ApplicationForm {
             adjustments: self.adjustments.clone(),
             adjustments_detail: self.adjustments_detail.clone(),
             current_employer: self.current_employer.clone(),
+            preferred_venues: self.preferred_venues.clone(),
+            preferred_dates: self.preferred_dates.clone(),
             disability_confident: self.disability_confident,
         }
     }
@@ -377,5 +418,23 @@ mod tests {
     fn a_body_that_is_not_an_object_is_one_error() {
         let errors = ApplicationForm::parse(&json!([1]), &scheme(), 2026).unwrap_err();
         assert_eq!(errors.iter().count(), 1);
+    }
+
+    #[test]
+    fn centre_preferences_score_venue_rank_and_date() {
+        let mut v = valid();
+        v["preferred_venues"] = json!(["Leeds", "ac-2"]);
+        v["preferred_dates"] = json!(["2027-03-03"]);
+        let d = ApplicationForm::parse(&v, &scheme(), 2026).unwrap().details();
+        let day = |s: &str| s.parse::<Date>().unwrap();
+        assert_eq!(centre_preference(&d, "ac-1", "Centre 1", "leeds", day("2027-03-01")), 3);
+        assert_eq!(centre_preference(&d, "ac-2", "Centre 2", "London", day("2027-03-03")), 4);
+        assert_eq!(centre_preference(&d, "ac-3", "Centre 3", "Bristol", day("2027-03-04")), 0);
+
+        v["preferred_venues"] = json!(["a", "A", "", "b"]);
+        v["preferred_dates"] = json!([v["unavailable_dates"][0].clone(), "soon"]);
+        let e = ApplicationForm::parse(&v, &scheme(), 2026).unwrap_err();
+        let fields: Vec<_> = e.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(fields, ["preferred_venues", "preferred_dates[0]", "preferred_dates[1]"]);
     }
 }

@@ -45,6 +45,8 @@ pub struct Caller {
     pub role: Role,
     /// For applicants: the one application their token opens.
     pub application_id: Option<ApplicationId>,
+    /// For assessors: who they are in the centres' definitions (their panels).
+    pub assessor_id: Option<String>,
 }
 
 /// Everything a route can ask permission for. Routes of later features add variants here
@@ -62,8 +64,25 @@ pub enum Action {
     ReadBooking(ApplicationId),
     /// Accept or decline the seat offered (the applicant only).
     AnswerBooking(ApplicationId),
+    /// Accept or decline the place offered (the applicant only).
+    AnswerOffer(ApplicationId),
     /// Start the sift of a scheme.
     RunSift,
+    /// Start the decisions job (offers, reserve, rejections) of a scheme.
+    RunDecisions,
+    /// See a session's candidates: its panel's assessors (name-blind where the scheme is), and
+    /// recruiters. `on_panel`: the caller is an assessor listed on the session.
+    ReadSession {
+        on_panel: bool,
+    },
+    /// Record exercise scores and judgements: only assessors on the session's panel.
+    ScoreSession {
+        on_panel: bool,
+    },
+    /// See every candidate's AC result and the scores still missing.
+    ReadAcResults,
+    /// Record placements, in-post checkpoints and leaving.
+    RecordOutcome,
     /// Create and list assessment centres.
     ManageCentres,
     /// Record that the Disability Confident guarantee does not apply to an application.
@@ -94,13 +113,21 @@ impl Caller {
             (Recruiter | Admin, CreateScheme) => true,
             (
                 Applicant,
-                ReadApplication(id) | WithdrawApplication(id) | TakeTests(id) | ReadBooking(id) | AnswerBooking(id),
+                ReadApplication(id)
+                | WithdrawApplication(id)
+                | TakeTests(id)
+                | ReadBooking(id)
+                | AnswerBooking(id)
+                | AnswerOffer(id),
             ) => {
                 return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
             }
             (Recruiter | Admin, ReadApplication(_) | ReadBooking(_)) => true,
             (Admin, WithdrawApplication(_)) => true,
-            (Recruiter | Admin, RunSift | OverrideDisabilityConfident | ManageCentres) => true,
+            (Recruiter | Admin, RunSift | RunDecisions | OverrideDisabilityConfident | ManageCentres) => true,
+            (Recruiter | Admin, ReadSession { .. } | ReadAcResults) => true,
+            (Assessor, ReadSession { on_panel } | ScoreSession { on_panel }) => on_panel,
+            (Recruiter | Hr | Admin, RecordOutcome) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,
             (Hr | Admin, ReadMetrics | ManageSurveys) => true,
             (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,
@@ -135,7 +162,7 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, app: Option<ApplicationId>) -> Caller {
-        Caller { token_id: TokenId::new_v7(), role, application_id: app }
+        Caller { token_id: TokenId::new_v7(), role, application_id: app, assessor_id: None }
     }
 
     #[test]
@@ -155,6 +182,19 @@ mod tests {
         for role in [Role::Hr, Role::Assessor] {
             assert_eq!(caller(role, None).may(Action::ReadApplication(id)), Err(Denied::Forbidden));
         }
+    }
+
+    #[test]
+    fn assessors_see_and_score_only_their_own_panels_and_recruiters_never_score() {
+        let a = caller(Role::Assessor, None);
+        assert_eq!(a.may(Action::ReadSession { on_panel: true }), Ok(()));
+        assert_eq!(a.may(Action::ScoreSession { on_panel: true }), Ok(()));
+        assert_eq!(a.may(Action::ReadSession { on_panel: false }), Err(Denied::Forbidden));
+        assert_eq!(a.may(Action::ScoreSession { on_panel: false }), Err(Denied::Forbidden));
+        assert_eq!(a.may(Action::ReadAcResults), Err(Denied::Forbidden));
+        let r = caller(Role::Recruiter, None);
+        assert_eq!(r.may(Action::ReadSession { on_panel: false }), Ok(()));
+        assert_eq!(r.may(Action::ScoreSession { on_panel: true }), Err(Denied::Forbidden));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub struct Exercise {
     pub competencies: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExerciseKind {
     Interview,
@@ -54,12 +54,48 @@ pub enum ExerciseKind {
     CaseStudy,
 }
 
+impl ExerciseKind {
+    pub const ALL: [(&'static str, ExerciseKind); 4] = [
+        ("interview", ExerciseKind::Interview),
+        ("group_exercise", ExerciseKind::GroupExercise),
+        ("presentation", ExerciseKind::Presentation),
+        ("case_study", ExerciseKind::CaseStudy),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(s, _)| s)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(code, _)| *code == s).map(|(_, k)| *k)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assessor {
     pub id: String,
     pub name: String,
     pub organisation: String,
+}
+
+const KEY_RULE: &str = "must be 1-64 letters, digits, '-' or '_'";
+
+/// Centre and session ids appear in session keys (`scheme:centre:session`) and URLs.
+fn is_key(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The key that names one session across the service: `scheme:centre:session`.
+pub fn session_key(scheme: &str, centre: &str, session: &str) -> String {
+    format!("{scheme}:{centre}:{session}")
+}
+
+/// The (scheme, centre, session) a session key names.
+pub fn parse_session_key(key: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = key.splitn(3, ':');
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+    (!a.is_empty() && is_key(b) && is_key(c)).then_some((a, b, c))
 }
 
 impl AssessmentCentre {
@@ -74,6 +110,10 @@ impl AssessmentCentre {
         e.finish(|| c)
     }
 
+    pub fn session(&self, id: &str) -> Option<&SessionDef> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
     pub fn seats(&self) -> u32 {
         self.sessions.iter().map(|s| s.capacity).sum()
     }
@@ -81,8 +121,11 @@ impl AssessmentCentre {
     /// Rules serde cannot express; `path` prefixes field names (e.g. `assessment_centres[0]`).
     pub fn check(&self, path: &str, e: &mut FieldErrors) {
         let p = |f: &str| if path.is_empty() { f.to_owned() } else { format!("{path}.{f}") };
-        if self.id.trim().is_empty() || self.name.trim().is_empty() || self.venue.trim().is_empty() {
-            e.push(p("id"), "id, name and venue must not be empty");
+        if self.name.trim().is_empty() || self.venue.trim().is_empty() {
+            e.push(p("name"), "name and venue must not be empty");
+        }
+        if !is_key(&self.id) {
+            e.push(p("id"), KEY_RULE);
         }
         if self.sessions.is_empty() {
             e.push(p("sessions"), "a centre needs at least one session");
@@ -90,8 +133,10 @@ impl AssessmentCentre {
         let mut ids = HashSet::new();
         for (i, s) in self.sessions.iter().enumerate() {
             let sp = |f: &str| p(&format!("sessions[{i}].{f}"));
-            if s.id.trim().is_empty() || !ids.insert(s.id.as_str()) {
-                e.push(sp("id"), "must be present and unique within the centre");
+            if !is_key(&s.id) {
+                e.push(sp("id"), KEY_RULE);
+            } else if !ids.insert(s.id.as_str()) {
+                e.push(sp("id"), "must be unique within the centre");
             }
             if s.end <= s.start {
                 e.push(sp("end"), "must be after start");

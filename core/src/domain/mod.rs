@@ -3,13 +3,16 @@
 
 pub mod allocation;
 pub mod application;
+pub mod assessment;
 pub mod auth;
 pub mod centres;
+pub mod decisions;
 pub mod disclosure;
 pub mod email;
 pub mod equality;
 pub mod ids;
 pub mod metrics;
+pub mod outcomes;
 pub mod reports;
 pub mod scheme;
 pub mod scoring;

@@ -403,6 +403,10 @@ pub struct Profile {
     pub offers_made: Shown<u64>,
     pub offers_accepted: Shown<u64>,
     pub offer_acceptance_percent: Shown<u64>,
+    /// Share of assessment-centre candidates their panel rated appointable.
+    pub assessment_centre: Option<AcProfile>,
+    /// Placed trainees still in post at each checkpoint, and where leavers went.
+    pub retention: Option<RetentionFigures>,
     pub disclosure: Disclosure,
 }
 
@@ -468,8 +472,108 @@ pub fn profile(degree: &Funnel, white_bme: &Funnel, sex: &Funnel, disability: &F
         offers_made: made,
         offers_accepted: accepted,
         offer_acceptance_percent: Shown::from(rate),
+        assessment_centre: None,
+        retention: None,
         disclosure: Disclosure::new(threshold),
     }
+}
+
+/// What the outcome figures are computed from (counts only, from set-based SQL).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OutcomeCounts {
+    /// Candidates with a complete AC result, and of them rated appointable by their panel.
+    pub assessed: u64,
+    pub appointable: u64,
+    pub placed: u64,
+    /// months → (checkpoints recorded, of them in post)
+    pub checkpoints: BTreeMap<u32, (u64, u64)>,
+    /// destination → leavers
+    pub destinations: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AcProfile {
+    pub assessed: Shown<u64>,
+    pub rated_appointable: Shown<u64>,
+    /// Of those assessed, rounded half up.
+    pub appointable_percent: Shown<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointFigures {
+    pub months: u32,
+    /// Placed trainees whose checkpoint is recorded.
+    pub recorded: Shown<u64>,
+    pub in_post: Shown<u64>,
+    /// In post as a share of those recorded, rounded half up.
+    pub in_post_percent: Shown<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationFigures {
+    pub destination: &'static str,
+    pub leavers: Shown<u64>,
+    pub percent: Shown<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionFigures {
+    pub placed: Shown<u64>,
+    pub checkpoints: Vec<CheckpointFigures>,
+    pub leavers: Shown<u64>,
+    pub destinations: Vec<DestinationFigures>,
+}
+
+fn pct(part: Option<u64>, whole: Option<u64>) -> Shown<u64> {
+    Shown::from(part.zip(whole).and_then(|(p, w)| percent_of(p, w)))
+}
+
+/// The AC and retention parts of the profile, each table through disclosure control: the
+/// appointable split [appointable, not yet] with its total; each checkpoint's [in post, not in
+/// post] with its total; the leavers' destinations as one row with its total.
+pub fn outcome_profile(c: &OutcomeCounts, threshold: u64) -> (AcProfile, RetentionFigures) {
+    let ac = protect(&[vec![c.appointable, c.assessed.saturating_sub(c.appointable)]], threshold);
+    let ac_profile = AcProfile {
+        assessed: Shown::from(ac.shown(0, 2)),
+        rated_appointable: Shown::from(ac.shown(0, 0)),
+        appointable_percent: pct(ac.shown(0, 0), ac.shown(0, 2)),
+    };
+    let months = crate::domain::outcomes::CHECKPOINT_MONTHS;
+    // Each checkpoint is its own table (no totals across checkpoints are published).
+    let checkpoints = months
+        .iter()
+        .map(|m| {
+            let (recorded, in_post) = c.checkpoints.get(m).copied().unwrap_or_default();
+            let t = protect(&[vec![in_post, recorded.saturating_sub(in_post)]], threshold);
+            CheckpointFigures {
+                months: *m,
+                recorded: Shown::from(t.shown(0, 2)),
+                in_post: Shown::from(t.shown(0, 0)),
+                in_post_percent: pct(t.shown(0, 0), t.shown(0, 2)),
+            }
+        })
+        .collect();
+    let dests = crate::domain::outcomes::DESTINATIONS;
+    let row: Vec<u64> = dests.iter().map(|d| c.destinations.get(*d).copied().unwrap_or(0)).collect();
+    let n = dests.len();
+    let dp = protect(&[row], threshold);
+    let leavers = dp.shown(0, n);
+    let placed = protect(&[vec![c.placed]], threshold);
+    let retention = RetentionFigures {
+        placed: Shown::from(placed.shown(0, 0)),
+        checkpoints,
+        leavers: Shown::from(leavers),
+        destinations: dests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| DestinationFigures {
+                destination: d,
+                leavers: Shown::from(dp.shown(0, i)),
+                percent: pct(dp.shown(0, i), leavers),
+            })
+            .collect(),
+    };
+    (ac_profile, retention)
 }
 
 #[cfg(test)]
@@ -521,5 +625,47 @@ mod profile_tests {
         assert!(matches!(s.female_percent, Shown::Value(55)));
         assert!(matches!(s.disabled_percent, Shown::Value(7)));
         assert!(matches!(p.offer_acceptance_percent, Shown::Value(75))); // 6 of 8
+    }
+
+    #[test]
+    fn outcome_figures_hide_small_cells_and_what_would_reveal_them() {
+        let c = OutcomeCounts {
+            assessed: 80,
+            appointable: 71,
+            placed: 20,
+            checkpoints: BTreeMap::from([(3, (20, 15)), (6, (20, 18))]),
+            destinations: BTreeMap::from([("outside_nhs".to_owned(), 3), ("another_nhs_role".to_owned(), 4)]),
+        };
+        let (ac, ret) = outcome_profile(&c, 5);
+        assert!(matches!(
+            (ac.assessed, ac.rated_appointable, ac.appointable_percent),
+            (
+                Shown::Value(80),
+                Shown::Value(71),
+                Shown::Value(89) // 71 / 80 = 88.75
+            )
+        ));
+        assert!(matches!(ret.placed, Shown::Value(20)));
+        let three = &ret.checkpoints[0];
+        assert!(matches!(
+            (three.recorded, three.in_post, three.in_post_percent),
+            (Shown::Value(20), Shown::Value(15), Shown::Value(75))
+        ));
+        // 6 months: 2 not in post is hidden, so 18 in post is too (20 - 18 would give it away).
+        let six = &ret.checkpoints[1];
+        assert!(matches!(
+            (six.recorded, six.in_post, six.in_post_percent),
+            (Shown::Value(20), Shown::Hidden(_), Shown::Hidden(_))
+        ));
+        assert!(matches!(ret.checkpoints[2].recorded, Shown::Value(0)));
+        assert!(matches!(ret.leavers, Shown::Value(7)));
+        for d in &ret.destinations {
+            match d.destination {
+                "outside_nhs" | "another_nhs_role" => assert!(matches!(d.leavers, Shown::Hidden(_)), "{d:?}"),
+                _ => assert!(matches!(d.leavers, Shown::Value(0)), "{d:?}"),
+            }
+        }
+        let (_, open) = outcome_profile(&c, 0);
+        assert!(matches!(open.destinations[2].leavers, Shown::Value(3)));
     }
 }

@@ -95,8 +95,10 @@ impl Status {
             TestsInvited => &[TestsCompleted],
             TestsCompleted => &[Scored],
             Scored => &[Rejected, Shortlisted, Reserve],
-            // A reserve candidate can be called up when a place frees, or finally rejected.
-            Reserve => &[Shortlisted, Rejected],
+            // A reserve candidate can be called up when a place frees, or finally rejected:
+            // from the sift's reserve to the shortlist, from the assessment centre's to an
+            // offer (the decisions job offers only candidates with a complete AC result).
+            Reserve => &[Shortlisted, Offered, Rejected],
             Shortlisted => &[AcInvited],
             AcInvited => &[AcBooked, Declined],
             AcBooked => &[Assessed, NoShow, AcInvited],

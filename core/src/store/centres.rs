@@ -68,3 +68,16 @@ pub async fn list(db: &Db, scheme: &str) -> sqlx::Result<Vec<AssessmentCentre>> 
         })
         .collect()
 }
+
+/// Every scheme's centres, by scheme and date (for an assessor's list of sessions).
+pub async fn list_all(db: &Db) -> sqlx::Result<Vec<(String, AssessmentCentre)>> {
+    let rows = sqlx::query("SELECT scheme_id, definition FROM assessment_centres ORDER BY scheme_id, date, id")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let d: String = r.try_get("definition")?;
+            Ok((r.try_get("scheme_id")?, serde_json::from_str(&d).map_err(|e| sqlx::Error::Decode(Box::new(e)))?))
+        })
+        .collect()
+}

@@ -54,7 +54,23 @@ pub async fn create_or_existing(
         .fetch_optional(db.pool())
         .await?;
     match row {
-        Some(r) => Ok((r.try_get("id")?, false)),
+        Some(r) => {
+            // A running job may have read its inputs before this request: it runs once more.
+            let existing: String = r.try_get("id")?;
+            let marked = sqlx::query(
+                "UPDATE jobs SET rerun = CASE WHEN state = 'running' THEN 1 ELSE rerun END
+                 WHERE id = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(&existing)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+            if marked == 1 {
+                return Ok((existing, false));
+            }
+            // It finished just now: start a new one.
+            Box::pin(create_or_existing(db, id, kind, scheme, actor, now)).await
+        }
         // The active job finished between the two statements: start a new one.
         None => Box::pin(create_or_existing(db, id, kind, scheme, actor, now)).await,
     }
@@ -113,16 +129,20 @@ pub async fn progress(db: &Db, id: &str, progress: i64, total: i64, now: Timesta
     Ok(())
 }
 
-pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE jobs SET state = 'done', result = $2, progress = total, updated_at = $3 WHERE id = $1 AND state = 'running'",
+/// Marks the job done with its result — or, if it was asked for again while it ran, queued
+/// once more (`true`: run it again).
+pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::Result<bool> {
+    let row = sqlx::query(
+        "UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'queued' ELSE 'done' END, rerun = 0, result = $2,
+           progress = total, updated_at = $3
+         WHERE id = $1 AND state = 'running' RETURNING state",
     )
-        .bind(id)
-        .bind(result.to_string())
-        .bind(to_ms(now))
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    .bind(id)
+    .bind(result.to_string())
+    .bind(to_ms(now))
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|r| r.try_get::<String, _>("state")).transpose()?.as_deref() == Some("queued"))
 }
 
 pub async fn fail(db: &Db, id: &str, error: &str, now: Timestamp) -> sqlx::Result<()> {

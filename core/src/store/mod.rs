@@ -5,12 +5,15 @@
 //! or a constraint deciding the race.
 
 pub mod applications;
+pub mod assessment;
 pub mod audit;
 pub mod bookings;
 pub mod centres;
+pub mod decisions;
 pub mod jobs;
 pub mod metrics;
 pub mod notifications;
+pub mod outcomes;
 pub mod schemes;
 pub mod sift;
 pub mod surveys;
@@ -105,6 +108,17 @@ pub fn to_ms(t: Timestamp) -> i64 {
 
 pub fn from_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `$from, $from+1, …` (`n` placeholders), for `IN (…)` lists built for the Any driver (whose
+/// query builder writes `?`, which PostgreSQL refuses).
+pub fn params(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, …, $cols), ($cols+1, …), …` for a multi-row INSERT of `rows` rows.
+pub fn tuples(rows: usize, cols: usize) -> String {
+    (0..rows).map(|r| format!("({})", params(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
 }
 
 /// Reads a text column holding a typed id (`ApplicationId`, `NotificationId`, …).

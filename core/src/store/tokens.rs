@@ -8,31 +8,38 @@ use crate::domain::auth::{Caller, Role, token_hash};
 use crate::domain::ids::{ApplicationId, TokenId};
 
 /// Stores a staff token (recruiter, assessor, hr, admin). The secret itself is not stored.
+/// `assessor_id` binds an assessor's token to the assessor of that id in the centres.
 pub async fn create_staff(
     db: &Db,
     id: TokenId,
     secret: &str,
     role: Role,
     name: &str,
+    assessor_id: Option<&str>,
     now: Timestamp,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO tokens (id, token_hash, role, name, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id.to_string())
-        .bind(token_hash(secret))
-        .bind(role.as_str())
-        .bind(name)
-        .bind(to_ms(now))
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO tokens (id, token_hash, role, name, assessor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.to_string())
+    .bind(token_hash(secret))
+    .bind(role.as_str())
+    .bind(name)
+    .bind(assessor_id)
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
 /// The caller a presented token stands for, if it is known and not revoked.
 pub async fn authenticate(db: &Db, secret: &str) -> sqlx::Result<Option<Caller>> {
-    let row = sqlx::query("SELECT id, role, application_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(token_hash(secret))
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, role, application_id, assessor_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash(secret))
+    .fetch_optional(db.pool())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let id: String = row.try_get("id")?;
     let role: String = row.try_get("role")?;
@@ -42,13 +49,19 @@ pub async fn authenticate(db: &Db, secret: &str) -> sqlx::Result<Option<Caller>>
         token_id: id.parse::<TokenId>().map_err(|_| bad("id"))?,
         role: Role::parse(&role).ok_or_else(|| bad("role"))?,
         application_id: app.map(|a| a.parse::<ApplicationId>().map_err(|_| bad("application_id"))).transpose()?,
+        assessor_id: row.try_get("assessor_id")?,
     }))
 }
 
 /// A new random staff token, stored hashed; returns its id and the secret to show once.
-pub async fn create_staff_token(db: &Db, role: Role, name: &str) -> sqlx::Result<(TokenId, String)> {
+pub async fn create_staff_token(
+    db: &Db,
+    role: Role,
+    name: &str,
+    assessor_id: Option<&str>,
+) -> sqlx::Result<(TokenId, String)> {
     let secret = crate::domain::auth::token_from_bytes(rand::random());
     let id = TokenId::new_v7();
-    create_staff(db, id, &secret, role, name, Timestamp::now()).await?;
+    create_staff(db, id, &secret, role, name, assessor_id, Timestamp::now()).await?;
     Ok((id, secret))
 }

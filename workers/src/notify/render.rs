@@ -46,6 +46,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "ac_reminder.subject",
     "ac_reminder.txt",
     "ac_reminder.html",
+    "offer.subject",
+    "offer.txt",
+    "offer.html",
+    "ac_reserve.subject",
+    "ac_reserve.txt",
+    "ac_reserve.html",
+    "ac_rejected.subject",
+    "ac_rejected.txt",
+    "ac_rejected.html",
 ];
 
 pub struct Templates {
@@ -192,10 +201,22 @@ mod tests {
         let ctx = json!({"name": "A", "scheme_name": "S", "application_id": "x", "submitted_on": "d", "closes_on": "d",
                          "withdrawn_on": "d", "streams": [], "tests": [{"name": "N", "minutes": 20, "sten": 5}],
                          "reason": "r", "passed": true, "late_tests": ["V"], "stream": "Data",
-                         "centre_name": "C", "date_text": "d", "start_text": "09:00", "end_text": "12:00", "venue": "v"});
-        for kind in
-            ["confirmation", "withdrawn", "tests_invited", "ineligible", "scored", "shortlisted", "reserve", "rejected"]
-        {
+                         "centre_name": "C", "date_text": "d", "start_text": "09:00", "end_text": "12:00", "venue": "v",
+                         "organisation": "Barts Health NHS Trust"});
+        for kind in [
+            "confirmation",
+            "withdrawn",
+            "tests_invited",
+            "ineligible",
+            "scored",
+            "shortlisted",
+            "reserve",
+            "rejected",
+            "ac_reminder",
+            "offer",
+            "ac_reserve",
+            "ac_rejected",
+        ] {
             Templates::new().render(kind, &ctx).unwrap();
         }
     }

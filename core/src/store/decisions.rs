@@ -1,0 +1,250 @@
+//! The decisions job's reads and writes (offers, reserve, rejections) and the
+//! candidates' answers to offers.
+
+use std::collections::{BTreeMap, HashSet};
+
+use jiff::Timestamp;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::notifications::{self, NewNotification};
+use super::{Db, params, to_ms, tuples};
+use crate::domain::application::ApplicantDetails;
+use crate::domain::decisions::{Decision, Outcome};
+use crate::domain::ids::NotificationId;
+
+#[derive(Debug, Clone)]
+pub struct DecisionRow {
+    pub id: String,
+    pub stream: String,
+    pub ac_score: f64,
+    pub appointable: bool,
+    pub composite: f64,
+    pub on_reserve: bool,
+    pub details: ApplicantDetails,
+}
+
+/// Every candidate still to decide (assessed), and those on the AC reserve without an offer,
+/// with their AC result and test composite: one query.
+pub async fn candidates(db: &Db, scheme: &str) -> sqlx::Result<Vec<DecisionRow>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.status, a.details, r.stream_id, r.score, r.appointable, COALESCE(s.composite, 0.0) AS composite
+         FROM ac_results r
+         JOIN applications a ON a.id = r.application_id
+         LEFT JOIN application_scores s ON s.application_id = a.id
+         WHERE r.scheme_id = $1 AND (a.status = 'assessed' OR a.status = 'reserve')
+           AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.application_id = a.id)",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let details: String = r.try_get("details")?;
+            Ok(DecisionRow {
+                id: r.try_get("id")?,
+                stream: r.try_get("stream_id")?,
+                ac_score: r.try_get("score")?,
+                appointable: r.try_get::<i64, _>("appointable")? != 0,
+                composite: r.try_get("composite")?,
+                on_reserve: r.try_get::<String, _>("status")? == "reserve",
+                details: serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            })
+        })
+        .collect()
+}
+
+/// (stream, organisation) of every offer that stands (offered or accepted).
+pub async fn held(db: &Db, scheme: &str) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT stream_id, organisation_id FROM offers WHERE scheme_id = $1 AND state IN ('offered', 'accepted')",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("stream_id")?, r.try_get("organisation_id")?))).collect()
+}
+
+fn status_of(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Offer { .. } => "offered",
+        Outcome::Reserve => "reserve",
+        Outcome::Rejected => "rejected",
+    }
+}
+
+/// Writes the decisions in one transaction: statuses by compare-and-set (from `assessed`, or
+/// `reserve` for offers), their timeline events, the offers and the emails. Returns the
+/// emails to enqueue.
+pub async fn apply(
+    db: &Db,
+    scheme: &str,
+    job_id: &str,
+    decisions: &[Decision],
+    emails: &BTreeMap<String, NewNotification>,
+    now: Timestamp,
+) -> sqlx::Result<Vec<NotificationId>> {
+    let now_ms = to_ms(now);
+    let mut tx = db.pool().begin().await?;
+    let mut queued = Vec::new();
+    for chunk in decisions.chunks(500) {
+        // (decision, status it moved from)
+        let mut moved: Vec<(&Decision, &'static str)> = Vec::new();
+        for to in ["offered", "reserve", "rejected"] {
+            for from in ["assessed", "reserve"] {
+                if from == to || (from == "reserve" && to != "offered") {
+                    continue;
+                }
+                let ids: Vec<&str> =
+                    chunk.iter().filter(|d| status_of(&d.outcome) == to).map(|d| d.id.as_str()).collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let sql = format!(
+                    "UPDATE applications SET status = $1, updated_at = $2 WHERE status = $3 AND id IN ({}) RETURNING id",
+                    params(4, ids.len())
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to).bind(now_ms).bind(from);
+                for id in &ids {
+                    q = q.bind(*id);
+                }
+                let changed: HashSet<String> =
+                    q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+                moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)).map(|d| (d, from)));
+            }
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
+            tuples(moved.len(), 6)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (d, from) in &moved {
+            let note = match (&d.outcome, d.rank) {
+                (Outcome::Offer { organisation }, Some(r)) => Some(format!("offer with {organisation} (rank {r})")),
+                (Outcome::Reserve, Some(r)) => Some(format!("reserve (rank {r})")),
+                _ => None,
+            };
+            q = q.bind(d.id.clone()).bind(*from).bind(status_of(&d.outcome)).bind("decisions").bind(note).bind(now_ms);
+        }
+        q.execute(&mut *tx).await?;
+        let offers: Vec<(&Decision, &String)> = moved
+            .iter()
+            .filter_map(|(d, _)| match &d.outcome {
+                Outcome::Offer { organisation } => Some((*d, organisation)),
+                _ => None,
+            })
+            .collect();
+        if !offers.is_empty() {
+            let sql = format!(
+                "INSERT INTO offers (application_id, scheme_id, stream_id, organisation_id, state, job_id, created_at,
+                   updated_at) VALUES {} ON CONFLICT (application_id) DO NOTHING",
+                tuples(offers.len(), 8)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (d, org) in &offers {
+                q = q
+                    .bind(d.id.clone())
+                    .bind(scheme.to_owned())
+                    .bind(d.stream.clone())
+                    .bind((*org).clone())
+                    .bind("offered")
+                    .bind(job_id.to_owned())
+                    .bind(now_ms)
+                    .bind(now_ms);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mail: Vec<NewNotification> = moved.iter().filter_map(|(d, _)| emails.get(&d.id).cloned()).collect();
+        notifications::insert_many(&mut tx, &mail, now).await?;
+        queued.extend(mail.iter().map(|n| n.id));
+    }
+    tx.commit().await?;
+    Ok(queued)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub scheme_id: String,
+    pub stream_id: String,
+    pub organisation_id: String,
+    pub state: String,
+}
+
+pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Offer>> {
+    let row = sqlx::query("SELECT scheme_id, stream_id, organisation_id, state FROM offers WHERE application_id = $1")
+        .bind(application)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| {
+        Ok(Offer {
+            scheme_id: r.try_get("scheme_id")?,
+            stream_id: r.try_get("stream_id")?,
+            organisation_id: r.try_get("organisation_id")?,
+            state: r.try_get("state")?,
+        })
+    })
+    .transpose()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    Done,
+    NoOffer,
+    /// The offer cannot take this answer; its state.
+    Not(String),
+}
+
+/// The candidate accepts (offered → accepted) or declines (offered or accepted → declined)
+/// the place, with the timeline event, in one transaction; compare-and-set throughout.
+pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
+    let now_ms = to_ms(now);
+    let (from_states, to_offer): (&[&str], &str) =
+        if accept { (&["offered"], "accepted") } else { (&["offered", "accepted"], "declined") };
+    let Some(offer) = get(db, application).await? else { return Ok(Answer::NoOffer) };
+    if !from_states.contains(&offer.state.as_str()) {
+        return Ok(Answer::Not(offer.state));
+    }
+    let mut tx = db.pool().begin().await?;
+    let changed = sqlx::query("UPDATE offers SET state = $2, updated_at = $3 WHERE application_id = $1 AND state = $4")
+        .bind(application)
+        .bind(to_offer)
+        .bind(now_ms)
+        .bind(&offer.state)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let moved = sqlx::query("UPDATE applications SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
+        .bind(application)
+        .bind(to_offer)
+        .bind(now_ms)
+        .bind(&offer.state)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 || moved == 0 {
+        return Ok(Answer::Not("changed meanwhile; look again".into()));
+    }
+    sqlx::query(
+        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+         VALUES ($1, $2, $3, 'applicant', NULL, $4)",
+    )
+    .bind(application)
+    .bind(&offer.state)
+    .bind(to_offer)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Answer::Done)
+}
+
+/// Offers per state (offered, accepted, declined) for the profile's acceptance figures.
+pub async fn counts(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<String, u64>> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM offers WHERE scheme_id = $1 GROUP BY state")
+        .bind(scheme)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get::<i64, _>("n")?.max(0) as u64))).collect()
+}

@@ -1,0 +1,167 @@
+//! Placements, in-post checkpoints and leaving, and the retention counts HR reads.
+
+use jiff::Timestamp;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Db, to_ms};
+use crate::domain::ids::ApplicationId;
+use crate::domain::outcomes::Outcome;
+use crate::domain::reports::OutcomeCounts;
+use crate::domain::status::Status;
+
+#[derive(Debug)]
+pub enum RecordError {
+    /// This occasion is already recorded.
+    Exists(String),
+    /// The application is not at the stage this record needs; (its status, what is needed).
+    WrongStatus(Status, &'static str),
+    NotFound,
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for RecordError {
+    fn from(e: sqlx::Error) -> Self {
+        RecordError::Db(e)
+    }
+}
+
+/// Records one outcome in one transaction. A placement needs an accepted offer and moves
+/// the application to `placed`; checkpoints and leaving need a placement.
+pub async fn record(
+    db: &Db,
+    id: ApplicationId,
+    outcome: &Outcome,
+    actor: &str,
+    now: Timestamp,
+) -> Result<(), RecordError> {
+    let key = id.to_string();
+    let mut tx = db.pool().begin().await?;
+    let row = sqlx::query("SELECT scheme_id, status FROM applications WHERE id = $1")
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(RecordError::NotFound)?;
+    let scheme: String = row.try_get("scheme_id")?;
+    let status = Status::parse(&row.try_get::<String, _>("status")?).ok_or(RecordError::NotFound)?;
+    let (org, start, months, in_post, left_on, destination) = match outcome {
+        Outcome::Placement { organisation, start_date } => {
+            if status != Status::Accepted {
+                return Err(RecordError::WrongStatus(status, "accepted"));
+            }
+            (Some(organisation.clone()), Some(start_date.to_string()), None, None, None, None)
+        }
+        Outcome::Checkpoint { months, in_post } => {
+            if status != Status::Placed {
+                return Err(RecordError::WrongStatus(status, "placed"));
+            }
+            (None, None, Some(i64::from(*months)), Some(i64::from(*in_post)), None, None)
+        }
+        Outcome::Left { date, destination } => {
+            if status != Status::Placed {
+                return Err(RecordError::WrongStatus(status, "placed"));
+            }
+            (None, None, None, None, Some(date.to_string()), Some(destination.clone()))
+        }
+    };
+    let occasion = outcome.occasion();
+    let inserted = sqlx::query(
+        "INSERT INTO outcomes (application_id, scheme_id, occasion, organisation_id, start_date, months, in_post, left_on,
+           destination, recorded_by, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (application_id, occasion) DO NOTHING",
+    )
+    .bind(&key)
+    .bind(&scheme)
+    .bind(&occasion)
+    .bind(org)
+    .bind(start)
+    .bind(months)
+    .bind(in_post)
+    .bind(left_on)
+    .bind(destination)
+    .bind(actor)
+    .bind(to_ms(now))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(RecordError::Exists(occasion));
+    }
+    if matches!(outcome, Outcome::Placement { .. })
+        && !super::applications::move_in_tx(&mut tx, id, Status::Accepted, Status::Placed, actor, None, now).await?
+    {
+        return Err(RecordError::WrongStatus(status, "accepted"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The outcomes recorded for an application, by occasion.
+pub async fn list(db: &Db, id: ApplicationId) -> sqlx::Result<Vec<serde_json::Value>> {
+    let rows = sqlx::query(
+        "SELECT occasion, organisation_id, start_date, months, in_post, left_on, destination, recorded_at
+         FROM outcomes WHERE application_id = $1 ORDER BY recorded_at, occasion",
+    )
+    .bind(id.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let mut v = serde_json::Map::new();
+            v.insert("occasion".into(), r.try_get::<String, _>("occasion")?.into());
+            for col in ["organisation_id", "start_date", "left_on", "destination"] {
+                if let Some(s) = r.try_get::<Option<String>, _>(col)? {
+                    v.insert(col.into(), s.into());
+                }
+            }
+            if let Some(m) = r.try_get::<Option<i64>, _>("months")? {
+                v.insert("months".into(), m.into());
+            }
+            if let Some(p) = r.try_get::<Option<i64>, _>("in_post")? {
+                v.insert("in_post".into(), (p != 0).into());
+            }
+            v.insert("recorded_at".into(), super::from_ms(r.try_get("recorded_at")?).to_string().into());
+            Ok(serde_json::Value::Object(v))
+        })
+        .collect()
+}
+
+/// The counts behind the profile's AC and retention figures (set-based: two GROUP BYs).
+pub async fn counts(db: &Db, scheme: &str, stream: Option<&str>) -> sqlx::Result<OutcomeCounts> {
+    let filter = if stream.is_some() {
+        " AND o.application_id IN (SELECT application_id FROM offers WHERE scheme_id = $1 AND stream_id = $2)"
+    } else {
+        ""
+    };
+    let bind = |sql: String| {
+        let q = sqlx::query(AssertSqlSafe(sql)).bind(scheme.to_owned());
+        match stream {
+            Some(s) => q.bind(s.to_owned()),
+            None => q,
+        }
+    };
+    let (assessed, appointable) = super::assessment::appointable_counts(db, scheme, stream).await?;
+    let mut out = OutcomeCounts { assessed, appointable, ..Default::default() };
+    let rows = bind(format!(
+        "SELECT o.occasion, o.months, o.in_post, o.destination, COUNT(*) AS n FROM outcomes o
+         WHERE o.scheme_id = $1{filter} GROUP BY o.occasion, o.months, o.in_post, o.destination"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    for r in rows {
+        let n = r.try_get::<i64, _>("n")?.max(0) as u64;
+        let occasion: String = r.try_get("occasion")?;
+        if occasion == "placement" {
+            out.placed += n;
+        } else if occasion == "left" {
+            let dest: Option<String> = r.try_get("destination")?;
+            *out.destinations.entry(dest.unwrap_or_else(|| "unknown".into())).or_default() += n;
+        } else if let Some(m) = r.try_get::<Option<i64>, _>("months")? {
+            let e = out.checkpoints.entry(u32::try_from(m).unwrap_or(0)).or_default();
+            e.0 += n;
+            if r.try_get::<Option<i64>, _>("in_post")? == Some(1) {
+                e.1 += n;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,83 @@
+//! The decisions job: every assessed candidate (and the AC reserve, when places
+//! are free) is decided by the pure `decisions` rule — offers per stream and
+//! organisation in AC-score order to appointable candidates, reserve for the
+//! other appointable ones, rejection for the rest — written with timeline events
+//! and emails in one transaction. A declined offer starts the job again, which
+//! passes the freed place to the best candidate on reserve.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use fasttrack_core::decisions::{Candidate, Outcome, decide};
+use fasttrack_core::store::notifications::NewNotification;
+use fasttrack_core::store::{Db, decisions, jobs, metrics, schemes};
+use fasttrack_core::{ApplicationId, NotificationId};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::queue::Queue;
+
+#[tracing::instrument(name = "run decisions", skip(db, queue))]
+pub async fn run_decisions(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
+    crate::tracked::run(db, job_id, stale, "decisions", |scheme| async move {
+        decide_scheme(db, queue, job_id, &scheme).await
+    })
+    .await
+}
+
+async fn decide_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+    let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
+    let rows = decisions::candidates(db, scheme_id).await?;
+    let held = decisions::held(db, scheme_id).await?;
+    jobs::progress(db, job_id, 0, rows.len() as i64, Timestamp::now()).await?;
+    let candidates: Vec<Candidate> = rows
+        .iter()
+        .map(|r| Candidate {
+            id: r.id.clone(),
+            stream: r.stream.clone(),
+            ac_score: r.ac_score,
+            appointable: r.appointable,
+            composite: r.composite,
+            on_reserve: r.on_reserve,
+        })
+        .collect();
+    let out = decide(scheme_id, &scheme.streams, &held, &candidates);
+
+    let by_id: BTreeMap<&str, &decisions::DecisionRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let org_name = |id: &str| {
+        scheme.organisations.iter().find(|o| o.id.as_str() == id).map_or_else(|| id.to_owned(), |o| o.name.clone())
+    };
+    let mut emails = BTreeMap::new();
+    let mut summary: BTreeMap<String, BTreeMap<&str, u32>> = BTreeMap::new();
+    for d in &out {
+        let row = by_id[d.id.as_str()];
+        let (kind, organisation) = match &d.outcome {
+            Outcome::Offer { organisation } => ("offer", Some(org_name(organisation))),
+            Outcome::Reserve => ("ac_reserve", None),
+            Outcome::Rejected => ("ac_rejected", None),
+        };
+        *summary.entry(d.stream.clone()).or_default().entry(kind).or_default() += 1;
+        let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str());
+        emails.insert(
+            d.id.clone(),
+            NewNotification {
+                id: NotificationId::new_v7(),
+                application_id: d.id.parse::<ApplicationId>().ok(),
+                kind: kind.into(),
+                recipient: row.details.email.clone(),
+                template: kind.into(),
+                context: json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id,
+                                "stream": stream, "organisation": organisation}),
+                idempotency_key: format!("{}:{kind}", d.id),
+            },
+        );
+    }
+    let email_ids = decisions::apply(db, scheme_id, job_id, &out, &emails, Timestamp::now()).await?;
+    if let Err(e) = queue.enqueue_emails(&email_ids).await {
+        tracing::warn!(error = format!("{e:#}"), "could not enqueue decision emails; the sweeper will");
+    }
+    // Offers are made: freeze the funnel up to them for HR reports.
+    metrics::take_snapshot(db, scheme_id, job_id, "offered", Timestamp::now()).await?;
+    Ok(json!({"decided": out.len(), "streams": summary}))
+}

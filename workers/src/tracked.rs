@@ -1,0 +1,45 @@
+//! Jobs users start and watch (`jobs` rows: sift, schedule, decisions) share one
+//! life cycle: take the row (only one runner wins), do the work, record the
+//! result or the failure — and run again at once if someone asked for the job
+//! while it ran (a seat or an offer declined meanwhile), so no request is lost.
+
+use std::time::Duration;
+
+use fasttrack_core::store::{Db, jobs};
+use jiff::Timestamp;
+
+/// Runs `work(scheme)` for the job row `job_id`. Business failures are recorded on the row
+/// (the cause goes to the log, which may quote the database); only infrastructure errors
+/// (the row cannot be written) are returned for the queue to retry.
+pub async fn run<F>(
+    db: &Db,
+    job_id: &str,
+    stale: Duration,
+    what: &str,
+    work: impl Fn(String) -> F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = anyhow::Result<serde_json::Value>>,
+{
+    let Some(job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
+    loop {
+        match work(job.scheme_id.clone()).await {
+            Ok(summary) => {
+                tracing::info!(scheme = %job.scheme_id, job = job_id, "{what} finished");
+                if !jobs::finish(db, job_id, &summary, Timestamp::now()).await? {
+                    return Ok(());
+                }
+                tracing::info!(job = job_id, "{what} asked for again while it ran: running once more");
+                if jobs::start(db, job_id, Timestamp::now(), stale).await?.is_none() {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), job = job_id, "{what} failed");
+                let message = format!("the {what} failed; operators can find the cause in the logs under job {job_id}");
+                jobs::fail(db, job_id, &message, Timestamp::now()).await?;
+                return Ok(());
+            }
+        }
+    }
+}
