@@ -1,12 +1,12 @@
 //! Assessment-centre bookings and the waiting list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::notifications::{self, NewNotification};
-use super::{Db, to_ms};
+use super::{Db, params, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
 
 /// A shortlisted candidate not yet holding a seat.
@@ -63,9 +63,11 @@ pub struct NewBooking {
     pub email: NewNotification,
 }
 
-/// Books each candidate (moving shortlisted → ac_invited by compare-and-set, with its timeline
-/// event and invitation email) and records the waiting list, in one transaction. Returns the
-/// emails to enqueue.
+/// Books the candidates (moving shortlisted → ac_invited by compare-and-set, with timeline
+/// events and invitation emails) and records the waiting list: multi-row statements, a
+/// transaction per 500 candidates, so 10,000 bookings are a few dozen statements. Safe to stop
+/// half-way: a re-run books only those still shortlisted without a seat. Returns the emails
+/// to enqueue.
 pub async fn record(
     db: &Db,
     scheme: &str,
@@ -75,67 +77,83 @@ pub async fn record(
     now: Timestamp,
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
     let now_ms = to_ms(now);
-    let mut tx = db.pool().begin().await?;
     let mut emails = Vec::new();
-    for b in booked {
-        let moved = sqlx::query(
-            "UPDATE applications SET status = 'ac_invited', updated_at = $2 WHERE id = $1 AND status = 'shortlisted'",
-        )
-        .bind(&b.application_id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if moved == 0 {
-            continue; // withdrawn meanwhile
+    for chunk in booked.chunks(500) {
+        let mut tx = db.pool().begin().await?;
+        let sql = format!(
+            "UPDATE applications SET status = 'ac_invited', updated_at = $1 WHERE status = 'shortlisted' AND id IN ({})
+             RETURNING id",
+            params(2, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
+        for b in chunk {
+            q = q.bind(b.application_id.clone());
         }
-        sqlx::query(AssertSqlSafe(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-             VALUES ($1, 'shortlisted', 'ac_invited', 'scheduler', NULL, $2)",
-        ))
-        .bind(&b.application_id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO bookings (application_id, scheme_id, centre_id, session_id, state, uid, sequence, job_id, created_at,
-               updated_at, starts_at, reminded)
-             VALUES ($1, $2, $3, $4, 'invited', $5, 0, $6, $7, $7, $8, 0)
-             ON CONFLICT (application_id) DO UPDATE SET centre_id = $3, session_id = $4, state = 'invited',
-               sequence = bookings.sequence + 1, job_id = $6, updated_at = $7, starts_at = $8, reminded = 0",
-        )
-        .bind(&b.application_id)
-        .bind(scheme)
-        .bind(&b.centre_id)
-        .bind(&b.session_id)
-        .bind(&b.uid)
-        .bind(job)
-        .bind(now_ms)
-        .bind(to_ms(b.starts_at))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM ac_waiting_list WHERE application_id = $1")
-            .bind(&b.application_id)
-            .execute(&mut *tx)
-            .await?;
-        if notifications::insert(&mut tx, &b.email, now).await? {
-            emails.push(b.email.id);
+        let moved: HashSet<String> =
+            q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+        // Those withdrawn meanwhile are left out.
+        let rows: Vec<&NewBooking> = chunk.iter().filter(|b| moved.contains(&b.application_id)).collect();
+        if rows.is_empty() {
+            tx.commit().await?;
+            continue;
         }
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
+            tuples(rows.len(), 6)
+        )));
+        for b in &rows {
+            q = q.bind(b.application_id.clone()).bind("shortlisted").bind("ac_invited").bind("scheduler");
+            q = q.bind(None::<String>).bind(now_ms);
+        }
+        q.execute(&mut *tx).await?;
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO bookings (application_id, scheme_id, centre_id, session_id, state, uid, sequence, job_id,
+               created_at, updated_at, starts_at, reminded) VALUES {}
+             ON CONFLICT (application_id) DO UPDATE SET centre_id = excluded.centre_id, session_id = excluded.session_id,
+               state = 'invited', sequence = bookings.sequence + 1, job_id = excluded.job_id,
+               updated_at = excluded.updated_at, starts_at = excluded.starts_at, reminded = 0",
+            tuples(rows.len(), 12)
+        )));
+        for b in &rows {
+            q = q
+                .bind(b.application_id.clone())
+                .bind(scheme.to_owned())
+                .bind(b.centre_id.clone())
+                .bind(b.session_id.clone())
+                .bind("invited")
+                .bind(b.uid.clone())
+                .bind(0_i64)
+                .bind(job.to_owned())
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(to_ms(b.starts_at))
+                .bind(0_i64);
+        }
+        q.execute(&mut *tx).await?;
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM ac_waiting_list WHERE application_id IN ({})",
+            params(1, rows.len())
+        )));
+        for b in &rows {
+            q = q.bind(b.application_id.clone());
+        }
+        q.execute(&mut *tx).await?;
+        let mail: Vec<NewNotification> = rows.iter().map(|b| b.email.clone()).collect();
+        notifications::insert_many(&mut tx, &mail, now).await?;
+        tx.commit().await?;
+        emails.extend(mail.iter().map(|n| n.id));
     }
-    for (id, reason) in waiting {
-        sqlx::query(
-            "INSERT INTO ac_waiting_list (application_id, scheme_id, reason, job_id, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (application_id) DO UPDATE SET reason = $3, job_id = $4",
-        )
-        .bind(id)
-        .bind(scheme)
-        .bind(reason)
-        .bind(job)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+    for chunk in waiting.chunks(500) {
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO ac_waiting_list (application_id, scheme_id, reason, job_id, created_at) VALUES {}
+             ON CONFLICT (application_id) DO UPDATE SET reason = excluded.reason, job_id = excluded.job_id",
+            tuples(chunk.len(), 5)
+        )));
+        for (id, reason) in chunk {
+            q = q.bind(id.clone()).bind(scheme.to_owned()).bind(reason.clone()).bind(job.to_owned()).bind(now_ms);
+        }
+        q.execute(db.pool()).await?;
     }
-    tx.commit().await?;
     Ok(emails)
 }
 
