@@ -526,6 +526,39 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     app.stop().await;
 }
 
+/// A decline while the decisions job runs must not be lost: asking for a running job marks
+/// it to run once more when it finishes, instead of starting a second run beside it.
+async fn a_job_asked_for_while_it_runs_runs_once_more(backend: Backend) {
+    use fasttrack_core::store::jobs;
+    let app = TestApp::spawn_with(backend, Options { parts: fasttrack::startup::API_ONLY, ..Default::default() }).await;
+    let now = jiff::Timestamp::now();
+    let (id, created) = jobs::create_or_existing(&app.db, "job-1", "decisions", "s", "test", now).await.unwrap();
+    assert!(created);
+    // Queued: a second request returns it and changes nothing (it has not read anything yet).
+    assert_eq!(
+        jobs::create_or_existing(&app.db, "job-2", "decisions", "s", "test", now).await.unwrap(),
+        (id.clone(), false)
+    );
+    assert!(jobs::start(&app.db, &id, now, Duration::from_secs(60)).await.unwrap().is_some());
+    assert!(!jobs::finish(&app.db, &id, &json!({}), now).await.unwrap(), "no request came: done");
+
+    let (id, _) = jobs::create_or_existing(&app.db, "job-3", "decisions", "s", "test", now).await.unwrap();
+    assert_eq!(id, "job-3");
+    jobs::start(&app.db, &id, now, Duration::from_secs(60)).await.unwrap().unwrap();
+    // Running: the request is remembered …
+    assert_eq!(
+        jobs::create_or_existing(&app.db, "job-4", "decisions", "s", "test", now).await.unwrap(),
+        (id.clone(), false)
+    );
+    // … so finishing queues it again, and the next finish is final.
+    assert!(jobs::finish(&app.db, &id, &json!({}), now).await.unwrap());
+    assert_eq!(jobs::get(&app.db, &id).await.unwrap().unwrap().state, "queued");
+    jobs::start(&app.db, &id, now, Duration::from_secs(60)).await.unwrap().unwrap();
+    assert!(!jobs::finish(&app.db, &id, &json!({}), now).await.unwrap());
+    assert_eq!(jobs::get(&app.db, &id).await.unwrap().unwrap().state, "done");
+    app.stop().await;
+}
+
 /// The first text/calendar part of an email, unfolded, as property → value.
 fn calendar(eml: &str) -> BTreeMap<String, String> {
     let start = eml.find("BEGIN:VCALENDAR").expect("a calendar");
@@ -541,4 +574,4 @@ fn calendar(eml: &str) -> BTreeMap<String, String> {
     out
 }
 
-both_backends!(the_london_pilot_runs_from_sift_to_offers_and_outcomes);
+both_backends!(the_london_pilot_runs_from_sift_to_offers_and_outcomes, a_job_asked_for_while_it_runs_runs_once_more);
