@@ -11,6 +11,7 @@ use fasttrack_core::store::applications::{
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{self, audit};
 use fasttrack_core::{ApplicationId, NotificationId, Role, Status, TokenId};
+use fasttrack_workers::jobs::Job;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -385,6 +386,17 @@ pub async fn withdraw(
             idempotency_key: format!("{id}:withdrawn"),
         };
         match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
+            // A seat or a place they held goes to the next candidate.
+            Ok(Status::AcInvited | Status::AcBooked) => {
+                state
+                    .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
+                    .await?;
+            }
+            Ok(Status::Offered | Status::Accepted) => {
+                state
+                    .start_job("decisions", &app.scheme_id, "system:pass-on", |job_id| Job::RunDecisions { job_id })
+                    .await?;
+            }
             Ok(_) => {}
             Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
             Err(TransitionError::NotAllowed { from: Status::Withdrawn, .. }) => {}

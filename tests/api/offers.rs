@@ -448,9 +448,21 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
         .get("n");
     assert_eq!(standing, 20, "still exactly 20 places offered");
 
+    // A mental-health candidate withdraws while holding an offer: that place passes on too.
+    let leaver = offered.iter().find(|p| p.stream == "mental-health-trusts").unwrap();
+    let res = app.client.delete(app.url(&format!("/api/v1/applications/{}", leaver.id))).bearer_auth(&leaver.token);
+    assert_eq!(res.send().await.unwrap().status(), 200);
+    let r_mh = invited.iter().find(|p| p.id == best_reserve["mental-health-trusts"]).unwrap().clone();
+    poll("the withdrawn candidate's place to pass on", async || {
+        (status(&app, &recruiter, &r_mh.id).await == "offered").then_some(())
+    })
+    .await;
+
     // Everyone else accepts; answers are taken once.
-    let mut accepted: Vec<Person> = offered.iter().filter(|p| p.id != gone.id).map(|p| (*p).clone()).collect();
+    let mut accepted: Vec<Person> =
+        offered.iter().filter(|p| p.id != gone.id && p.id != leaver.id).map(|p| (*p).clone()).collect();
     accepted.push(r1p.clone());
+    accepted.push(r_mh.clone());
     for p in &accepted {
         let (code, _) = post(&app, &format!("/api/v1/applications/{}/offer/accept", p.id), &p.token, json!({})).await;
         assert_eq!(code, 200, "{}", p.label);

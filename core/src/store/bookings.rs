@@ -35,11 +35,13 @@ pub async fn unbooked(db: &Db, scheme: &str) -> sqlx::Result<Vec<Unbooked>> {
         .collect()
 }
 
-/// Seats taken per (centre, session).
+/// Seats taken per (centre, session): held by a booking invited or accepted whose candidate
+/// has not withdrawn.
 pub async fn taken(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<(String, String), u32>> {
     let rows = sqlx::query(
-        "SELECT centre_id, session_id, COUNT(*) AS n FROM bookings
-         WHERE scheme_id = $1 AND state IN ('invited', 'accepted') GROUP BY centre_id, session_id",
+        "SELECT b.centre_id, b.session_id, COUNT(*) AS n FROM bookings b JOIN applications a ON a.id = b.application_id
+         WHERE b.scheme_id = $1 AND b.state IN ('invited', 'accepted') AND a.status <> 'withdrawn'
+         GROUP BY b.centre_id, b.session_id",
     )
     .bind(scheme)
     .fetch_all(db.pool())

@@ -53,10 +53,12 @@ pub async fn candidates(db: &Db, scheme: &str) -> sqlx::Result<Vec<DecisionRow>>
         .collect()
 }
 
-/// (stream, organisation) of every offer that stands (offered or accepted).
+/// (stream, organisation) of every offer that stands (offered or accepted, and the candidate
+/// has not withdrawn).
 pub async fn held(db: &Db, scheme: &str) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query(
-        "SELECT stream_id, organisation_id FROM offers WHERE scheme_id = $1 AND state IN ('offered', 'accepted')",
+        "SELECT o.stream_id, o.organisation_id FROM offers o JOIN applications a ON a.id = o.application_id
+         WHERE o.scheme_id = $1 AND o.state IN ('offered', 'accepted') AND a.status IN ('offered', 'accepted', 'placed')",
     )
     .bind(scheme)
     .fetch_all(db.pool())
