@@ -397,6 +397,10 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     assert_eq!(code, 202);
     let decided = wait_for_job(&app, &recruiter, job["href"].as_str().unwrap()).await;
     assert_eq!(decided["result"]["decided"], 80, "{decided}");
+    // HR figures up to the offers are frozen now (erasure later does not rewrite them).
+    let frozen = fasttrack_core::store::metrics::frozen_stages(&app.db, SCHEME).await.unwrap();
+    let offered_stage = fasttrack_core::metrics::STAGES.iter().position(|s| s.as_str() == "offered").unwrap();
+    assert_eq!(frozen, offered_stage + 1);
     let mut orgs: BTreeMap<String, u32> = BTreeMap::new();
     for p in &invited {
         assert_eq!(status(&app, &recruiter, &p.id).await, expect[&p.id], "{}", p.label);
