@@ -517,6 +517,11 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     let (code, _) =
         post(&app, &out(&accepted[0]), &hr, json!({"kind": "checkpoint", "months": 3, "in_post": true})).await;
     assert_eq!(code, 409, "a checkpoint is recorded once");
+    let (code, body) =
+        post(&app, &format!("/api/v1/applications/{}/offer/decline", accepted[0].id), &accepted[0].token, json!({}))
+            .await;
+    assert_eq!(code, 409);
+    assert!(body["detail"].as_str().unwrap().contains("placed"), "{body}");
 
     // What HR reads: 80 assessed and how many the panels rated appointable; 20 placed, 15 of
     // them in post at 3 months; 5 leavers, whose destinations (3 and 2) are too few to show.

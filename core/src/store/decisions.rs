@@ -226,7 +226,14 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
         .await?
         .rows_affected();
     if changed == 0 || moved == 0 {
-        return Ok(Answer::Not("changed meanwhile; look again".into()));
+        drop(tx);
+        let status: Option<String> = sqlx::query("SELECT status FROM applications WHERE id = $1")
+            .bind(application)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.try_get("status"))
+            .transpose()?;
+        return Ok(Answer::Not(format!("{}, and the application is {}", offer.state, status.unwrap_or_default())));
     }
     sqlx::query(
         "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
