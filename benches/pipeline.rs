@@ -281,6 +281,7 @@ fn allocation() -> (usize, usize, f64, usize) {
             },
             employer: (next(5) == 0).then(|| format!("org{}", next(20))),
             conflicts: Vec::new(),
+            exclude: Vec::new(),
             preferences: venues.iter().map(|v| ((*v).to_owned(), next(4) as u32)).collect(),
         })
         .collect();

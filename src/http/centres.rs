@@ -95,6 +95,7 @@ pub async fn booking(
         let session = centre.as_ref().and_then(|c| c.sessions.iter().find(|s| s.id == b.session_id));
         return Ok(HttpResponse::Ok().json(json!({
             "state": b.state, "centre": b.centre_id, "session": b.session_id, "uid": b.uid, "sequence": b.sequence,
+            "rebook_requested": b.rebook,
             "venue": centre.as_ref().map(|c| c.venue.clone()), "date": centre.as_ref().map(|c| c.date.to_string()),
             "start": session.map(|s| s.start.strftime("%H:%M").to_string()),
             "end": session.map(|s| s.end.strftime("%H:%M").to_string()), "time_zone": "Europe/London",
@@ -150,4 +151,33 @@ pub async fn decline(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     answer(&state, &auth, &path, false).await
+}
+
+/// Ask for another session. The seat held (offered or accepted) is kept until the scheduler
+/// finds a free seat in another session that suits; then the updated invitation comes (same
+/// calendar event, SEQUENCE + 1) and the seat left goes to the waiting list.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/booking/rebook", tag = "assessment centres",
+    params(("id" = String, Path)),
+    responses((status = 202, description = "the request is taken; the scheduler is running"), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn rebook(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = super::applications::parse_id(&path)?;
+    auth.require(Action::AnswerBooking(id))?;
+    let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
+    match bookings::request_rebook(&state.db, &id.to_string(), Timestamp::now()).await? {
+        bookings::Answer::Done => {}
+        bookings::Answer::NoBooking => {
+            return Err(ApiError::Conflict {
+                title: "No seat to move",
+                detail: "there is no assessment-centre seat to move yet".into(),
+            });
+        }
+        bookings::Answer::NotInvited(s) => {
+            return Err(ApiError::Conflict { title: "Cannot move this seat", detail: format!("the booking is {s}") });
+        }
+    }
+    state.start_job("schedule", &app.scheme_id, "system:rebook", |job_id| Job::RunSchedule { job_id }).await?;
+    tracing::info!(application = %id, "rebooking asked for");
+    Ok(HttpResponse::Accepted().json(json!({"state": "rebook_requested"})))
 }

@@ -4,7 +4,7 @@ use fasttrack_core::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Options, TestApp, application, poll, sign, wait_for_job};
 
 async fn centres_are_loaded_listed_and_added(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -73,4 +73,139 @@ async fn a_reminder_goes_once_48_hours_before_the_session(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(centres_are_loaded_listed_and_added, a_reminder_goes_once_48_hours_before_the_session);
+fn session(id: &str, capacity: u32) -> Value {
+    json!({"id": id, "start": "09:00", "end": "12:00", "capacity": capacity,
+           "exercises": [{"kind": "interview", "competencies": ["motivation"]}],
+           "assessors": [{"id": format!("as-{id}"), "name": "A. Assessor", "organisation": "elft"}]})
+}
+
+/// Three shortlisted candidates in three seats; one asks to move. With no other seat free they
+/// keep theirs; when a recruiter adds a session, the scheduler moves them there and sends the
+/// updated calendar (same event, SEQUENCE 1), and they must accept the new seat.
+async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options { env: vec![("FASTTRACK__WEBHOOKS__PROVIDERS__ACME".into(), "s3cret".into())], ..Default::default() },
+    )
+    .await;
+    let recruiter = app.token(Role::Recruiter).await;
+    let closes = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
+    let scheme = json!({
+        "id": "rebook", "name": "Rebooking scheme", "opens_at": "2026-01-01T00:00:00Z", "closes_at": closes.to_string(),
+        "streams": [{"id": "alpha", "name": "Alpha", "ac_seats": 3}],
+        "tests": [{"id": "quiz", "name": "Quiz", "weight": 1.0, "cut_t": 0.0, "key_version": 1,
+                   "norm": {"mean": 0.5, "sd": 0.5, "version": "n1"},
+                   "items": [{"kind": "multiple_choice", "id": "q1", "stem": "?", "options": ["a", "b"], "key": 0}]}],
+        "assessment_centres": [{"id": "c1", "name": "Centre 1", "venue": "Leeds", "date": "2027-06-01",
+                                "sessions": [session("am", 2), session("pm", 1)]}]
+    });
+    assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await.status(), 201);
+    let mut people = Vec::new();
+    for n in 0..3 {
+        let mut body = application(&format!("r{n}@example.ac.uk"));
+        body["stream_preferences"] = json!(["alpha"]);
+        body["adjustments"] = json!([]);
+        body["unavailable_dates"] = json!([]);
+        let (id, token) = app.apply_ok("rebook", &body).await;
+        let delivery =
+            serde_json::to_vec(&json!({"delivery_id": id, "application_id": id, "test": "quiz", "raw_score": 1}))
+                .unwrap();
+        let res = app
+            .client
+            .post(app.url("/api/v1/webhooks/test-results"))
+            .header("content-type", "application/json")
+            .header("X-Fasttrack-Provider", "acme")
+            .header("X-Fasttrack-Signature", sign("s3cret", &delivery))
+            .body(delivery)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        people.push((id, token));
+    }
+    let status = async |id: &str| -> String {
+        let v: Value = app.get(&format!("/api/v1/applications/{id}"), Some(&recruiter)).await.json().await.unwrap();
+        v["status"].as_str().unwrap().to_owned()
+    };
+    for (id, _) in &people {
+        poll("scoring", async || (status(id).await == "scored").then_some(())).await;
+    }
+    let sift = poll("the closing date", async || {
+        let r = app.post_json("/api/v1/schemes/rebook/sift", Some(&recruiter), &json!({})).await;
+        if r.status() == 202 { Some(r.json::<Value>().await.unwrap()) } else { None }
+    })
+    .await;
+    wait_for_job(&app, &recruiter, sift["href"].as_str().unwrap()).await;
+    let schedule = async || {
+        let r = app.post_json("/api/v1/schemes/rebook/schedule", Some(&recruiter), &json!({})).await;
+        assert_eq!(r.status(), 202);
+        let job: Value = r.json().await.unwrap();
+        wait_for_job(&app, &recruiter, job["href"].as_str().unwrap()).await
+    };
+    let done = schedule().await;
+    assert_eq!(done["result"]["placed"], 3, "{done}");
+
+    let booking = async |id: &str, token: &str| -> Value {
+        app.get(&format!("/api/v1/applications/{id}/booking"), Some(token)).await.json().await.unwrap()
+    };
+    let mut mover = None;
+    for (id, token) in &people {
+        if booking(id, token).await["session"] == "am" {
+            mover = Some((id.clone(), token.clone()));
+        }
+    }
+    let (id, token) = mover.unwrap();
+    let accepted = app.post_json(&format!("/api/v1/applications/{id}/booking/accept"), Some(&token), &json!({})).await;
+    assert_eq!(accepted.status(), 200);
+    let before = booking(&id, &token).await;
+    let res = app.post_json(&format!("/api/v1/applications/{id}/booking/rebook"), Some(&token), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    // Every seat is taken: they keep theirs, still asking.
+    let still = poll("the rebooking run", async || {
+        let b = booking(&id, &token).await;
+        let job: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM jobs WHERE scheme_id = 'rebook' AND kind = 'schedule' ORDER BY created_at DESC LIMIT 1",
+        )
+        .fetch_optional(app.db.pool())
+        .await
+        .unwrap();
+        (job.as_deref() == Some("done")).then_some(b)
+    })
+    .await;
+    assert_eq!(
+        (&still["session"], &still["state"], &still["rebook_requested"]),
+        (&json!("am"), &json!("accepted"), &json!(true))
+    );
+
+    // A recruiter adds a session a week later; the next run moves them there.
+    let centre = json!({"id": "c2", "name": "Centre 2", "venue": "virtual", "date": "2027-06-08",
+                        "sessions": [session("am", 1)]});
+    let path = "/api/v1/schemes/rebook/assessment-centres";
+    assert_eq!(app.post_json(path, Some(&recruiter), &centre).await.status(), 201);
+    let done = schedule().await;
+    assert_eq!((&done["result"]["moved"], &done["result"]["placed"]), (&json!(1), &json!(0)), "{done}");
+    let after = booking(&id, &token).await;
+    assert_eq!(
+        (&after["centre"], &after["state"], &after["rebook_requested"]),
+        (&json!("c2"), &json!("invited"), &json!(false))
+    );
+    assert_eq!(after["uid"], before["uid"], "the same calendar event");
+    assert_eq!(after["sequence"].as_i64(), Some(before["sequence"].as_i64().unwrap() + 1));
+    assert_eq!(status(&id).await, "ac_invited", "the new seat is to be accepted");
+    let uid = format!("UID:{}", before["uid"].as_str().unwrap());
+    let mails = app.wait_for_emails(2, |e| e.contains(&uid)).await;
+    let moved = mails.iter().find(|e| e.contains("DTSTART:20270608T080000Z")).expect("the updated invitation");
+    assert!(moved.contains(&format!("SEQUENCE:{}", after["sequence"])) && moved.contains("has moved"), "{moved}");
+    // Nothing to move any more.
+    let again = app.post_json(&format!("/api/v1/applications/{id}/booking/decline"), Some(&token), &json!({})).await;
+    assert_eq!(again.status(), 200);
+    let gone = app.post_json(&format!("/api/v1/applications/{id}/booking/rebook"), Some(&token), &json!({})).await;
+    assert_eq!(gone.status(), 409);
+    app.stop().await;
+}
+
+both_backends!(
+    a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees,
+    centres_are_loaded_listed_and_added,
+    a_reminder_goes_once_48_hours_before_the_session
+);

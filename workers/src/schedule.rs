@@ -1,13 +1,17 @@
 //! The schedule worker: every shortlisted candidate without a seat is placed in
 //! an assessment-centre session by the exact optimiser (`allocation`), invited
 //! by email with a calendar file, and moved to `ac_invited`; those who cannot be
-//! placed go on the waiting list with the reason.
+//! placed go on the waiting list with the reason. Candidates who asked to move are
+//! placed first, anywhere but their own session, and sent the updated calendar
+//! (same UID, SEQUENCE + 1); the seat they leave goes to the waiting list.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use fasttrack_core::allocation::{Candidate, Session, Unplaced, allocate};
-use fasttrack_core::application::centre_preference;
+use fasttrack_core::application::{ApplicantDetails, centre_preference};
+use fasttrack_core::centres::AssessmentCentre;
+use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::bookings::{self, NewBooking};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{Db, centres, jobs, schemes};
@@ -37,11 +41,12 @@ pub async fn run_schedule(db: &Db, queue: &Queue, job_id: &str, stale: Duration)
     .await
 }
 
-async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
-    let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
-    let centres = centres::list(db, scheme_id).await?;
-    let taken = bookings::taken(db, scheme_id).await?;
-    let sessions: Vec<Session> = centres
+/// The sessions of a scheme with the seats still free.
+fn free_sessions(
+    centres: &[AssessmentCentre],
+    taken: &std::collections::BTreeMap<(String, String), u32>,
+) -> Vec<Session> {
+    centres
         .iter()
         .flat_map(|c| {
             c.sessions.iter().map(|s| Session {
@@ -53,61 +58,110 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
                 assessors: s.assessors.iter().map(|a| (a.id.clone(), a.organisation.clone())).collect(),
             })
         })
-        .collect();
+        .collect()
+}
+
+fn candidate(id: &str, details: &ApplicantDetails, centres: &[AssessmentCentre], exclude: Vec<String>) -> Candidate {
+    Candidate {
+        id: id.to_owned(),
+        unavailable: details.unavailable_dates.clone(),
+        adjustments: details.adjustments.clone(),
+        employer: details.current_employer.clone(),
+        conflicts: Vec::new(),
+        exclude,
+        preferences: centres
+            .iter()
+            .map(|c| (c.id.clone(), centre_preference(details, &c.id, &c.name, &c.venue, c.date)))
+            .filter(|(_, p)| *p > 0)
+            .collect(),
+    }
+}
+
+/// The booking of `app` in `session` ("centre/session") with its invitation: calendar UID
+/// stable per application, SEQUENCE as given (0 first, one more on every move).
+fn invitation(
+    scheme: &SchemeDefinition,
+    centres: &[AssessmentCentre],
+    app: &str,
+    details: &ApplicantDetails,
+    session: &str,
+    sequence: i64,
+    now: Timestamp,
+) -> anyhow::Result<NewBooking> {
+    let (centre_id, session_id) = session.split_once('/').context("a session id")?;
+    let centre = centres.iter().find(|c| c.id == centre_id).context("the centre")?;
+    let s = centre.session(session_id).context("the session")?;
+    let uid = format!("{app}.{}.ac@fasttrack", scheme.id);
+    let (start, end) = (utc(centre.date, s.start)?, utc(centre.date, s.end)?);
+    // The first invitation's key stays as it always was; a move is a new occasion.
+    let occasion = if sequence == 0 { String::new() } else { format!(":{sequence}") };
+    Ok(NewBooking {
+        application_id: app.to_owned(),
+        centre_id: centre_id.to_owned(),
+        session_id: session_id.to_owned(),
+        uid: uid.clone(),
+        starts_at: start,
+        email: NewNotification {
+            id: NotificationId::new_v7(),
+            application_id: app.parse::<ApplicationId>().ok(),
+            kind: "ac_invitation".into(),
+            recipient: details.email.clone(),
+            template: "ac_invitation".into(),
+            context: json!({
+                "name": details.name, "scheme_name": scheme.name, "application_id": app,
+                "centre_name": centre.name, "venue": centre.venue, "moved": sequence > 0,
+                "date_text": centre.date.strftime("%A %-d %B %Y").to_string(),
+                "start_text": s.start.strftime("%H:%M").to_string(), "end_text": s.end.strftime("%H:%M").to_string(),
+                "ics": {
+                    "uid": uid, "sequence": sequence, "start_utc": ics_time(start), "end_utc": ics_time(end),
+                    "stamp_utc": ics_time(now), "summary": format!("{}: {}", scheme.name, centre.name),
+                    "location": centre.venue, "description": "Assessment centre. Please bring photo ID.",
+                },
+            }),
+            idempotency_key: format!("{app}:ac_invitation:{centre_id}/{session_id}{occasion}"),
+        },
+    })
+}
+
+async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+    let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
+    let centres = centres::list(db, scheme_id).await?;
+    let now = Timestamp::now();
+
+    // First those who asked to move: a free seat anywhere but their own session. Their old
+    // seat is then free for the waiting list below.
+    let rebookers = bookings::rebookers(db, scheme_id).await?;
+    let mut moved = 0;
+    if !rebookers.is_empty() {
+        let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?);
+        let cands: Vec<Candidate> = rebookers
+            .iter()
+            .map(|r| candidate(&r.id, &r.details, &centres, vec![format!("{}/{}", r.centre_id, r.session_id)]))
+            .collect();
+        let plan = allocate(&cands, &sessions);
+        let mut moves = Vec::new();
+        for (app, session) in &plan.assigned {
+            let r = rebookers.iter().find(|r| &r.id == app).context("the rebooker")?;
+            moves.push((invitation(&scheme, &centres, app, &r.details, session, r.sequence + 1, now)?, r.sequence));
+        }
+        moved = moves.len();
+        let emails = bookings::move_bookings(db, job_id, &moves, now).await?;
+        if let Err(e) = queue.enqueue_emails(&emails).await {
+            tracing::warn!(error = format!("{e:#}"), "could not enqueue updated invitations; the sweeper will");
+        }
+    }
+
+    let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?);
     let unbooked = bookings::unbooked(db, scheme_id).await?;
-    let candidates: Vec<Candidate> = unbooked
-        .iter()
-        .map(|u| Candidate {
-            id: u.id.clone(),
-            unavailable: u.details.unavailable_dates.clone(),
-            adjustments: u.details.adjustments.clone(),
-            employer: u.details.current_employer.clone(),
-            conflicts: Vec::new(),
-            preferences: centres
-                .iter()
-                .map(|c| (c.id.clone(), centre_preference(&u.details, &c.id, &c.name, &c.venue, c.date)))
-                .filter(|(_, p)| *p > 0)
-                .collect(),
-        })
-        .collect();
+    let candidates: Vec<Candidate> =
+        unbooked.iter().map(|u| candidate(&u.id, &u.details, &centres, Vec::new())).collect();
     jobs::progress(db, job_id, 0, candidates.len() as i64, Timestamp::now()).await?;
     let plan = allocate(&candidates, &sessions);
 
-    let now = Timestamp::now();
     let mut booked = Vec::new();
     for (app, session) in &plan.assigned {
-        let (centre_id, session_id) = session.split_once('/').context("a session id")?;
-        let centre = centres.iter().find(|c| c.id == centre_id).context("the centre")?;
-        let s = centre.sessions.iter().find(|s| s.id == session_id).context("the session")?;
         let details = &unbooked.iter().find(|u| &u.id == app).context("the candidate")?.details;
-        let uid = format!("{app}.{}.ac@fasttrack", scheme.id);
-        let (start, end) = (utc(centre.date, s.start)?, utc(centre.date, s.end)?);
-        booked.push(NewBooking {
-            application_id: app.clone(),
-            centre_id: centre_id.to_owned(),
-            session_id: session_id.to_owned(),
-            uid: uid.clone(),
-            starts_at: start,
-            email: NewNotification {
-                id: NotificationId::new_v7(),
-                application_id: app.parse::<ApplicationId>().ok(),
-                kind: "ac_invitation".into(),
-                recipient: details.email.clone(),
-                template: "ac_invitation".into(),
-                context: json!({
-                    "name": details.name, "scheme_name": scheme.name, "application_id": app,
-                    "centre_name": centre.name, "venue": centre.venue,
-                    "date_text": centre.date.strftime("%A %-d %B %Y").to_string(),
-                    "start_text": s.start.strftime("%H:%M").to_string(), "end_text": s.end.strftime("%H:%M").to_string(),
-                    "ics": {
-                        "uid": uid, "sequence": 0, "start_utc": ics_time(start), "end_utc": ics_time(end),
-                        "stamp_utc": ics_time(now), "summary": format!("{}: {}", scheme.name, centre.name),
-                        "location": centre.venue, "description": "Assessment centre. Please bring photo ID.",
-                    },
-                }),
-                idempotency_key: format!("{app}:ac_invitation:{centre_id}/{session_id}"),
-            },
-        });
+        booked.push(invitation(&scheme, &centres, app, details, session, 0, now)?);
     }
     let waiting: Vec<(String, String)> = plan
         .waiting
@@ -124,7 +178,10 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
     if let Err(e) = queue.enqueue_emails(&emails).await {
         tracing::warn!(error = format!("{e:#}"), "could not enqueue invitations; the sweeper will");
     }
-    Ok(json!({"placed": plan.assigned.len(), "waiting": plan.waiting.len()}))
+    Ok(json!({
+        "placed": plan.assigned.len(), "waiting": plan.waiting.len(),
+        "moved": moved, "still_asking_to_move": rebookers.len() - moved,
+    }))
 }
 
 /// Sends the reminder for every booked session starting within 48 hours, once.

@@ -43,6 +43,8 @@ pub struct Candidate {
     pub employer: Option<String>,
     /// Assessor ids with a declared conflict.
     pub conflicts: Vec<String>,
+    /// Sessions the candidate must not be given (the one they ask to move out of).
+    pub exclude: Vec<String>,
     /// Preference per session `preference_key` (higher is better; missing = 0).
     pub preferences: BTreeMap<String, u32>,
 }
@@ -68,6 +70,7 @@ pub struct Plan {
 /// Whether the candidate may sit this session.
 pub fn suitable(c: &Candidate, s: &Session) -> bool {
     !c.unavailable.contains(&s.date)
+        && !c.exclude.contains(&s.id)
         && c.adjustments.iter().all(|a| s.provisions.contains(a))
         && !s
             .assessors
@@ -204,9 +207,10 @@ impl Graph {
     }
 }
 
-/// What makes two sessions alike for every candidate: date, preference key, provisions, and
-/// only those assessor organisations and ids that some candidate has a conflict with.
-type ClassKey = (Date, String, Vec<String>, Vec<String>, Vec<String>);
+/// What makes two sessions alike for every candidate: date, preference key, provisions, only
+/// those assessor organisations and ids that some candidate has a conflict with, and the
+/// session's own id if some candidate excludes it.
+type ClassKey = (Date, String, Vec<String>, Vec<String>, Vec<String>, Option<String>);
 
 /// The classes a candidate suits, each with the candidate's preference for it.
 type Signature = Vec<(usize, u32)>;
@@ -220,6 +224,7 @@ pub fn allocate(candidates: &[Candidate], sessions: &[Session]) -> Plan {
     // Classes of sessions no candidate can tell apart, in a fixed order.
     let employers: BTreeSet<&str> = cands.iter().filter_map(|c| c.employer.as_deref()).collect();
     let conflicted: BTreeSet<&str> = cands.iter().flat_map(|c| c.conflicts.iter().map(String::as_str)).collect();
+    let excluded: BTreeSet<&str> = cands.iter().flat_map(|c| c.exclude.iter().map(String::as_str)).collect();
     let mut classes: BTreeMap<ClassKey, Vec<&Session>> = BTreeMap::new();
     for s in &sess {
         let mut provisions = s.provisions.clone();
@@ -229,7 +234,9 @@ pub fn allocate(candidates: &[Candidate], sessions: &[Session]) -> Plan {
             s.assessors.iter().filter(|(_, o)| employers.contains(o.as_str())).map(|(_, o)| o.clone()).collect();
         let ids: BTreeSet<String> =
             s.assessors.iter().filter(|(a, _)| conflicted.contains(a.as_str())).map(|(a, _)| a.clone()).collect();
-        let key = (s.date, s.preference_key.clone(), provisions, orgs.into_iter().collect(), ids.into_iter().collect());
+        let own = excluded.contains(s.id.as_str()).then(|| s.id.clone());
+        let key =
+            (s.date, s.preference_key.clone(), provisions, orgs.into_iter().collect(), ids.into_iter().collect(), own);
         classes.entry(key).or_default().push(s);
     }
     let classes: Vec<Vec<&Session>> = classes.into_values().collect();
@@ -333,6 +340,7 @@ mod tests {
             adjustments: adjustments.iter().map(|a| (*a).into()).collect(),
             employer: employer.map(Into::into),
             conflicts: Vec::new(),
+            exclude: Vec::new(),
             preferences: prefs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
         }
     }
@@ -401,7 +409,7 @@ mod tests {
                 (day, ["v0", "v1"][venue], cap, step_free, ["o0", "o1", "o2"][org])
             });
         let candidate =
-            (proptest::collection::vec(1i8..4, 0..2), any::<bool>(), 0usize..4, 0u32..4, 0u32..4, 0usize..5);
+            (proptest::collection::vec(1i8..4, 0..2), any::<bool>(), 0usize..4, 0u32..4, 0u32..4, 0usize..6);
         (proptest::collection::vec(session_strategy, 1..4), proptest::collection::vec(candidate, 0..6)).prop_map(
             |(ss, cs)| {
                 let sessions = ss
@@ -421,6 +429,8 @@ mod tests {
                         let mut c = cand(&format!("c{i}"), &un, adj, Some(emp), &[("v0", p0), ("v1", p1)]);
                         if conflict < 3 {
                             c.conflicts.push(format!("a{conflict}"));
+                        } else if conflict == 3 {
+                            c.exclude.push("s0".into());
                         }
                         c
                     })

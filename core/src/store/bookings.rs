@@ -166,13 +166,17 @@ pub struct Booking {
     pub state: String,
     pub uid: String,
     pub sequence: i64,
+    /// The candidate asked for another session and waits for one.
+    pub rebook: bool,
 }
 
 pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
-    let row = sqlx::query("SELECT centre_id, session_id, state, uid, sequence FROM bookings WHERE application_id = $1")
-        .bind(application)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT centre_id, session_id, state, uid, sequence, rebook FROM bookings WHERE application_id = $1",
+    )
+    .bind(application)
+    .fetch_optional(db.pool())
+    .await?;
     row.map(|r| {
         Ok(Booking {
             centre_id: r.try_get("centre_id")?,
@@ -180,6 +184,7 @@ pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
             state: r.try_get("state")?,
             uid: r.try_get("uid")?,
             sequence: r.try_get("sequence")?,
+            rebook: r.try_get::<i64, _>("rebook")? != 0,
         })
     })
     .transpose()
@@ -307,4 +312,121 @@ pub async fn queue_reminders(db: &Db, emails: &[NewNotification], now: Timestamp
     let mut tx = db.pool().begin().await?;
     notifications::insert_many(&mut tx, emails, now).await?;
     tx.commit().await
+}
+
+/// The candidate asks for another session: the booking (invited or accepted) is marked and
+/// kept until the scheduler finds a seat elsewhere.
+pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<Answer> {
+    let changed = sqlx::query(
+        "UPDATE bookings SET rebook = 1, updated_at = $2
+         WHERE application_id = $1 AND state IN ('invited', 'accepted')
+           AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
+                       AND a.status IN ('ac_invited', 'ac_booked'))",
+    )
+    .bind(application)
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        return Ok(Answer::Done);
+    }
+    Ok(match get(db, application).await? {
+        None => Answer::NoBooking,
+        Some(b) => Answer::NotInvited(b.state),
+    })
+}
+
+/// A candidate waiting to move to another session.
+pub struct Rebooker {
+    pub id: String,
+    pub details: ApplicantDetails,
+    pub centre_id: String,
+    pub session_id: String,
+    pub uid: String,
+    pub sequence: i64,
+}
+
+pub async fn rebookers(db: &Db, scheme: &str) -> sqlx::Result<Vec<Rebooker>> {
+    let rows = sqlx::query(
+        "SELECT b.application_id, b.centre_id, b.session_id, b.uid, b.sequence, a.details FROM bookings b
+         JOIN applications a ON a.id = b.application_id
+         WHERE b.scheme_id = $1 AND b.rebook = 1 AND b.state IN ('invited', 'accepted')
+           AND a.status IN ('ac_invited', 'ac_booked')
+         ORDER BY b.application_id",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let d: String = r.try_get("details")?;
+            Ok(Rebooker {
+                id: r.try_get("application_id")?,
+                details: serde_json::from_str(&d).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                centre_id: r.try_get("centre_id")?,
+                session_id: r.try_get("session_id")?,
+                uid: r.try_get("uid")?,
+                sequence: r.try_get("sequence")?,
+            })
+        })
+        .collect()
+}
+
+/// Moves rebooking candidates to their new sessions in one transaction: the booking takes the
+/// new session, `invited` again, SEQUENCE + 1 (compare-and-set on the sequence read, so a
+/// concurrent change wins); an accepted seat becomes an invitation to accept again
+/// (ac_booked → ac_invited, with its timeline event); the updated invitation is queued.
+pub async fn move_bookings(
+    db: &Db,
+    job: &str,
+    moves: &[(NewBooking, i64)],
+    now: Timestamp,
+) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
+    let now_ms = to_ms(now);
+    let mut tx = db.pool().begin().await?;
+    let mut emails = Vec::new();
+    for (b, sequence) in moves {
+        let moved = sqlx::query(
+            "UPDATE bookings SET centre_id = $2, session_id = $3, state = 'invited', sequence = sequence + 1,
+               rebook = 0, job_id = $4, updated_at = $5, starts_at = $6, reminded = 0
+             WHERE application_id = $1 AND rebook = 1 AND sequence = $7 AND state IN ('invited', 'accepted')",
+        )
+        .bind(&b.application_id)
+        .bind(&b.centre_id)
+        .bind(&b.session_id)
+        .bind(job)
+        .bind(now_ms)
+        .bind(to_ms(b.starts_at))
+        .bind(sequence)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            continue;
+        }
+        let reopened = sqlx::query(
+            "UPDATE applications SET status = 'ac_invited', updated_at = $2 WHERE id = $1 AND status = 'ac_booked'",
+        )
+        .bind(&b.application_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if reopened == 1 {
+            sqlx::query(
+                "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+                 VALUES ($1, 'ac_booked', 'ac_invited', 'scheduler', 'moved to another session at their request', $2)",
+            )
+            .bind(&b.application_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if notifications::insert(&mut tx, &b.email, now).await? {
+            emails.push(b.email.id);
+        }
+    }
+    tx.commit().await?;
+    Ok(emails)
 }
