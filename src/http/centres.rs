@@ -181,3 +181,33 @@ pub async fn rebook(state: web::Data<AppState>, auth: Auth, path: web::Path<Stri
     tracing::info!(application = %id, "rebooking asked for");
     Ok(HttpResponse::Accepted().json(json!({"state": "rebook_requested"})))
 }
+
+/// Record that a candidate with an accepted seat did not attend (ac_booked → no_show).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/no-show", tag = "assessment centres",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "recorded"), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn no_show(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use fasttrack_core::Status;
+    use fasttrack_core::store::applications::TransitionError;
+    auth.require(Action::RecordNoShow)?;
+    let id = super::applications::parse_id(&path)?;
+    let actor = format!("{}:{}", auth.0.role.as_str(), auth.0.token_id);
+    match applications::transition(&state.db, id, Status::NoShow, &actor, None, None, Timestamp::now()).await {
+        Ok(_) | Err(TransitionError::NotAllowed { from: Status::NoShow, .. }) => {}
+        Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
+        Err(TransitionError::NotAllowed { from, .. }) => {
+            return Err(ApiError::Conflict {
+                title: "Not booked",
+                detail: format!("the application is {from}; only a candidate with an accepted seat can miss it"),
+            });
+        }
+        Err(TransitionError::Db(e)) => return Err(e.into()),
+    }
+    tracing::info!(application = %id, "no-show recorded");
+    Ok(HttpResponse::Ok().json(json!({"status": "no_show"})))
+}

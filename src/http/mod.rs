@@ -106,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}/booking/accept", web::post().to(centres::accept))
                 .route("/applications/{id}/booking/decline", web::post().to(centres::decline))
                 .route("/applications/{id}/booking/rebook", web::post().to(centres::rebook))
+                .route("/applications/{id}/no-show", web::post().to(centres::no_show))
                 .route("/sessions", web::get().to(assessment::list))
                 .route("/sessions/{session}", web::get().to(assessment::get))
                 .route("/sessions/{session}/scores", web::post().to(assessment::score))

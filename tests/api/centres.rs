@@ -92,7 +92,7 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     let closes = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
     let scheme = json!({
         "id": "rebook", "name": "Rebooking scheme", "opens_at": "2026-01-01T00:00:00Z", "closes_at": closes.to_string(),
-        "streams": [{"id": "alpha", "name": "Alpha", "ac_seats": 3}],
+        "streams": [{"id": "alpha", "name": "Alpha", "ac_seats": 3, "reserve": 1}],
         "tests": [{"id": "quiz", "name": "Quiz", "weight": 1.0, "cut_t": 0.0, "key_version": 1,
                    "norm": {"mean": 0.5, "sd": 0.5, "version": "n1"},
                    "items": [{"kind": "multiple_choice", "id": "q1", "stem": "?", "options": ["a", "b"], "key": 0}]}],
@@ -101,15 +101,17 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     });
     assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await.status(), 201);
     let mut people = Vec::new();
-    for n in 0..3 {
+    // The fourth scores lower and goes to the sift's reserve list.
+    for n in 0..4 {
         let mut body = application(&format!("r{n}@example.ac.uk"));
         body["stream_preferences"] = json!(["alpha"]);
         body["adjustments"] = json!([]);
         body["unavailable_dates"] = json!([]);
         let (id, token) = app.apply_ok("rebook", &body).await;
-        let delivery =
-            serde_json::to_vec(&json!({"delivery_id": id, "application_id": id, "test": "quiz", "raw_score": 1}))
-                .unwrap();
+        let delivery = serde_json::to_vec(
+            &json!({"delivery_id": id, "application_id": id, "test": "quiz", "raw_score": i64::from(n < 3)}),
+        )
+        .unwrap();
         let res = app
             .client
             .post(app.url("/api/v1/webhooks/test-results"))
@@ -148,6 +150,8 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     let booking = async |id: &str, token: &str| -> Value {
         app.get(&format!("/api/v1/applications/{id}/booking"), Some(token)).await.json().await.unwrap()
     };
+    let (reserve_id, reserve_token) = people.pop().unwrap();
+    assert_eq!(status(&reserve_id).await, "reserve");
     let mut mover = None;
     for (id, token) in &people {
         if booking(id, token).await["session"] == "am" {
@@ -177,6 +181,20 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
         (&json!("am"), &json!("accepted"), &json!(true))
     );
 
+    // Only a booked candidate can be a no-show: this one has not accepted.
+    let unbooked = people.iter().find(|(p, _)| *p != id).unwrap();
+    let res =
+        app.post_json(&format!("/api/v1/applications/{}/no-show", unbooked.0), Some(&recruiter), &json!({})).await;
+    assert_eq!(res.status(), 409);
+    let (other, other_token) = unbooked;
+    let url = format!("/api/v1/applications/{other}/booking/accept");
+    assert_eq!(app.post_json(&url, Some(other_token), &json!({})).await.status(), 200);
+    for _ in 0..2 {
+        let res = app.post_json(&format!("/api/v1/applications/{other}/no-show"), Some(&recruiter), &json!({})).await;
+        assert_eq!(res.status(), 200, "recorded, and again without change");
+    }
+    assert_eq!(status(other).await, "no_show");
+
     // A recruiter adds a session a week later; the next run moves them there.
     let centre = json!({"id": "c2", "name": "Centre 2", "venue": "virtual", "date": "2027-06-08",
                         "sessions": [session("am", 1)]});
@@ -196,11 +214,20 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     let mails = app.wait_for_emails(2, |e| e.contains(&uid)).await;
     let moved = mails.iter().find(|e| e.contains("DTSTART:20270608T080000Z")).expect("the updated invitation");
     assert!(moved.contains(&format!("SEQUENCE:{}", after["sequence"])) && moved.contains("has moved"), "{moved}");
-    // Nothing to move any more.
+    // They decline after all: nothing to move any more, and the stream is one short, so its
+    // reserve is called up and given the seat.
     let again = app.post_json(&format!("/api/v1/applications/{id}/booking/decline"), Some(&token), &json!({})).await;
     assert_eq!(again.status(), 200);
     let gone = app.post_json(&format!("/api/v1/applications/{id}/booking/rebook"), Some(&token), &json!({})).await;
     assert_eq!(gone.status(), 409);
+    let called = poll("the reserve to be called up and seated", async || {
+        let b = booking(&reserve_id, &reserve_token).await;
+        (b["state"] == "invited").then_some(b)
+    })
+    .await;
+    // Two seats are free now (the one they moved out of, and the one they declined).
+    assert_eq!(called["session"], "am");
+    app.wait_for_email_state(&reserve_id, "shortlisted", "sent").await;
     app.stop().await;
 }
 

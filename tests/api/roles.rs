@@ -45,6 +45,7 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("POST", "/api/v1/applications/{id}/booking/accept", Some(&["own"])),
     ("POST", "/api/v1/applications/{id}/booking/decline", Some(&["own"])),
     ("POST", "/api/v1/applications/{id}/booking/rebook", Some(&["own"])),
+    ("POST", "/api/v1/applications/{id}/no-show", Some(&["recruiter", "admin"])),
     ("GET", "/api/v1/sessions", Some(&["assessor", "recruiter", "admin"])),
     // The matrix's assessor sits on no panel; panel members are checked in tests/api/offers.rs.
     ("GET", "/api/v1/sessions/{session}", Some(&["recruiter", "admin"])),

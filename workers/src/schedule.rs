@@ -3,7 +3,8 @@
 //! by email with a calendar file, and moved to `ac_invited`; those who cannot be
 //! placed go on the waiting list with the reason. Candidates who asked to move are
 //! placed first, anywhere but their own session, and sent the updated calendar
-//! (same UID, SEQUENCE + 1); the seat they leave goes to the waiting list.
+//! (same UID, SEQUENCE + 1); the seat they leave goes to the waiting list. A
+//! stream that lost shortlisted candidates calls up its best sift reserves.
 
 use std::time::Duration;
 
@@ -151,6 +152,34 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
         }
     }
 
+    // A stream that lost shortlisted candidates (a seat declined, a withdrawal) before their
+    // centre calls up its best reserves, who then compete for seats like everyone unplaced.
+    let ac_seats = scheme.streams.iter().map(|s| (s.id.to_string(), s.ac_seats)).collect();
+    let to_call = fasttrack_core::store::sift::reserves_to_call(db, scheme_id, &ac_seats).await?;
+    let called: Vec<(String, NewNotification)> = to_call
+        .iter()
+        .map(|(id, stream, details)| {
+            let stream = scheme.stream(stream).map_or(stream.as_str(), |s| s.name.as_str());
+            let email = NewNotification {
+                id: NotificationId::new_v7(),
+                application_id: id.parse::<ApplicationId>().ok(),
+                kind: "shortlisted".into(),
+                recipient: details.email.clone(),
+                template: "shortlisted".into(),
+                context: json!({"name": details.name, "scheme_name": scheme.name, "application_id": id, "stream": stream}),
+                idempotency_key: format!("{id}:shortlisted"),
+            };
+            (id.clone(), email)
+        })
+        .collect();
+    let called_up = called.len();
+    if !called.is_empty() {
+        let emails = fasttrack_core::store::sift::call_up(db, &called, now).await?;
+        if let Err(e) = queue.enqueue_emails(&emails).await {
+            tracing::warn!(error = format!("{e:#}"), "could not enqueue call-up emails; the sweeper will");
+        }
+    }
+
     let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?);
     let unbooked = bookings::unbooked(db, scheme_id).await?;
     let candidates: Vec<Candidate> =
@@ -180,7 +209,7 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
     }
     Ok(json!({
         "placed": plan.assigned.len(), "waiting": plan.waiting.len(),
-        "moved": moved, "still_asking_to_move": rebookers.len() - moved,
+        "moved": moved, "still_asking_to_move": rebookers.len() - moved, "called_up_from_reserve": called_up,
     }))
 }
 

@@ -83,6 +83,8 @@ pub enum Action {
     ReadAcResults,
     /// Record placements, in-post checkpoints and leaving.
     RecordOutcome,
+    /// Record that a booked candidate did not attend their centre.
+    RecordNoShow,
     /// Create and list assessment centres.
     ManageCentres,
     /// Record that the Disability Confident guarantee does not apply to an application.
@@ -124,7 +126,10 @@ impl Caller {
             }
             (Recruiter | Admin, ReadApplication(_) | ReadBooking(_)) => true,
             (Admin, WithdrawApplication(_)) => true,
-            (Recruiter | Admin, RunSift | RunDecisions | OverrideDisabilityConfident | ManageCentres) => true,
+            (
+                Recruiter | Admin,
+                RunSift | RunDecisions | OverrideDisabilityConfident | ManageCentres | RecordNoShow,
+            ) => true,
             (Recruiter | Admin, ReadSession { .. } | ReadAcResults) => true,
             (Assessor, ReadSession { on_panel } | ScoreSession { on_panel }) => on_panel,
             (Recruiter | Hr | Admin, RecordOutcome) => true,

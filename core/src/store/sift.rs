@@ -72,6 +72,11 @@ pub async fn taken(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<String, (u32,
         match r.try_get::<String, _>("outcome")?.as_str() {
             "shortlisted" => e.0 += n,
             "reserve" => e.1 += n,
+            // A reserve called up used a reserve place and now holds a shortlist one.
+            "called_up" => {
+                e.0 += n;
+                e.1 += n;
+            }
             _ => {}
         }
     }
@@ -199,4 +204,95 @@ pub async fn record_override(
     .execute(db.pool())
     .await?;
     Ok(())
+}
+
+/// For each stream, the best-ranked reserves to call up so that the stream again has its
+/// `ac_seats` candidates: a shortlisted (or called-up) candidate who declined their seat or
+/// withdrew before being assessed leaves a vacancy. One query for the counts, one per stream
+/// with a vacancy for the reserves.
+pub async fn reserves_to_call(
+    db: &Db,
+    scheme: &str,
+    ac_seats: &BTreeMap<String, u32>,
+) -> sqlx::Result<Vec<(String, String, ApplicantDetails)>> {
+    let rows = sqlx::query(
+        "SELECT r.stream_id, COUNT(*) AS n FROM sift_results r JOIN applications a ON a.id = r.application_id
+         WHERE r.scheme_id = $1 AND r.outcome IN ('shortlisted', 'called_up')
+           AND NOT (a.status IN ('declined', 'withdrawn')
+                    AND NOT EXISTS (SELECT 1 FROM ac_results x WHERE x.application_id = a.id))
+         GROUP BY r.stream_id",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    let active: BTreeMap<String, i64> =
+        rows.iter().map(|r| Ok((r.try_get("stream_id")?, r.try_get("n")?))).collect::<sqlx::Result<_>>()?;
+    let mut out = Vec::new();
+    for (stream, seats) in ac_seats {
+        let vacancies = i64::from(*seats) - active.get(stream).copied().unwrap_or(0);
+        if vacancies <= 0 {
+            continue;
+        }
+        let rows = sqlx::query(
+            "SELECT a.id, a.details FROM sift_results r JOIN applications a ON a.id = r.application_id
+             WHERE r.scheme_id = $1 AND r.stream_id = $2 AND r.outcome = 'reserve' AND a.status = 'reserve'
+             ORDER BY r.rank, a.id LIMIT $3",
+        )
+        .bind(scheme)
+        .bind(stream)
+        .bind(vacancies)
+        .fetch_all(db.pool())
+        .await?;
+        for r in rows {
+            let d: String = r.try_get("details")?;
+            out.push((
+                r.try_get("id")?,
+                stream.clone(),
+                serde_json::from_str(&d).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Calls up reserves (reserve → shortlisted, compare-and-set) with their timeline events and
+/// emails, in one transaction; their sift result becomes `called_up`.
+pub async fn call_up(
+    db: &Db,
+    called: &[(String, NewNotification)],
+    now: Timestamp,
+) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
+    let now_ms = to_ms(now);
+    let mut tx = db.pool().begin().await?;
+    let mut emails = Vec::new();
+    for (id, email) in called {
+        let moved = sqlx::query(
+            "UPDATE applications SET status = 'shortlisted', updated_at = $2 WHERE id = $1 AND status = 'reserve'",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            continue;
+        }
+        sqlx::query("UPDATE sift_results SET outcome = 'called_up' WHERE application_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
+             VALUES ($1, 'reserve', 'shortlisted', 'scheduler', 'called up from the reserve list', $2)",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if notifications::insert(&mut tx, email, now).await? {
+            emails.push(email.id);
+        }
+    }
+    tx.commit().await?;
+    Ok(emails)
 }
