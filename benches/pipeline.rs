@@ -5,10 +5,12 @@
 //! - submissions: concurrent HTTP clients POSTing applications to the real API
 //!   (API-only process, PostgreSQL + Redis; SQLite embedded) vs plain
 //!   single-row INSERT transactions from the same number of concurrent clients;
-//! - the sift over N scored applications (default 100,000) on PostgreSQL.
+//! - the sift over N scored applications (default 100,000) on PostgreSQL;
+//! - the schedule job over 10,000 shortlisted candidates and 500 sessions
+//!   (`BENCH_ONLY=schedule` runs only this; `BENCH_ONLY=allocation` only the solver).
 //!
 //! Needs PostgreSQL and Redis (as the tests do). Knobs: BENCH_SECONDS (10),
-//! BENCH_CLIENTS (32), BENCH_SIFT_N (100000).
+//! BENCH_CLIENTS (32), BENCH_SIFT_N (100000), BENCH_SCHEDULE_N (10000).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -290,8 +292,122 @@ fn allocation() -> (usize, usize, f64, usize) {
     (candidates.len(), sessions.len(), t.elapsed().as_secs_f64(), plan.assigned.len())
 }
 
+/// Loads `n` shortlisted candidates and 500 sessions (125 centres of four 20-seat sessions)
+/// straight into the tables, then times the whole schedule job: read, allocate, write
+/// 10,000 bookings, timeline events and invitation emails, enqueue the emails.
+async fn schedule(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64, serde_json::Value) {
+    let scheme = fasttrack_core::scheme::SchemeDefinition::parse_json(json!({
+        "id": "bench-schedule", "name": "Bench schedule", "opens_at": "2025-01-01T00:00:00Z",
+        "closes_at": "2025-06-01T00:00:00Z", "streams": [{"id": "s1", "name": "S1", "ac_seats": n}]
+    }))
+    .unwrap();
+    store::schemes::create(db, &scheme, jiff::Timestamp::now()).await.unwrap();
+    let mut rng = 0x5851_f42d_4c95_7f2du64;
+    let mut next = move |m: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % m
+    };
+    let venues = ["Leeds", "London", "Birmingham", "Manchester"];
+    let day = |i: u64| jiff::civil::Date::new(2027, 1, 4).unwrap() + jiff::Span::new().days(i as i64);
+    let t = Instant::now();
+    for c in 0..125u64 {
+        let sessions: Vec<serde_json::Value> = (0..4)
+            .map(|k| {
+                let provisions = if next(10) < 3 { json!(["step_free_access"]) } else { json!([]) };
+                json!({"id": format!("s{k}"), "start": if k % 2 == 0 { "09:00" } else { "13:30" },
+                       "end": if k % 2 == 0 { "12:30" } else { "17:00" }, "capacity": 20, "provisions": provisions,
+                       "exercises": [{"kind": "interview", "competencies": ["motivation"]}],
+                       "assessors": (0..4).map(|a| json!({"id": format!("a{c}-{k}-{a}"), "name": "A",
+                                                          "organisation": format!("org{}", next(20))})).collect::<Vec<_>>()})
+            })
+            .collect();
+        let centre = fasttrack_core::centres::AssessmentCentre::parse_json(json!({
+            "id": format!("c{c:03}"), "name": format!("Centre {c}"), "venue": venues[(c % 4) as usize],
+            "date": day(c).to_string(), "sessions": sessions
+        }))
+        .unwrap();
+        store::centres::add(db, "bench-schedule", &centre, jiff::Timestamp::now()).await.map_err(|_| "centre").unwrap();
+    }
+    for chunk_start in (0..n).step_by(1000) {
+        let m = (n - chunk_start).min(1000);
+        let apps: Vec<String> = (0..m)
+            .map(|i| {
+                format!(
+                    "(${}, 'bench-schedule', ${}, 'shortlisted', ${}, 's1', 0, 0, 0)",
+                    3 * i + 1,
+                    3 * i + 2,
+                    3 * i + 3
+                )
+            })
+            .collect();
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident, created_at, updated_at) VALUES {}",
+            apps.join(", ")
+        )));
+        for i in 0..m {
+            let unavailable: Vec<String> =
+                if next(10) == 0 { (0..1 + next(3)).map(|_| day(next(125)).to_string()).collect() } else { Vec::new() };
+            let adjustments = if next(100) < 5 { json!(["step_free_access"]) } else { json!([]) };
+            let employer = (next(5) == 0).then(|| format!("org{}", next(20)));
+            let details = json!({"name": "Bench Candidate", "email": format!("s{}@example.ac.uk", chunk_start + i),
+                "phone": null, "degree": {"class": "upper_second", "status": "awarded", "subject": "Maths",
+                "university": "UCL", "graduation_year": 2025}, "right_to_work_uk": true, "stream_preferences": ["s1"],
+                "unavailable_dates": unavailable, "adjustments": adjustments, "adjustments_detail": null,
+                "current_employer": employer, "preferred_venues": [venues[next(4) as usize]],
+                "disability_confident": false});
+            q = q
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(format!("s{}@example.ac.uk", chunk_start + i))
+                .bind(details.to_string());
+        }
+        q.execute(db.pool()).await.unwrap();
+    }
+    let load_secs = t.elapsed().as_secs_f64();
+    let (job, _) = store::jobs::create_or_existing(
+        db,
+        "bench-schedule-job",
+        "schedule",
+        "bench-schedule",
+        "bench",
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let t = Instant::now();
+    fasttrack_workers::schedule::run_schedule(db, &queue, &job, Duration::from_secs(600)).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let done = store::jobs::get(db, &job).await.unwrap().unwrap();
+    assert_eq!(done.state, "done", "{:?}", done.error);
+    (load_secs, secs, done.result.unwrap())
+}
+
+async fn schedule_table(redis: &str) -> String {
+    let n = env_or("BENCH_SCHEDULE_N", 10_000);
+    let (url, name) = fresh_pg("schedule").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pg = settings(
+        dir.path(),
+        &[("DATABASE__URL", url), ("QUEUE__URL", redis.to_owned()), ("QUEUE__NAMESPACE", name.clone())],
+    );
+    let (db, queue) = startup::connect(&pg).await.unwrap();
+    let (load_secs, secs, result) = schedule(&db, queue, n).await;
+    db.close().await;
+    drop_pg(&name).await;
+    format!(
+        "\n| schedule job (PostgreSQL + Redis) | candidates | sessions | loading them (plain multi-row INSERTs) | the job: read, allocate, write bookings, events, emails; enqueue | placed / waiting |\n|---|---|---|---|---|---|\n| one run | {n} | 500 | {load_secs:.2} s | {secs:.2} s | {} / {} |",
+        result["placed"], result["waiting"]
+    )
+}
+
 #[tokio::main]
 async fn main() {
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("schedule") {
+        let redis = std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        println!("{}", schedule_table(&redis).await);
+        return;
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("allocation") {
         let (c, s, secs, placed) = allocation();
         println!("\n| allocation (pure) | candidates | sessions | placed | time |\n|---|---|---|---|---|");
@@ -341,7 +457,10 @@ async fn main() {
     // The sift
     let (url, name) = fresh_pg("sift").await;
     let dir = tempfile::tempdir().unwrap();
-    let pg = settings(dir.path(), &[("DATABASE__URL", url), ("QUEUE__URL", redis), ("QUEUE__NAMESPACE", name.clone())]);
+    let pg = settings(
+        dir.path(),
+        &[("DATABASE__URL", url), ("QUEUE__URL", redis.clone()), ("QUEUE__NAMESPACE", name.clone())],
+    );
     let (db, queue) = startup::connect(&pg).await.unwrap();
     let (load_secs, sift_secs) = sift(&db, queue, sift_n).await;
     println!(
@@ -351,6 +470,7 @@ async fn main() {
     println!("| one batch | {sift_n} | {load_secs:.2} s | {sift_secs:.2} s |");
     db.close().await;
     drop_pg(&name).await;
+    println!("{}", schedule_table(&redis).await);
     let client =
         redis::Client::open(std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
             .unwrap();
