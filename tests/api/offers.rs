@@ -580,6 +580,33 @@ async fn a_job_asked_for_while_it_runs_runs_once_more(backend: Backend) {
     app.stop().await;
 }
 
+/// A worker killed in the middle of a job leaves its row `running`; once it has been silent
+/// for `requeue_after`, the sweeper pushes it again and another worker takes it over and
+/// finishes it (the writes are compare-and-set, so work done before the kill is not redone).
+async fn a_job_whose_worker_died_is_finished_by_another(backend: Backend) {
+    use fasttrack_core::store::jobs;
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            env: vec![
+                ("FASTTRACK__WORKERS__SWEEP_INTERVAL_SECS".into(), "1".into()),
+                ("FASTTRACK__WORKERS__REQUEUE_AFTER_SECS".into(), "1".into()),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let long_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(30);
+    let (id, _) =
+        jobs::create_or_existing(&app.db, "dead-run", "decisions", "london-imt-pilot", "test", long_ago).await.unwrap();
+    // Its runner took it and died: no queue entry, the row says running.
+    assert!(jobs::start(&app.db, &id, long_ago, Duration::from_secs(60)).await.unwrap().is_some());
+    let recruiter = app.token(Role::Recruiter).await;
+    let job = wait_for_job(&app, &recruiter, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["result"]["decided"], 0, "{job}");
+    app.stop().await;
+}
+
 /// The first text/calendar part of an email, unfolded, as property → value.
 fn calendar(eml: &str) -> BTreeMap<String, String> {
     let start = eml.find("BEGIN:VCALENDAR").expect("a calendar");
@@ -595,4 +622,8 @@ fn calendar(eml: &str) -> BTreeMap<String, String> {
     out
 }
 
-both_backends!(the_london_pilot_runs_from_sift_to_offers_and_outcomes, a_job_asked_for_while_it_runs_runs_once_more);
+both_backends!(
+    the_london_pilot_runs_from_sift_to_offers_and_outcomes,
+    a_job_asked_for_while_it_runs_runs_once_more,
+    a_job_whose_worker_died_is_finished_by_another
+);
