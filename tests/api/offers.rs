@@ -538,6 +538,10 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
         (&three["months"], &three["recorded"], &three["in_post"], &three["in_post_percent"]),
         (&json!(3), &json!(20), &json!(15), &json!(75))
     );
+    // At 6 months nothing is recorded yet, but the five who left in November are known not
+    // to be in post.
+    let six = &p["retention"]["checkpoints"][1];
+    assert_eq!((&six["months"], &six["recorded"], &six["in_post"]), (&json!(6), &json!(5), &json!(0)));
     assert_eq!(p["retention"]["leavers"], 5);
     for d in p["retention"]["destinations"].as_array().unwrap() {
         let hidden = ["outside_nhs", "another_nhs_role"].contains(&d["destination"].as_str().unwrap());

@@ -90,6 +90,54 @@ impl Outcome {
     }
 }
 
+/// months → (known, of them in post)
+pub type Checkpoints = std::collections::BTreeMap<u32, (u64, u64)>;
+
+/// What is recorded about one placed trainee, for the retention figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trainee {
+    pub start: Option<Date>,
+    /// When they left, and where to.
+    pub left: Option<(Date, String)>,
+    /// months → in post
+    pub checkpoints: std::collections::BTreeMap<u32, bool>,
+}
+
+/// Retention counts from the trainees' records: (placed, months → (known, in post),
+/// destination → leavers). At each checkpoint a trainee counts as in post or not when the
+/// checkpoint is recorded; without a record, one who left before that many months from their
+/// start counts as not in post (they cannot be); anyone else is not yet known.
+pub fn retention(trainees: &[Trainee]) -> (u64, Checkpoints, std::collections::BTreeMap<String, u64>) {
+    let mut placed = 0;
+    let mut checkpoints: std::collections::BTreeMap<u32, (u64, u64)> =
+        CHECKPOINT_MONTHS.iter().map(|m| (*m, (0, 0))).collect();
+    let mut destinations = std::collections::BTreeMap::new();
+    for t in trainees {
+        if let Some((_, d)) = &t.left {
+            *destinations.entry(d.clone()).or_insert(0) += 1;
+        }
+        let Some(start) = t.start else { continue };
+        placed += 1;
+        for m in CHECKPOINT_MONTHS {
+            let e = checkpoints.entry(m).or_default();
+            match t.checkpoints.get(&m) {
+                Some(true) => {
+                    e.0 += 1;
+                    e.1 += 1;
+                }
+                Some(false) => e.0 += 1,
+                None => {
+                    let due = start.checked_add(jiff::Span::new().months(i64::from(m))).ok();
+                    if t.left.as_ref().zip(due).is_some_and(|((left, _), due)| *left < due) {
+                        e.0 += 1;
+                    }
+                }
+            }
+        }
+    }
+    (placed, checkpoints, destinations)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +178,29 @@ mod tests {
             ["destination", "why"]
         );
         assert_eq!(fields(json!({"kind": "promotion"})), ["kind"]);
+    }
+
+    #[test]
+    fn retention_counts_records_and_leavers_before_a_checkpoint() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let t = |start: &str, left: Option<&str>, cps: &[(u32, bool)]| Trainee {
+            start: Some(d(start)),
+            left: left.map(|l| (d(l), "outside_nhs".to_owned())),
+            checkpoints: cps.iter().copied().collect(),
+        };
+        let trainees = [
+            t("2027-09-06", None, &[(3, true), (6, true)]),
+            t("2027-09-06", None, &[(3, true)]),
+            // Left after 4 months: in post at 3 (recorded), not at 6 or 12 (not recorded).
+            t("2027-09-06", Some("2028-01-10"), &[(3, true)]),
+            // Left on the day the 3-month checkpoint falls: not before it, so not counted there.
+            t("2027-09-06", Some("2027-12-06"), &[]),
+        ];
+        let (placed, cps, dest) = retention(&trainees);
+        assert_eq!(placed, 4);
+        assert_eq!(cps[&3], (3, 3));
+        assert_eq!(cps[&6], (3, 1));
+        assert_eq!(cps[&12], (2, 0));
+        assert_eq!(dest["outside_nhs"], 2);
     }
 }

@@ -1,11 +1,13 @@
 //! Placements, in-post checkpoints and leaving, and the retention counts HR reads.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Db, to_ms};
 use crate::domain::ids::ApplicationId;
-use crate::domain::outcomes::Outcome;
+use crate::domain::outcomes::{Outcome, Trainee, retention};
 use crate::domain::reports::OutcomeCounts;
 use crate::domain::status::Status;
 
@@ -140,28 +142,32 @@ pub async fn counts(db: &Db, scheme: &str, stream: Option<&str>) -> sqlx::Result
         }
     };
     let (assessed, appointable) = super::assessment::appointable_counts(db, scheme, stream).await?;
-    let mut out = OutcomeCounts { assessed, appointable, ..Default::default() };
+    // One row per outcome recorded (a handful per placed trainee, never per applicant).
     let rows = bind(format!(
-        "SELECT o.occasion, o.months, o.in_post, o.destination, COUNT(*) AS n FROM outcomes o
-         WHERE o.scheme_id = $1{filter} GROUP BY o.occasion, o.months, o.in_post, o.destination"
+        "SELECT o.application_id, o.occasion, o.start_date, o.months, o.in_post, o.left_on, o.destination
+         FROM outcomes o WHERE o.scheme_id = $1{filter}"
     ))
     .fetch_all(db.pool())
     .await?;
+    let mut trainees: BTreeMap<String, Trainee> = BTreeMap::new();
+    let date = |s: Option<String>| s.and_then(|s| s.parse::<jiff::civil::Date>().ok());
     for r in rows {
-        let n = r.try_get::<i64, _>("n")?.max(0) as u64;
-        let occasion: String = r.try_get("occasion")?;
-        if occasion == "placement" {
-            out.placed += n;
-        } else if occasion == "left" {
-            let dest: Option<String> = r.try_get("destination")?;
-            *out.destinations.entry(dest.unwrap_or_else(|| "unknown".into())).or_default() += n;
-        } else if let Some(m) = r.try_get::<Option<i64>, _>("months")? {
-            let e = out.checkpoints.entry(u32::try_from(m).unwrap_or(0)).or_default();
-            e.0 += n;
-            if r.try_get::<Option<i64>, _>("in_post")? == Some(1) {
-                e.1 += n;
+        let t = trainees.entry(r.try_get("application_id")?).or_default();
+        match r.try_get::<String, _>("occasion")?.as_str() {
+            "placement" => t.start = date(r.try_get("start_date")?),
+            "left" => {
+                let dest: Option<String> = r.try_get("destination")?;
+                t.left = date(r.try_get("left_on")?).map(|d| (d, dest.unwrap_or_else(|| "unknown".into())));
+            }
+            _ => {
+                if let Some(m) = r.try_get::<Option<i64>, _>("months")? {
+                    let in_post = r.try_get::<Option<i64>, _>("in_post")? == Some(1);
+                    t.checkpoints.insert(u32::try_from(m).unwrap_or(0), in_post);
+                }
             }
         }
     }
-    Ok(out)
+    let trainees: Vec<Trainee> = trainees.into_values().collect();
+    let (placed, checkpoints, destinations) = retention(&trainees);
+    Ok(OutcomeCounts { assessed, appointable, placed, checkpoints, destinations })
 }
