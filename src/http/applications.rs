@@ -388,6 +388,7 @@ pub async fn withdraw(
         match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
             // A seat or a place they held goes to the next candidate.
             Ok(Status::AcInvited | Status::AcBooked) => {
+                store::bookings::cancel(&state.db, &id.to_string(), now).await?;
                 state
                     .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
                     .await?;

@@ -119,6 +119,8 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
                 detail: "there is no assessment-centre seat to answer yet".into(),
             });
         }
+        // A repeated decline answers the same and makes sure the seat is offered on.
+        bookings::Answer::NotInvited(s) if !accept && s == "declined" => {}
         bookings::Answer::NotInvited(s) => {
             return Err(ApiError::Conflict { title: "Not awaiting an answer", detail: format!("the booking is {s}") });
         }

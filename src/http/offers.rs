@@ -68,6 +68,9 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
         decisions::Answer::NoOffer => {
             return Err(ApiError::Conflict { title: "No offer", detail: "no place has been offered".into() });
         }
+        // A repeated decline (the first answer may have been lost on the way back, after the
+        // commit) answers the same and makes sure the place is passed on.
+        decisions::Answer::Not(s) if !accept && s == "declined" => {}
         decisions::Answer::Not(s) => {
             return Err(ApiError::Conflict { title: "Not awaiting this answer", detail: format!("the offer is {s}") });
         }
@@ -133,6 +136,7 @@ pub async fn record(
             detail: format!("the application is {status}; this record needs it to be {needs}"),
         },
         outcomes::RecordError::NotFound => ApiError::NotFound("application"),
+        outcomes::RecordError::Inconsistent(why) => ApiError::Conflict { title: "Contradicts the record", detail: why },
         outcomes::RecordError::Db(e) => e.into(),
     })?;
     tracing::info!(application = %id, occasion = outcome.occasion(), "outcome recorded");

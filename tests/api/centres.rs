@@ -96,7 +96,10 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
         "tests": [{"id": "quiz", "name": "Quiz", "weight": 1.0, "cut_t": 0.0, "key_version": 1,
                    "norm": {"mean": 0.5, "sd": 0.5, "version": "n1"},
                    "items": [{"kind": "multiple_choice", "id": "q1", "stem": "?", "options": ["a", "b"], "key": 0}]}],
-        "assessment_centres": [{"id": "c1", "name": "Centre 1", "venue": "Leeds", "date": "2027-06-01",
+        // c0 is in the past: its free seats are never offered.
+        "assessment_centres": [{"id": "c0", "name": "Centre 0", "venue": "York", "date": "2026-01-05",
+                                "sessions": [session("early", 5)]},
+                               {"id": "c1", "name": "Centre 1", "venue": "Leeds", "date": "2027-06-01",
                                 "sessions": [session("am", 2), session("pm", 1)]}]
     });
     assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await.status(), 201);
@@ -150,6 +153,9 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     let booking = async |id: &str, token: &str| -> Value {
         app.get(&format!("/api/v1/applications/{id}/booking"), Some(token)).await.json().await.unwrap()
     };
+    for (id, token) in people.iter().take(3) {
+        assert_eq!(booking(id, token).await["centre"], "c1", "never a session in the past");
+    }
     let (reserve_id, reserve_token) = people.pop().unwrap();
     assert_eq!(status(&reserve_id).await, "reserve");
     let mut mover = None;
@@ -225,8 +231,17 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
         (b["state"] == "invited").then_some(b)
     })
     .await;
-    // Two seats are free now (the one they moved out of, and the one they declined).
+    // Two seats are free now (the one they moved out of, and the one they declined), and
+    // five in the past that are not offered.
     assert_eq!(called["session"], "am");
+
+    // The reserve withdraws: the seat is cancelled (no reminder, off the session's list).
+    let res = app.client.delete(app.url(&format!("/api/v1/applications/{reserve_id}"))).bearer_auth(&reserve_token);
+    assert_eq!(res.send().await.unwrap().status(), 200);
+    assert_eq!(booking(&reserve_id, &reserve_token).await["state"], "cancelled");
+    let key = format!("rebook:{}:am", called["centre"].as_str().unwrap());
+    let view: Value = app.get(&format!("/api/v1/sessions/{key}"), Some(&recruiter)).await.json().await.unwrap();
+    assert!(!view.to_string().contains(&reserve_id), "{view}");
     app.wait_for_email_state(&reserve_id, "shortlisted", "sent").await;
     app.stop().await;
 }

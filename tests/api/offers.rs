@@ -517,6 +517,11 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     let (code, _) =
         post(&app, &out(&accepted[0]), &hr, json!({"kind": "checkpoint", "months": 3, "in_post": true})).await;
     assert_eq!(code, 409, "a checkpoint is recorded once");
+    // Records may not contradict each other: in post at 6 months after leaving in November.
+    let (code, body) =
+        post(&app, &out(&accepted[0]), &hr, json!({"kind": "checkpoint", "months": 6, "in_post": true})).await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("left on 2027-11-30"), "{body}");
     let (code, body) =
         post(&app, &format!("/api/v1/applications/{}/offer/decline", accepted[0].id), &accepted[0].token, json!({}))
             .await;

@@ -20,15 +20,44 @@ use crate::queue::Queue;
 
 #[tracing::instrument(name = "run decisions", skip(db, queue))]
 pub async fn run_decisions(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    crate::tracked::run(db, job_id, stale, "decisions", |scheme| async move {
-        decide_scheme(db, queue, job_id, &scheme).await
+    crate::tracked::run(db, job_id, stale, "decisions", |job| async move {
+        // Rounds: an offer that could not be written (the reserve withdrew meanwhile) leaves
+        // its place free, so decide again until every planned offer is written.
+        let full = !job.is_system();
+        let mut rounds = Vec::new();
+        for _ in 0..5 {
+            let (summary, planned, written) = decide_scheme(db, queue, job_id, &job.scheme_id, full).await?;
+            rounds.push(summary);
+            if written == planned {
+                break;
+            }
+        }
+        // The first round is the decision; any later one only re-offers places left free.
+        let mut result = rounds.remove(0);
+        if !rounds.is_empty() {
+            result["later_rounds"] = json!(rounds);
+        }
+        Ok(result)
     })
     .await
 }
 
-async fn decide_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+/// One round. `full`: decide every assessed candidate (a recruiter asked); otherwise only pass
+/// free places to the AC reserve (a decline or withdrawal started it), so nobody newly
+/// assessed is decided before the recruiter says the panels are done. Returns the summary and
+/// the offers planned and written.
+async fn decide_scheme(
+    db: &Db,
+    queue: &Queue,
+    job_id: &str,
+    scheme_id: &str,
+    full: bool,
+) -> anyhow::Result<(serde_json::Value, usize, usize)> {
     let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
-    let rows = decisions::candidates(db, scheme_id).await?;
+    let mut rows = decisions::candidates(db, scheme_id).await?;
+    if !full {
+        rows.retain(|r| r.on_reserve);
+    }
     let held = decisions::held(db, scheme_id).await?;
     jobs::progress(db, job_id, 0, rows.len() as i64, Timestamp::now()).await?;
     let candidates: Vec<Candidate> = rows
@@ -73,11 +102,12 @@ async fn decide_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) ->
             },
         );
     }
-    let email_ids = decisions::apply(db, scheme_id, job_id, &out, &emails, Timestamp::now()).await?;
+    let planned = out.iter().filter(|d| matches!(d.outcome, Outcome::Offer { .. })).count();
+    let (email_ids, written) = decisions::apply(db, scheme_id, job_id, &out, &emails, Timestamp::now()).await?;
     if let Err(e) = queue.enqueue_emails(&email_ids).await {
         tracing::warn!(error = format!("{e:#}"), "could not enqueue decision emails; the sweeper will");
     }
     // Offers are made: freeze the funnel up to them for HR reports.
     metrics::take_snapshot(db, scheme_id, job_id, "offered", Timestamp::now()).await?;
-    Ok(json!({"decided": out.len(), "streams": summary}))
+    Ok((json!({"decided": out.len(), "streams": summary, "full": full}), planned, written))
 }

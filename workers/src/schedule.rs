@@ -32,29 +32,30 @@ fn ics_time(t: Timestamp) -> String {
 
 #[tracing::instrument(name = "run schedule", skip(db, queue))]
 pub async fn run_schedule(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    crate::tracked::run(
-        db,
-        job_id,
-        stale,
-        "scheduling",
-        |scheme| async move { schedule(db, queue, job_id, &scheme).await },
-    )
+    crate::tracked::run(db, job_id, stale, "scheduling", |job| async move {
+        schedule(db, queue, job_id, &job.scheme_id).await
+    })
     .await
 }
 
-/// The sessions of a scheme with the seats still free.
+/// The sessions of a scheme with the seats still free; a session that has started offers none.
 fn free_sessions(
     centres: &[AssessmentCentre],
     taken: &std::collections::BTreeMap<(String, String), u32>,
+    now: Timestamp,
 ) -> Vec<Session> {
     centres
         .iter()
         .flat_map(|c| {
-            c.sessions.iter().map(|s| Session {
+            c.sessions.iter().map(move |s| Session {
                 id: format!("{}/{}", c.id, s.id),
                 date: c.date,
                 preference_key: c.id.clone(),
-                capacity: s.capacity.saturating_sub(taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0)),
+                capacity: if utc(c.date, s.start).is_ok_and(|t| t > now) {
+                    s.capacity.saturating_sub(taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0))
+                } else {
+                    0
+                },
                 provisions: s.provisions.clone(),
                 assessors: s.assessors.iter().map(|a| (a.id.clone(), a.organisation.clone())).collect(),
             })
@@ -134,7 +135,7 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
     let rebookers = bookings::rebookers(db, scheme_id).await?;
     let mut moved = 0;
     if !rebookers.is_empty() {
-        let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?);
+        let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?, now);
         let cands: Vec<Candidate> = rebookers
             .iter()
             .map(|r| candidate(&r.id, &r.details, &centres, vec![format!("{}/{}", r.centre_id, r.session_id)]))
@@ -152,8 +153,11 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
         }
     }
 
+    // Everyone shortlisted without a seat (the waiting list first: it was shortlisted first).
+    let (mut placed, mut waiting) = place_unbooked(db, queue, job_id, &scheme, &centres, now).await?;
+
     // A stream that lost shortlisted candidates (a seat declined, a withdrawal) before their
-    // centre calls up its best reserves, who then compete for seats like everyone unplaced.
+    // centre calls up its best reserves, who then take the seats the waiting list could not use.
     let ac_seats = scheme.streams.iter().map(|s| (s.id.to_string(), s.ac_seats)).collect();
     let to_call = fasttrack_core::store::sift::reserves_to_call(db, scheme_id, &ac_seats).await?;
     let called: Vec<(String, NewNotification)> = to_call
@@ -180,17 +184,41 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
         }
     }
 
-    let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?);
+    if called_up > 0 {
+        (placed, waiting) = {
+            let (p, w) = place_unbooked(db, queue, job_id, &scheme, &centres, now).await?;
+            (placed + p, w)
+        };
+    }
+    Ok(json!({
+        "placed": placed, "waiting": waiting,
+        "moved": moved, "still_asking_to_move": rebookers.len() - moved, "called_up_from_reserve": called_up,
+    }))
+}
+
+/// Places every shortlisted candidate without a seat into the free seats (most placed, then
+/// best preference), invites them, and puts the rest on the waiting list with the reason.
+/// Returns (placed, waiting).
+async fn place_unbooked(
+    db: &Db,
+    queue: &Queue,
+    job_id: &str,
+    scheme: &SchemeDefinition,
+    centres: &[AssessmentCentre],
+    now: Timestamp,
+) -> anyhow::Result<(usize, usize)> {
+    let scheme_id = scheme.id.as_str();
+    let sessions = free_sessions(centres, &bookings::taken(db, scheme_id).await?, now);
     let unbooked = bookings::unbooked(db, scheme_id).await?;
     let candidates: Vec<Candidate> =
-        unbooked.iter().map(|u| candidate(&u.id, &u.details, &centres, Vec::new())).collect();
+        unbooked.iter().map(|u| candidate(&u.id, &u.details, centres, Vec::new())).collect();
     jobs::progress(db, job_id, 0, candidates.len() as i64, Timestamp::now()).await?;
     let plan = allocate(&candidates, &sessions);
 
     let mut booked = Vec::new();
     for (app, session) in &plan.assigned {
         let details = &unbooked.iter().find(|u| &u.id == app).context("the candidate")?.details;
-        booked.push(invitation(&scheme, &centres, app, details, session, 0, now)?);
+        booked.push(invitation(scheme, centres, app, details, session, 0, now)?);
     }
     let waiting: Vec<(String, String)> = plan
         .waiting
@@ -207,10 +235,7 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
     if let Err(e) = queue.enqueue_emails(&emails).await {
         tracing::warn!(error = format!("{e:#}"), "could not enqueue invitations; the sweeper will");
     }
-    Ok(json!({
-        "placed": plan.assigned.len(), "waiting": plan.waiting.len(),
-        "moved": moved, "still_asking_to_move": rebookers.len() - moved, "called_up_from_reserve": called_up,
-    }))
+    Ok((plan.assigned.len(), plan.waiting.len()))
 }
 
 /// Sends the reminder for every booked session starting within 48 hours, once.

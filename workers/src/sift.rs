@@ -22,7 +22,7 @@ pub async fn run_sift(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> 
         job_id,
         stale,
         "sift",
-        |scheme| async move { sift_scheme(db, queue, job_id, &scheme).await },
+        |job| async move { sift_scheme(db, queue, job_id, &job.scheme_id).await },
     )
     .await
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fasttrack_core::store::{Db, jobs};
 use jiff::Timestamp;
 
-/// Runs `work(scheme)` for the job row `job_id`. Business failures are recorded on the row
+/// Runs `work(job)` for the job row `job_id` (read afresh for every run). Business failures are recorded on the row
 /// (the cause goes to the log, which may quote the database); only infrastructure errors
 /// (the row cannot be written) are returned for the queue to retry.
 pub async fn run<F>(
@@ -16,22 +16,24 @@ pub async fn run<F>(
     job_id: &str,
     stale: Duration,
     what: &str,
-    work: impl Fn(String) -> F,
+    work: impl Fn(jobs::JobRecord) -> F,
 ) -> anyhow::Result<()>
 where
     F: Future<Output = anyhow::Result<serde_json::Value>>,
 {
-    let Some(job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
+    let Some(mut job) = jobs::start(db, job_id, Timestamp::now(), stale).await? else { return Ok(()) };
     loop {
-        match work(job.scheme_id.clone()).await {
+        let scheme = job.scheme_id.clone();
+        match work(job.clone()).await {
             Ok(summary) => {
-                tracing::info!(scheme = %job.scheme_id, job = job_id, "{what} finished");
+                tracing::info!(scheme = %scheme, job = job_id, "{what} finished");
                 if !jobs::finish(db, job_id, &summary, Timestamp::now()).await? {
                     return Ok(());
                 }
                 tracing::info!(job = job_id, "{what} asked for again while it ran: running once more");
-                if jobs::start(db, job_id, Timestamp::now(), stale).await?.is_none() {
-                    return Ok(());
+                match jobs::start(db, job_id, Timestamp::now(), stale).await? {
+                    Some(again) => job = again,
+                    None => return Ok(()),
                 }
             }
             Err(e) => {

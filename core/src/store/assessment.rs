@@ -28,7 +28,7 @@ pub async fn seated(db: &Db, scheme: &str, session: Option<(&str, &str)>) -> sql
     let sql = format!(
         "SELECT b.application_id, b.centre_id, b.session_id, b.state, a.status, a.details FROM bookings b
          JOIN applications a ON a.id = b.application_id
-         WHERE b.scheme_id = $1 AND b.state IN ('invited', 'accepted'){filter}
+         WHERE b.scheme_id = $1 AND b.state IN ('invited', 'accepted') AND a.status <> 'withdrawn'{filter}
          ORDER BY b.centre_id, b.session_id, b.application_id"
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scheme);
@@ -118,6 +118,14 @@ pub async fn record(
     let app = sheet.application_id.to_string();
     let now_ms = to_ms(now);
     let mut tx = db.pool().begin().await?;
+    // Write first: this takes the application's row lock (PostgreSQL) or the database's write
+    // lock (SQLite) before anything is read, so two assessors completing a sheet at once are
+    // serialised and the second sees the first's scores.
+    sqlx::query("UPDATE applications SET updated_at = $2 WHERE id = $1")
+        .bind(&app)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
     let seat = sqlx::query(
         "SELECT b.state, b.centre_id, b.session_id, a.status, a.first_stream FROM bookings b
          JOIN applications a ON a.id = b.application_id WHERE b.application_id = $1 AND b.scheme_id = $2",
@@ -171,7 +179,7 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
     }
-    // Read back inside the transaction, so concurrent panels cannot both miss completion.
+    // Read back inside the (locked) transaction: everything any assessor has recorded.
     let mut rec = Recorded::default();
     for r in sqlx::query("SELECT exercise, competency, assessor_id, score FROM ac_scores WHERE application_id = $1")
         .bind(&app)
@@ -194,6 +202,20 @@ pub async fn record(
     }
     let result = combine(session, &rec);
     if let (true, Some(score), Some(appointable)) = (result.complete, result.score, result.appointable) {
+        if status == Status::AcBooked.as_str()
+            && !super::applications::move_in_tx(
+                &mut tx,
+                sheet.application_id,
+                Status::AcBooked,
+                Status::Assessed,
+                actor,
+                None,
+                now,
+            )
+            .await?
+        {
+            return Err(ScoreError::NotInSession("an application that changed meanwhile".into()));
+        }
         sqlx::query(
             "INSERT INTO ac_results (application_id, scheme_id, stream_id, score, appointable, computed_at)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -208,18 +230,6 @@ pub async fn record(
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        if status == Status::AcBooked.as_str() {
-            super::applications::move_in_tx(
-                &mut tx,
-                sheet.application_id,
-                Status::AcBooked,
-                Status::Assessed,
-                actor,
-                None,
-                now,
-            )
-            .await?;
-        }
     }
     tx.commit().await?;
     Ok(result)

@@ -269,6 +269,8 @@ pub async fn take_due_reminders(db: &Db, now: Timestamp, window: std::time::Dura
     let rows = sqlx::query(
         "UPDATE bookings SET reminded = 1 WHERE state IN ('invited', 'accepted') AND reminded = 0
            AND starts_at > $1 AND starts_at <= $2
+           AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
+                       AND a.status IN ('ac_invited', 'ac_booked'))
          RETURNING application_id, centre_id, session_id, starts_at, scheme_id",
     )
     .bind(now_ms)
@@ -319,9 +321,10 @@ pub async fn queue_reminders(db: &Db, emails: &[NewNotification], now: Timestamp
 pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<Answer> {
     let changed = sqlx::query(
         "UPDATE bookings SET rebook = 1, updated_at = $2
-         WHERE application_id = $1 AND state IN ('invited', 'accepted')
+         WHERE application_id = $1 AND state IN ('invited', 'accepted') AND (starts_at IS NULL OR starts_at > $2)
            AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
-                       AND a.status IN ('ac_invited', 'ac_booked'))",
+                       AND a.status IN ('ac_invited', 'ac_booked'))
+           AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = bookings.application_id)",
     )
     .bind(application)
     .bind(to_ms(now))
@@ -333,8 +336,26 @@ pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx:
     }
     Ok(match get(db, application).await? {
         None => Answer::NoBooking,
+        Some(b) if b.state == "invited" || b.state == "accepted" => {
+            Answer::NotInvited(format!("{}, and its session has started or been scored", b.state))
+        }
         Some(b) => Answer::NotInvited(b.state),
     })
+}
+
+/// A withdrawn candidate's seat is cancelled (SEQUENCE + 1), so it is neither reminded nor
+/// listed, and the seat is free.
+pub async fn cancel(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE bookings SET state = 'cancelled', sequence = sequence + 1, rebook = 0, updated_at = $2
+         WHERE application_id = $1 AND state IN ('invited', 'accepted')",
+    )
+    .bind(application)
+    .bind(to_ms(now))
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// A candidate waiting to move to another session.

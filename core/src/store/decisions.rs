@@ -76,7 +76,8 @@ fn status_of(o: &Outcome) -> &'static str {
 
 /// Writes the decisions in one transaction: statuses by compare-and-set (from `assessed`, or
 /// `reserve` for offers), their timeline events, the offers and the emails. Returns the
-/// emails to enqueue.
+/// emails to enqueue and how many offers were written (fewer than planned when a candidate
+/// changed meanwhile).
 pub async fn apply(
     db: &Db,
     scheme: &str,
@@ -84,10 +85,11 @@ pub async fn apply(
     decisions: &[Decision],
     emails: &BTreeMap<String, NewNotification>,
     now: Timestamp,
-) -> sqlx::Result<Vec<NotificationId>> {
+) -> sqlx::Result<(Vec<NotificationId>, usize)> {
     let now_ms = to_ms(now);
     let mut tx = db.pool().begin().await?;
     let mut queued = Vec::new();
+    let mut offers_written = 0;
     for chunk in decisions.chunks(500) {
         // (decision, status it moved from)
         let mut moved: Vec<(&Decision, &'static str)> = Vec::new();
@@ -138,6 +140,7 @@ pub async fn apply(
                 _ => None,
             })
             .collect();
+        offers_written += offers.len();
         if !offers.is_empty() {
             let sql = format!(
                 "INSERT INTO offers (application_id, scheme_id, stream_id, organisation_id, state, job_id, created_at,
@@ -163,7 +166,7 @@ pub async fn apply(
         queued.extend(mail.iter().map(|n| n.id));
     }
     tx.commit().await?;
-    Ok(queued)
+    Ok((queued, offers_written))
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -18,8 +18,19 @@ pub struct JobRecord {
     pub total: i64,
     pub result: Option<Value>,
     pub error: Option<String>,
+    /// Who asked for it: `role:token` for people, `system:…` for follow-ups the service starts
+    /// itself (a back-fill, a pass-on). A person asking for a job already queued or running
+    /// takes it over.
+    pub created_by: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl JobRecord {
+    /// Started by the service itself rather than by a person.
+    pub fn is_system(&self) -> bool {
+        self.created_by.starts_with("system:")
+    }
 }
 
 /// Creates a queued job, unless one of the same kind for the scheme is queued or running:
@@ -58,10 +69,12 @@ pub async fn create_or_existing(
             // A running job may have read its inputs before this request: it runs once more.
             let existing: String = r.try_get("id")?;
             let marked = sqlx::query(
-                "UPDATE jobs SET rerun = CASE WHEN state = 'running' THEN 1 ELSE rerun END
+                "UPDATE jobs SET rerun = CASE WHEN state = 'running' THEN 1 ELSE rerun END,
+                   created_by = CASE WHEN $2 LIKE 'system:%' THEN created_by ELSE $2 END
                  WHERE id = $1 AND state IN ('queued', 'running')",
             )
             .bind(&existing)
+            .bind(actor)
             .execute(db.pool())
             .await?
             .rows_affected();
@@ -78,7 +91,8 @@ pub async fn create_or_existing(
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
     let row = sqlx::query(
-        "SELECT id, kind, scheme_id, state, progress, total, result, error, created_at, updated_at FROM jobs WHERE id = $1",
+        "SELECT id, kind, scheme_id, state, progress, total, result, error, created_by, created_at, updated_at
+         FROM jobs WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
@@ -94,6 +108,7 @@ pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
         total: r.try_get("total")?,
         result: result.and_then(|s| serde_json::from_str(&s).ok()),
         error: r.try_get("error")?,
+        created_by: r.try_get("created_by")?,
         created_at: from_ms(r.try_get("created_at")?),
         updated_at: from_ms(r.try_get("updated_at")?),
     }))

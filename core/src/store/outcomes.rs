@@ -18,6 +18,8 @@ pub enum RecordError {
     /// The application is not at the stage this record needs; (its status, what is needed).
     WrongStatus(Status, &'static str),
     NotFound,
+    /// It contradicts what is recorded already (e.g. leaving before starting).
+    Inconsistent(String),
     Db(sqlx::Error),
 }
 
@@ -65,6 +67,9 @@ pub async fn record(
             (None, None, None, None, Some(date.to_string()), Some(destination.clone()))
         }
     };
+    if !matches!(outcome, Outcome::Placement { .. }) {
+        check_consistent(&mut tx, &key, outcome).await?;
+    }
     let occasion = outcome.occasion();
     let inserted = sqlx::query(
         "INSERT INTO outcomes (application_id, scheme_id, occasion, organisation_id, start_date, months, in_post, left_on,
@@ -94,6 +99,57 @@ pub async fn record(
         return Err(RecordError::WrongStatus(status, "accepted"));
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// A leaving date is not before the start; a trainee recorded in post at a checkpoint did not
+/// leave before it (whichever of the two is recorded second is refused).
+async fn check_consistent(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    key: &str,
+    outcome: &Outcome,
+) -> Result<(), RecordError> {
+    let rows =
+        sqlx::query("SELECT occasion, start_date, months, in_post, left_on FROM outcomes WHERE application_id = $1")
+            .bind(key)
+            .fetch_all(&mut **tx)
+            .await?;
+    let date = |s: Option<String>| s.and_then(|s| s.parse::<jiff::civil::Date>().ok());
+    let mut start = None;
+    let mut left = None;
+    let mut in_post_at = Vec::new();
+    for r in &rows {
+        match r.try_get::<String, _>("occasion")?.as_str() {
+            "placement" => start = date(r.try_get("start_date")?),
+            "left" => left = date(r.try_get("left_on")?),
+            _ => {
+                if r.try_get::<Option<i64>, _>("in_post")? == Some(1) {
+                    in_post_at.push(r.try_get::<Option<i64>, _>("months")?.unwrap_or(0));
+                }
+            }
+        }
+    }
+    let after = |m: i64| start.and_then(|s| s.checked_add(jiff::Span::new().months(m)).ok());
+    match outcome {
+        Outcome::Left { date, .. } => {
+            if start.is_some_and(|s| *date < s) {
+                return Err(RecordError::Inconsistent(format!("the leaving date {date} is before the start date")));
+            }
+            if let Some(m) = in_post_at.iter().copied().filter(|m| after(*m).is_some_and(|due| *date < due)).max() {
+                return Err(RecordError::Inconsistent(format!(
+                    "the trainee is recorded in post at {m} months, after {date}"
+                )));
+            }
+        }
+        Outcome::Checkpoint { months, in_post: true } => {
+            if let (Some(l), Some(due)) = (left, after(i64::from(*months)))
+                && l < due
+            {
+                return Err(RecordError::Inconsistent(format!("the trainee left on {l}, before {months} months")));
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 
