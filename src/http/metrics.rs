@@ -258,8 +258,12 @@ pub async fn profile(
         funnels.push(reports::funnel(by, name, &stages, &counts, threshold, frozen));
     }
     let mut p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);
-    let counts = fasttrack_core::store::outcomes::counts(&state.db, scheme.id.as_str(), stream).await?;
-    let (ac, retention) = reports::outcome_profile(&counts, threshold);
+    let counts = fasttrack_core::store::outcomes::counts(&state.db, scheme.id.as_str()).await?;
+    let empty = Default::default();
+    let per_stream: Vec<&reports::OutcomeCounts> =
+        scheme.streams.iter().map(|s| counts.get(s.id.as_str()).unwrap_or(&empty)).collect();
+    let selected = stream.and_then(|id| scheme.streams.iter().position(|s| s.id.as_str() == id));
+    let (ac, retention) = reports::outcome_profile(&per_stream, selected, threshold);
     p.assessment_centre = Some(ac);
     p.retention = Some(retention);
     if wants_csv(&req) {

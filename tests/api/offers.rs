@@ -553,6 +553,17 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
         assert_eq!(d["leavers"], if hidden { json!("[c]") } else { json!(0) }, "{d}");
     }
     assert_eq!(p["offers_accepted"], 20);
+    // Per stream, 3 were rated "not yet": hidden, and so is the appointable count beside it
+    // (the stream's total would give the 3 away); the scheme's figures above stay shown.
+    let acute: Value = app
+        .get(&format!("/api/v1/schemes/{SCHEME}/metrics/profile?stream=acute-trusts"), Some(&hr))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ac = &acute["profile"]["assessment_centre"];
+    assert_eq!((&ac["rated_appointable"], &ac["appointable_percent"]), (&json!("[c]"), &json!("[c]")), "{ac}");
+    assert!(ac["assessed"].is_u64(), "{ac}");
     app.stop().await;
 }
 

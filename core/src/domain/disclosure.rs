@@ -66,21 +66,19 @@ pub fn protect(table: &[Vec<u64>], threshold: u64) -> Protected {
             }
         }
         while let Some((r, c)) = first_bridge(&hidden, rows, cols) {
-            // Another cell in the same grid row or column, non-zero and shown; smallest first,
-            // then the grand total as a last resort.
-            let mut best: Option<(u64, usize, usize)> = None;
+            // Another cell in the same grid row or column, non-zero and shown: inner cells before
+            // totals (hiding a total spreads suppression to a whole further line), smallest
+            // first; then the grand total as a last resort.
+            let mut best: Option<(bool, u64, usize, usize)> = None;
             let candidates = (0..=cols).map(|cc| (r, cc)).chain((0..=rows).map(|rr| (rr, c)));
             for (rr, cc) in candidates {
                 let v = grid[rr][cc];
-                if hidden[rr][cc].is_none()
-                    && v > 0
-                    && !(rr == rows && cc == cols)
-                    && best.is_none_or(|b| (v, rr, cc) < b)
-                {
-                    best = Some((v, rr, cc));
+                let key = (rr == rows || cc == cols, v, rr, cc);
+                if hidden[rr][cc].is_none() && v > 0 && !(rr == rows && cc == cols) && best.is_none_or(|b| key < b) {
+                    best = Some(key);
                 }
             }
-            let pick = best.map(|(_, rr, cc)| (rr, cc)).or_else(|| {
+            let pick = best.map(|(_, _, rr, cc)| (rr, cc)).or_else(|| {
                 (0..=rows)
                     .flat_map(|rr| (0..=cols).map(move |cc| (rr, cc)))
                     .filter(|&(rr, cc)| hidden[rr][cc].is_none() && grid[rr][cc] > 0)

@@ -528,48 +528,84 @@ fn pct(part: Option<u64>, whole: Option<u64>) -> Shown<u64> {
     Shown::from(part.zip(whole).and_then(|(p, w)| percent_of(p, w)))
 }
 
-/// The AC and retention parts of the profile, each table through disclosure control: the
-/// appointable split [appointable, not yet] with its total; each checkpoint's [in post, not in
-/// post] with its total; the leavers' destinations as one row with its total.
-pub fn outcome_profile(c: &OutcomeCounts, threshold: u64) -> (AcProfile, RetentionFigures) {
-    let ac = protect(&[vec![c.appointable, c.assessed.saturating_sub(c.appointable)]], threshold);
+/// One table of streams × categories, protected as a whole, read for one stream (its row)
+/// or for the scheme (the column totals): publishing both can never reveal a hidden count by
+/// subtraction. `cell(counts)` gives a stream's row.
+struct StreamTable {
+    p: crate::domain::disclosure::Protected,
+    row: usize,
+}
+
+impl StreamTable {
+    fn new(
+        per_stream: &[&OutcomeCounts],
+        selected: Option<usize>,
+        threshold: u64,
+        cells: impl Fn(&OutcomeCounts) -> Vec<u64>,
+    ) -> Self {
+        let table: Vec<Vec<u64>> = per_stream.iter().map(|c| cells(c)).collect();
+        let p = protect(&table, threshold);
+        let row = selected.unwrap_or(per_stream.len());
+        Self { p, row }
+    }
+
+    fn get(&self, col: usize) -> Option<u64> {
+        self.p.shown(self.row, col)
+    }
+
+    fn total(&self) -> Option<u64> {
+        self.p.shown(self.row, self.p.cols)
+    }
+}
+
+/// The AC and retention parts of the profile. Each table is streams × categories with its
+/// totals, through disclosure control as a whole, and read for `selected` (an index into
+/// `per_stream`) or for the whole scheme: the appointable split [appointable, not yet]; each
+/// checkpoint's [in post, not in post]; the leavers' destinations; the number placed.
+pub fn outcome_profile(
+    per_stream: &[&OutcomeCounts],
+    selected: Option<usize>,
+    threshold: u64,
+) -> (AcProfile, RetentionFigures) {
+    let ac = StreamTable::new(per_stream, selected, threshold, |c| {
+        vec![c.appointable, c.assessed.saturating_sub(c.appointable)]
+    });
     let ac_profile = AcProfile {
-        assessed: Shown::from(ac.shown(0, 2)),
-        rated_appointable: Shown::from(ac.shown(0, 0)),
-        appointable_percent: pct(ac.shown(0, 0), ac.shown(0, 2)),
+        assessed: Shown::from(ac.total()),
+        rated_appointable: Shown::from(ac.get(0)),
+        appointable_percent: pct(ac.get(0), ac.total()),
     };
-    let months = crate::domain::outcomes::CHECKPOINT_MONTHS;
-    // Each checkpoint is its own table (no totals across checkpoints are published).
-    let checkpoints = months
+    let checkpoints = crate::domain::outcomes::CHECKPOINT_MONTHS
         .iter()
         .map(|m| {
-            let (recorded, in_post) = c.checkpoints.get(m).copied().unwrap_or_default();
-            let t = protect(&[vec![in_post, recorded.saturating_sub(in_post)]], threshold);
+            let t = StreamTable::new(per_stream, selected, threshold, |c| {
+                let (recorded, in_post) = c.checkpoints.get(m).copied().unwrap_or_default();
+                vec![in_post, recorded.saturating_sub(in_post)]
+            });
             CheckpointFigures {
                 months: *m,
-                recorded: Shown::from(t.shown(0, 2)),
-                in_post: Shown::from(t.shown(0, 0)),
-                in_post_percent: pct(t.shown(0, 0), t.shown(0, 2)),
+                recorded: Shown::from(t.total()),
+                in_post: Shown::from(t.get(0)),
+                in_post_percent: pct(t.get(0), t.total()),
             }
         })
         .collect();
     let dests = crate::domain::outcomes::DESTINATIONS;
-    let row: Vec<u64> = dests.iter().map(|d| c.destinations.get(*d).copied().unwrap_or(0)).collect();
-    let n = dests.len();
-    let dp = protect(&[row], threshold);
-    let leavers = dp.shown(0, n);
-    let placed = protect(&[vec![c.placed]], threshold);
+    let d = StreamTable::new(per_stream, selected, threshold, |c| {
+        dests.iter().map(|d| c.destinations.get(*d).copied().unwrap_or(0)).collect()
+    });
+    let placed = StreamTable::new(per_stream, selected, threshold, |c| vec![c.placed]);
     let retention = RetentionFigures {
-        placed: Shown::from(placed.shown(0, 0)),
+        placed: Shown::from(placed.get(0)),
         checkpoints,
-        leavers: Shown::from(leavers),
+        leavers: Shown::from(d.total()),
         destinations: dests
             .iter()
             .enumerate()
-            .map(|(i, d)| DestinationFigures {
-                destination: d,
-                leavers: Shown::from(dp.shown(0, i)),
-                percent: pct(dp.shown(0, i), leavers),
+            .map(|(i, dest)| DestinationFigures {
+                destination: dest,
+                leavers: Shown::from(d.get(i)),
+                percent: pct(d.get(i), d.total()),
             })
             .collect(),
     };
@@ -636,7 +672,7 @@ mod profile_tests {
             checkpoints: BTreeMap::from([(3, (20, 15)), (6, (20, 18))]),
             destinations: BTreeMap::from([("outside_nhs".to_owned(), 3), ("another_nhs_role".to_owned(), 4)]),
         };
-        let (ac, ret) = outcome_profile(&c, 5);
+        let (ac, ret) = outcome_profile(&[&c], None, 5);
         assert!(matches!(
             (ac.assessed, ac.rated_appointable, ac.appointable_percent),
             (
@@ -665,7 +701,29 @@ mod profile_tests {
                 _ => assert!(matches!(d.leavers, Shown::Value(0)), "{d:?}"),
             }
         }
-        let (_, open) = outcome_profile(&c, 0);
+        let (_, open) = outcome_profile(&[&c], None, 0);
         assert!(matches!(open.destinations[2].leavers, Shown::Value(3)));
+    }
+
+    #[test]
+    fn a_stream_hidden_figure_cannot_be_worked_out_from_the_scheme_one() {
+        // Stream B has 3 placed: hidden. Were stream A's 19 and the scheme's 22 both shown,
+        // 22 - 19 would give B away; protected together, A's is hidden as well.
+        let a = OutcomeCounts { placed: 19, ..Default::default() };
+        let b = OutcomeCounts { placed: 3, ..Default::default() };
+        let streams = [&a, &b];
+        let (_, scheme) = outcome_profile(&streams, None, 5);
+        let (_, first) = outcome_profile(&streams, Some(0), 5);
+        let (_, second) = outcome_profile(&streams, Some(1), 5);
+        assert!(matches!(second.placed, Shown::Hidden(_)));
+        assert!(
+            matches!(scheme.placed, Shown::Hidden(_)) || matches!(first.placed, Shown::Hidden(_)),
+            "{:?} {:?}",
+            scheme.placed,
+            first.placed
+        );
+        let c = OutcomeCounts { placed: 12, ..Default::default() };
+        let (_, wide) = outcome_profile(&[&a, &b, &c], None, 5);
+        assert!(matches!(wide.placed, Shown::Value(34)), "{:?}", wide.placed);
     }
 }

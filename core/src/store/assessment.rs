@@ -235,17 +235,21 @@ pub async fn record(
     Ok(result)
 }
 
-/// The share of assessed candidates the panels rated appointable: (assessed, appointable).
-pub async fn appointable_counts(db: &Db, scheme: &str, stream: Option<&str>) -> sqlx::Result<(u64, u64)> {
-    let filter = if stream.is_some() { " AND stream_id = $2" } else { "" };
-    let sql = format!(
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(appointable), 0) AS BIGINT) AS yes FROM ac_results
-         WHERE scheme_id = $1{filter}"
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(scheme);
-    if let Some(s) = stream {
-        q = q.bind(s);
-    }
-    let r = q.fetch_one(db.pool()).await?;
-    Ok((r.try_get::<i64, _>("n")?.max(0) as u64, r.try_get::<i64, _>("yes")?.max(0) as u64))
+/// Per stream: (assessed, rated appointable).
+pub async fn appointable_counts(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<String, (u64, u64)>> {
+    let rows = sqlx::query(
+        "SELECT stream_id, COUNT(*) AS n, CAST(COALESCE(SUM(appointable), 0) AS BIGINT) AS yes FROM ac_results
+         WHERE scheme_id = $1 GROUP BY stream_id",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("stream_id")?,
+                (r.try_get::<i64, _>("n")?.max(0) as u64, r.try_get::<i64, _>("yes")?.max(0) as u64),
+            ))
+        })
+        .collect()
 }

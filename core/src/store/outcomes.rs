@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 use super::{Db, to_ms};
 use crate::domain::ids::ApplicationId;
@@ -183,32 +183,28 @@ pub async fn list(db: &Db, id: ApplicationId) -> sqlx::Result<Vec<serde_json::Va
         .collect()
 }
 
-/// The counts behind the profile's AC and retention figures (set-based: two GROUP BYs).
-pub async fn counts(db: &Db, scheme: &str, stream: Option<&str>) -> sqlx::Result<OutcomeCounts> {
-    let filter = if stream.is_some() {
-        " AND o.application_id IN (SELECT application_id FROM offers WHERE scheme_id = $1 AND stream_id = $2)"
-    } else {
-        ""
-    };
-    let bind = |sql: String| {
-        let q = sqlx::query(AssertSqlSafe(sql)).bind(scheme.to_owned());
-        match stream {
-            Some(s) => q.bind(s.to_owned()),
-            None => q,
-        }
-    };
-    let (assessed, appointable) = super::assessment::appointable_counts(db, scheme, stream).await?;
-    // One row per outcome recorded (a handful per placed trainee, never per applicant).
-    let rows = bind(format!(
-        "SELECT o.application_id, o.occasion, o.start_date, o.months, o.in_post, o.left_on, o.destination
-         FROM outcomes o WHERE o.scheme_id = $1{filter}"
-    ))
+/// The counts behind the profile's AC and retention figures, per stream (reports protect the
+/// streams together, so a stream's hidden figure cannot be worked out from the scheme's).
+pub async fn counts(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<String, OutcomeCounts>> {
+    let mut out: BTreeMap<String, OutcomeCounts> = BTreeMap::new();
+    for (stream, (assessed, appointable)) in super::assessment::appointable_counts(db, scheme).await? {
+        let c = out.entry(stream).or_default();
+        c.assessed = assessed;
+        c.appointable = appointable;
+    }
+    // One row per outcome recorded (a handful per placed trainee, never per applicant), with
+    // the stream of the place they were offered.
+    let rows = sqlx::query(
+        "SELECT o.application_id, f.stream_id, o.occasion, o.start_date, o.months, o.in_post, o.left_on, o.destination
+         FROM outcomes o JOIN offers f ON f.application_id = o.application_id WHERE o.scheme_id = $1",
+    )
+    .bind(scheme)
     .fetch_all(db.pool())
     .await?;
-    let mut trainees: BTreeMap<String, Trainee> = BTreeMap::new();
+    let mut trainees: BTreeMap<(String, String), Trainee> = BTreeMap::new();
     let date = |s: Option<String>| s.and_then(|s| s.parse::<jiff::civil::Date>().ok());
     for r in rows {
-        let t = trainees.entry(r.try_get("application_id")?).or_default();
+        let t = trainees.entry((r.try_get("stream_id")?, r.try_get("application_id")?)).or_default();
         match r.try_get::<String, _>("occasion")?.as_str() {
             "placement" => t.start = date(r.try_get("start_date")?),
             "left" => {
@@ -223,7 +219,16 @@ pub async fn counts(db: &Db, scheme: &str, stream: Option<&str>) -> sqlx::Result
             }
         }
     }
-    let trainees: Vec<Trainee> = trainees.into_values().collect();
-    let (placed, checkpoints, destinations) = retention(&trainees);
-    Ok(OutcomeCounts { assessed, appointable, placed, checkpoints, destinations })
+    let mut by_stream: BTreeMap<String, Vec<Trainee>> = BTreeMap::new();
+    for ((stream, _), t) in trainees {
+        by_stream.entry(stream).or_default().push(t);
+    }
+    for (stream, list) in by_stream {
+        let (placed, checkpoints, destinations) = retention(&list);
+        let c = out.entry(stream).or_default();
+        c.placed = placed;
+        c.checkpoints = checkpoints;
+        c.destinations = destinations;
+    }
+    Ok(out)
 }
