@@ -597,6 +597,22 @@ async fn a_job_asked_for_while_it_runs_runs_once_more(backend: Backend) {
     jobs::start(&app.db, &id, now, Duration::from_secs(60)).await.unwrap().unwrap();
     assert!(!jobs::finish(&app.db, &id, &json!({}), now).await.unwrap());
     assert_eq!(jobs::get(&app.db, &id).await.unwrap().unwrap().state, "done");
+
+    // A run that fails after a request arrived is queued again rather than failed; without
+    // a request it fails.
+    let (id, _) = jobs::create_or_existing(&app.db, "job-5", "decisions", "s", "test", now).await.unwrap();
+    jobs::start(&app.db, &id, now, Duration::from_secs(60)).await.unwrap().unwrap();
+    jobs::create_or_existing(&app.db, "job-6", "decisions", "s", "system:pass-on", now).await.unwrap();
+    assert!(jobs::fail(&app.db, &id, "boom", now).await.unwrap());
+    let again = jobs::get(&app.db, &id).await.unwrap().unwrap();
+    assert_eq!(
+        (again.state.as_str(), again.created_by.as_str()),
+        ("queued", "test"),
+        "a system request keeps the person's run"
+    );
+    jobs::start(&app.db, &id, now, Duration::from_secs(60)).await.unwrap().unwrap();
+    assert!(!jobs::fail(&app.db, &id, "boom", now).await.unwrap());
+    assert_eq!(jobs::get(&app.db, &id).await.unwrap().unwrap().state, "failed");
     app.stop().await;
 }
 

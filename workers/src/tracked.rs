@@ -39,8 +39,13 @@ where
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), job = job_id, "{what} failed");
                 let message = format!("the {what} failed; operators can find the cause in the logs under job {job_id}");
-                jobs::fail(db, job_id, &message, Timestamp::now()).await?;
-                return Ok(());
+                if !jobs::fail(db, job_id, &message, Timestamp::now()).await? {
+                    return Ok(());
+                }
+                match jobs::start(db, job_id, Timestamp::now(), stale).await? {
+                    Some(again) => job = again,
+                    None => return Ok(()),
+                }
             }
         }
     }

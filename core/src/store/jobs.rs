@@ -148,7 +148,7 @@ pub async fn progress(db: &Db, id: &str, progress: i64, total: i64, now: Timesta
 /// once more (`true`: run it again).
 pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::Result<bool> {
     let row = sqlx::query(
-        "UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'queued' ELSE 'done' END, rerun = 0, result = $2,
+        "UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'queued' ELSE 'done' END, rerun = 0, result = $2, error = NULL,
            progress = total, updated_at = $3
          WHERE id = $1 AND state = 'running' RETURNING state",
     )
@@ -160,14 +160,20 @@ pub async fn finish(db: &Db, id: &str, result: &Value, now: Timestamp) -> sqlx::
     Ok(row.map(|r| r.try_get::<String, _>("state")).transpose()?.as_deref() == Some("queued"))
 }
 
-pub async fn fail(db: &Db, id: &str, error: &str, now: Timestamp) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET state = 'failed', error = $2, updated_at = $3 WHERE id = $1 AND state = 'running'")
-        .bind(id)
-        .bind(error)
-        .bind(to_ms(now))
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// Marks the job failed — or, if it was asked for again while it ran, queued once more
+/// (`true`: run it again; the request came after the inputs the failed run read).
+pub async fn fail(db: &Db, id: &str, error: &str, now: Timestamp) -> sqlx::Result<bool> {
+    let row = sqlx::query(
+        "UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'queued' ELSE 'failed' END, rerun = 0, error = $2,
+           updated_at = $3
+         WHERE id = $1 AND state = 'running' RETURNING state",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(to_ms(now))
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|r| r.try_get::<String, _>("state")).transpose()?.as_deref() == Some("queued"))
 }
 
 /// Queued or running jobs untouched for `requeue_after`: their queue entry may be lost, or
