@@ -56,6 +56,24 @@ fn characteristic(raw: Option<&str>, default: Option<&str>, e: &mut FieldErrors)
     }
 }
 
+/// Funnel counts of every stream of the scheme, in the scheme's order: reports protect them
+/// together (with the scheme's, their sum), so one stream's hidden count cannot be worked out
+/// from the others'. Applications count in the stream of their first preference.
+async fn stream_counts(
+    state: &AppState,
+    scheme: &SchemeDefinition,
+    by: Characteristic,
+) -> Result<Vec<Vec<(String, Option<String>, u64)>>, ApiError> {
+    let mut out = Vec::with_capacity(scheme.streams.len());
+    for s in &scheme.streams {
+        out.push(metrics::published_funnel(&state.db, scheme.id.as_str(), by, Some(s.id.as_str())).await?);
+    }
+    if out.is_empty() {
+        out.push(metrics::published_funnel(&state.db, scheme.id.as_str(), by, None).await?);
+    }
+    Ok(out)
+}
+
 fn stream<'a>(scheme: &SchemeDefinition, raw: Option<&'a str>, e: &mut FieldErrors) -> Option<&'a str> {
     let s = raw?;
     if scheme.stream(s).is_none() {
@@ -121,10 +139,12 @@ pub async fn funnel(
     let by = characteristic(query.by.as_deref(), None, &mut e);
     let stream = stream(&scheme, query.stream.as_deref(), &mut e);
     let Some((by, by_name)) = by.filter(|_| e.is_empty()) else { return Err(e.into()) };
-    let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
+    let per_stream = stream_counts(&state, &scheme, by).await?;
     let frozen = metrics::frozen_stages(&state.db, scheme.id.as_str()).await?;
     let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
-    let report = reports::funnel(by, &by_name, &stages, &counts, u64::from(scheme.disclosure_threshold), frozen);
+    let selected = stream.and_then(|id| scheme.streams.iter().position(|s| s.id.as_str() == id));
+    let threshold = u64::from(scheme.disclosure_threshold);
+    let report = reports::funnel_of_streams(by, &by_name, &stages, &per_stream, selected, threshold, frozen);
     if wants_csv(&req) {
         return csv_response(&format!("{}-funnel-{by_name}", scheme.id), funnel_csv(&report), &report.disclosure.rule);
     }
@@ -251,18 +271,18 @@ pub async fn profile(
     let threshold = u64::from(scheme.disclosure_threshold);
     let stages: Vec<&'static str> = STAGES.iter().map(|s| s.as_str()).collect();
     let frozen = metrics::frozen_stages(&state.db, scheme.id.as_str()).await?;
+    let selected = stream.and_then(|id| scheme.streams.iter().position(|s| s.id.as_str() == id));
     let mut funnels = Vec::new();
     for name in ["degree_class", "white_bme", "sex", "disability"] {
         let by = Characteristic::parse(name).expect("a known characteristic");
-        let counts = metrics::published_funnel(&state.db, scheme.id.as_str(), by, stream).await?;
-        funnels.push(reports::funnel(by, name, &stages, &counts, threshold, frozen));
+        let per_stream = stream_counts(&state, &scheme, by).await?;
+        funnels.push(reports::funnel_of_streams(by, name, &stages, &per_stream, selected, threshold, frozen));
     }
     let mut p = reports::profile(&funnels[0], &funnels[1], &funnels[2], &funnels[3], threshold);
     let counts = fasttrack_core::store::outcomes::counts(&state.db, scheme.id.as_str()).await?;
     let empty = Default::default();
     let per_stream: Vec<&reports::OutcomeCounts> =
         scheme.streams.iter().map(|s| counts.get(s.id.as_str()).unwrap_or(&empty)).collect();
-    let selected = stream.and_then(|id| scheme.streams.iter().position(|s| s.id.as_str() == id));
     let (ac, retention) = reports::outcome_profile(&per_stream, selected, threshold);
     p.assessment_centre = Some(ac);
     p.retention = Some(retention);

@@ -44,6 +44,57 @@ impl Protected {
 
 /// Applies primary and secondary suppression. `threshold` 0 turns suppression off.
 pub fn protect(table: &[Vec<u64>], threshold: u64) -> Protected {
+    protect_with(table, threshold, &[])
+}
+
+/// Tables published for each part (a stream) and for the whole (their cell-by-cell sum), all
+/// protected together: each is protected as `protect` does, and in addition, for every cell
+/// position, the parts' cells and the whole's cell (which is their sum) never have exactly one
+/// hidden — that one could be worked out by subtraction — so another is hidden, smallest
+/// first, and the tables are protected again, until nothing changes. All parts have the same
+/// shape. Returns the parts' tables and the whole's.
+pub fn protect_jointly(parts: &[Vec<Vec<u64>>], threshold: u64) -> (Vec<Protected>, Protected) {
+    let rows = parts.first().map_or(0, Vec::len);
+    let cols = parts.first().and_then(|t| t.first()).map_or(0, Vec::len);
+    let mut whole = vec![vec![0u64; cols]; rows];
+    for t in parts {
+        for (r, row) in t.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                whole[r][c] += v;
+            }
+        }
+    }
+    let mut forced: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts.len() + 1];
+    loop {
+        let mut out: Vec<Protected> = parts.iter().zip(&forced).map(|(t, f)| protect_with(t, threshold, f)).collect();
+        out.push(protect_with(&whole, threshold, &forced[parts.len()]));
+        let mut changed = false;
+        if threshold > 0 {
+            for r in 0..=rows {
+                for c in 0..=cols {
+                    let hidden: Vec<usize> = (0..out.len()).filter(|&k| out[k].hidden[r][c].is_some()).collect();
+                    if hidden.len() != 1 {
+                        continue;
+                    }
+                    let pick = (0..out.len())
+                        .filter(|&k| out[k].hidden[r][c].is_none() && out[k].grid[r][c] > 0)
+                        .min_by_key(|&k| (out[k].grid[r][c], k));
+                    if let Some(k) = pick {
+                        forced[k].push((r, c));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            let whole = out.pop().expect("the whole");
+            return (out, whole);
+        }
+    }
+}
+
+/// `protect`, with some cells hidden from the start (positions in the extended grid).
+pub fn protect_with(table: &[Vec<u64>], threshold: u64, forced: &[(usize, usize)]) -> Protected {
     let rows = table.len();
     let cols = table.first().map_or(0, Vec::len);
     let mut grid = vec![vec![0u64; cols + 1]; rows + 1];
@@ -63,6 +114,11 @@ pub fn protect(table: &[Vec<u64>], threshold: u64) -> Protected {
                 if v >= 1 && v < threshold && !(r == rows && c == cols) {
                     hidden[r][c] = Some(Why::Primary);
                 }
+            }
+        }
+        for &(r, c) in forced {
+            if r <= rows && c <= cols && hidden[r][c].is_none() {
+                hidden[r][c] = Some(Why::Secondary);
             }
         }
         while let Some((r, c)) = first_bridge(&hidden, rows, cols) {
@@ -206,6 +262,38 @@ mod tests {
     }
 
     proptest! {
+        /// Streams and the scheme together: every table is still protected on its own, and no
+        /// cell position has exactly one hidden value among the parts and the whole.
+        #[test]
+        fn joint_tables_leave_nothing_to_subtract(
+            parts in (1usize..4, 2usize..4, 2usize..4).prop_flat_map(|(k, r, c)| proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(0u64), 1u64..5, 5u64..30], c), r), k)),
+            threshold in 3u64..8,
+        ) {
+            let (out, whole) = protect_jointly(&parts, threshold);
+            let mut all = out.clone();
+            all.push(whole);
+            for p in &all {
+                for r in 0..=p.rows {
+                    for c in 0..=p.cols {
+                        let v = p.grid[r][c];
+                        if v >= 1 && v < threshold && !(r == p.rows && c == p.cols) {
+                            prop_assert!(p.hidden[r][c].is_some(), "small cell shown at {r},{c}");
+                        }
+                        if p.hidden[r][c].is_some() {
+                            prop_assert!(alternative_exists(p, r, c), "cell {r},{c} can be recovered: {p:?}");
+                        }
+                    }
+                }
+            }
+            for r in 0..=all[0].rows {
+                for c in 0..=all[0].cols {
+                    let hidden = all.iter().filter(|p| p.hidden[r][c].is_some()).count();
+                    prop_assert!(hidden != 1, "one hidden value at {r},{c} would follow by subtraction");
+                }
+            }
+        }
+
         #[test]
         fn no_hidden_cell_can_be_worked_out_from_the_margins(
             table in (2usize..6, 2usize..6).prop_flat_map(|(r, c)| proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(0u64), 1u64..5, 5u64..40], c), r)),

@@ -91,20 +91,47 @@ pub fn funnel(
     threshold: u64,
     frozen: usize,
 ) -> Funnel {
+    funnel_of_streams(by, by_name, stages, &[counts.to_vec()], None, threshold, frozen)
+}
+
+/// The funnel of one stream (`selected`, an index into `per_stream`) or of the whole scheme
+/// (None), protected together with every other stream's and the scheme's (see
+/// `disclosure::protect_jointly`), so no stream's hidden count follows from the others.
+pub fn funnel_of_streams(
+    by: Characteristic,
+    by_name: &str,
+    stages: &[&'static str],
+    per_stream: &[Vec<(String, Option<String>, u64)>],
+    selected: Option<usize>,
+    threshold: u64,
+    frozen: usize,
+) -> Funnel {
     let categories = by.categories();
-    let mut table = vec![vec![0u64; stages.len()]; categories.len()];
-    for (stage, raw, n) in counts {
-        let (Some(s), Some(c)) =
-            (stages.iter().position(|x| x == stage), categories.iter().position(|c| *c == by.category(raw.as_deref())))
-        else {
-            continue;
-        };
-        table[c][s] += n;
-    }
+    let tables: Vec<Vec<Vec<u64>>> = per_stream
+        .iter()
+        .map(|counts| {
+            let mut table = vec![vec![0u64; stages.len()]; categories.len()];
+            for (stage, raw, n) in counts {
+                let (Some(s), Some(c)) = (
+                    stages.iter().position(|x| x == stage),
+                    categories.iter().position(|c| *c == by.category(raw.as_deref())),
+                ) else {
+                    continue;
+                };
+                table[c][s] += n;
+            }
+            table
+        })
+        .collect();
     let split = frozen.min(stages.len());
     let part = |cols: std::ops::Range<usize>| {
-        let sub: Vec<Vec<u64>> = table.iter().map(|row| row[cols.clone()].to_vec()).collect();
-        protect(&sub, threshold)
+        let subs: Vec<Vec<Vec<u64>>> =
+            tables.iter().map(|t| t.iter().map(|row| row[cols.clone()].to_vec()).collect()).collect();
+        let (mut streams, whole) = crate::domain::disclosure::protect_jointly(&subs, threshold);
+        match selected {
+            Some(i) if i < streams.len() => streams.swap_remove(i),
+            _ => whole,
+        }
     };
     let (early, late) = (part(0..split), part(split..stages.len()));
     let shown = |r: usize, c: usize| if c < split { early.shown(r, c) } else { late.shown(r, c - split) };
