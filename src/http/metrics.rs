@@ -224,14 +224,28 @@ pub async fn equality(
     }
     let (from, to) = (STAGES[from].as_str(), STAGES[to].as_str());
     let id = scheme.id.as_str();
-    let counts = async |c: Characteristic| -> Result<_, ApiError> {
-        Ok(metrics::selection(&state.db, id, c, from, to, stream).await?)
+    // Every stream's counts: the report is protected together with the other streams' and the
+    // scheme's, so no stream's hidden count follows by subtraction.
+    let streams: Vec<Option<&str>> = if scheme.streams.is_empty() {
+        vec![None]
+    } else {
+        scheme.streams.iter().map(|s| Some(s.id.as_str())).collect()
     };
-    let raw = counts(by).await?;
-    let eth = counts(Characteristic::Question("ethnicity")).await?;
-    let dis = counts(Characteristic::Question("disability")).await?;
-    let counts = reports::SelectionCounts { by: &raw, ethnicity: &eth, disability: &dis };
-    let report = reports::equality(by, &by_name, from, to, counts, u64::from(scheme.disclosure_threshold));
+    let mut per_stream = Vec::with_capacity(streams.len());
+    for s in &streams {
+        per_stream.push((
+            metrics::selection(&state.db, id, by, from, to, *s).await?,
+            metrics::selection(&state.db, id, Characteristic::Question("ethnicity"), from, to, *s).await?,
+            metrics::selection(&state.db, id, Characteristic::Question("disability"), from, to, *s).await?,
+        ));
+    }
+    let counts: Vec<reports::SelectionCounts<'_>> = per_stream
+        .iter()
+        .map(|(raw, eth, dis)| reports::SelectionCounts { by: raw, ethnicity: eth, disability: dis })
+        .collect();
+    let selected = stream.and_then(|sid| scheme.streams.iter().position(|s| s.id.as_str() == sid));
+    let threshold = u64::from(scheme.disclosure_threshold);
+    let report = reports::equality_of_streams(by, &by_name, from, to, &counts, selected, threshold);
     if wants_csv(&req) {
         return csv_response(
             &format!("{id}-equality-{from}-{to}-{by_name}"),

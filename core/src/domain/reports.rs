@@ -209,15 +209,18 @@ fn fold(by: Characteristic, raw: &BTreeMap<Option<String>, (u64, u64)>) -> Vec<(
     out
 }
 
+/// The 2×2 of selected / not selected for two groups, which is protected before anything is
+/// computed from it.
+fn two_by_two(first: (&'static str, u64, u64), second: (&'static str, u64, u64)) -> Vec<Vec<u64>> {
+    vec![vec![first.2, first.1.saturating_sub(first.2)], vec![second.2, second.1.saturating_sub(second.2)]]
+}
+
 fn likelihood(
     first: (&'static str, u64, u64),
     second: (&'static str, u64, u64),
     outcome: &str,
-    threshold: u64,
+    p: &crate::domain::disclosure::Protected,
 ) -> Likelihood {
-    // Protect the 2×2 of selected / not selected for the two groups before computing anything.
-    let table = vec![vec![first.2, first.1.saturating_sub(first.2)], vec![second.2, second.1.saturating_sub(second.2)]];
-    let p = protect(&table, threshold);
     let all_shown = (0..2).all(|r| (0..2).all(|c| p.shown(r, c).is_some()));
     let rl: Option<RelativeLikelihood> =
         if all_shown { stats::relative_likelihood(first.2, first.1, second.2, second.1) } else { None };
@@ -241,6 +244,7 @@ pub type Counts = BTreeMap<Option<String>, (u64, u64)>;
 
 /// The counts an equality report needs: by the chosen characteristic, and by ethnicity and
 /// disability for WRES and WDES.
+#[derive(Clone, Copy)]
 pub struct SelectionCounts<'a> {
     pub by: &'a Counts,
     pub ethnicity: &'a Counts,
@@ -255,11 +259,66 @@ pub fn equality(
     counts: SelectionCounts<'_>,
     threshold: u64,
 ) -> Equality {
-    let (raw, ethnicity, disability) = (counts.by, counts.ethnicity, counts.disability);
-    let groups = fold(by, raw);
+    equality_of_streams(by, by_name, from, to, &[counts], None, threshold)
+}
+
+/// (category, considered, selected) for every category.
+type Groups = Vec<(&'static str, u64, u64)>;
+
+/// Per-category (considered, selected) of each stream, and summed over streams (or the
+/// selected stream's).
+fn groups_of<'a>(
+    by: Characteristic,
+    per_stream: &[SelectionCounts<'a>],
+    selected: Option<usize>,
+    pick: impl Fn(&SelectionCounts<'a>) -> &'a Counts,
+) -> (Vec<Groups>, Groups) {
+    let each: Vec<Vec<(&'static str, u64, u64)>> = per_stream.iter().map(|c| fold(by, pick(c))).collect();
+    let chosen = match selected {
+        Some(i) if i < each.len() => each[i].clone(),
+        _ => {
+            let mut sum: Vec<(&'static str, u64, u64)> = by.categories().iter().map(|c| (*c, 0, 0)).collect();
+            for g in &each {
+                for (slot, (_, n, x)) in sum.iter_mut().zip(g) {
+                    slot.1 += n;
+                    slot.2 += x;
+                }
+            }
+            sum
+        }
+    };
+    (each, chosen)
+}
+
+/// Jointly protects one table per stream (see `disclosure::protect_jointly`) and returns the
+/// selected stream's, or the scheme's.
+fn joint(tables: &[Vec<Vec<u64>>], selected: Option<usize>, threshold: u64) -> crate::domain::disclosure::Protected {
+    let (mut streams, whole) = crate::domain::disclosure::protect_jointly(tables, threshold);
+    match selected {
+        Some(i) if i < streams.len() => streams.swap_remove(i),
+        _ => whole,
+    }
+}
+
+/// The equality report of one stream (`selected`) or of the scheme (None), every table
+/// protected together with the other streams' and the scheme's, so that no stream's hidden
+/// count follows by subtraction.
+pub fn equality_of_streams(
+    by: Characteristic,
+    by_name: &str,
+    from: &str,
+    to: &str,
+    per_stream: &[SelectionCounts<'_>],
+    selected: Option<usize>,
+    threshold: u64,
+) -> Equality {
+    let (each, groups) = groups_of(by, per_stream, selected, |c| c.by);
     // Selected can only exceed considered if counts came from different sources; never wrap.
-    let table: Vec<Vec<u64>> = groups.iter().map(|(_, n, x)| vec![*x, n.saturating_sub(*x)]).collect();
-    let p = protect(&table, threshold);
+    let table = |g: &[(&'static str, u64, u64)]| -> Vec<Vec<u64>> {
+        g.iter().map(|(_, n, x)| vec![*x, n.saturating_sub(*x)]).collect()
+    };
+    let tables: Vec<Vec<Vec<u64>>> = each.iter().map(|g| table(g)).collect();
+    let p = joint(&tables, selected, threshold);
     let rows = groups.len();
     let (all_n, all_x) = groups.iter().fold((0, 0), |(n, x), g| (n + g.1, x + g.2));
     // A group's figures need its own cells; tests against "everyone else" also use the column
@@ -305,9 +364,13 @@ pub fn equality(
         .collect();
     let _ = rows;
     let outcome = format!("{to} (from {from})");
-    let eth = fold(Characteristic::WhiteBme, ethnicity);
     let get = |v: &[(&'static str, u64, u64)], c: &str| v.iter().find(|g| g.0 == c).copied().unwrap_or(("", 0, 0));
-    let dis = fold(Characteristic::Question("disability"), disability);
+    let (eth_each, eth) = groups_of(Characteristic::WhiteBme, per_stream, selected, |c| c.ethnicity);
+    let wres = |g: &[(&'static str, u64, u64)]| two_by_two(get(g, "white"), get(g, "bme"));
+    let wres_p = joint(&eth_each.iter().map(|g| wres(g)).collect::<Vec<_>>(), selected, threshold);
+    let (dis_each, dis) = groups_of(Characteristic::Question("disability"), per_stream, selected, |c| c.disability);
+    let wdes = |g: &[(&'static str, u64, u64)]| two_by_two(get(g, "no"), get(g, "yes"));
+    let wdes_p = joint(&dis_each.iter().map(|g| wdes(g)).collect::<Vec<_>>(), selected, threshold);
     let (yes, no) = (get(&dis, "yes"), get(&dis, "no"));
     Equality {
         by: by_name.to_owned(),
@@ -319,9 +382,9 @@ pub fn equality(
             ("White", get(&eth, "white").1, get(&eth, "white").2),
             ("BME", get(&eth, "bme").1, get(&eth, "bme").2),
             &outcome,
-            threshold,
+            &wres_p,
         ),
-        wdes_metric_2: likelihood(("Non-disabled", no.1, no.2), ("Disabled", yes.1, yes.2), &outcome, threshold),
+        wdes_metric_2: likelihood(("Non-disabled", no.1, no.2), ("Disabled", yes.1, yes.2), &outcome, &wdes_p),
         disclosure: Disclosure::new(threshold),
     }
 }
@@ -381,6 +444,29 @@ mod tests {
             equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
         assert!(off.disclosure.rule.contains("OFF"));
         assert!(matches!(off.groups.iter().find(|g| g.group == "male").unwrap().selected, Shown::Value(3)));
+    }
+
+    #[test]
+    fn a_stream_small_group_cannot_be_recovered_from_the_scheme_and_the_other_streams() {
+        // Stream A selected 3 men: hidden. Were B's 10 and the scheme's 13 both shown, A's 3
+        // would follow; protected together, one of them is hidden too.
+        let by = Characteristic::Question("sex");
+        let a = raw(&[("female", 20, 10), ("male", 20, 3)]);
+        let b = raw(&[("female", 20, 10), ("male", 20, 10)]);
+        let empty = raw(&[]);
+        let parts = [
+            SelectionCounts { by: &a, ethnicity: &empty, disability: &empty },
+            SelectionCounts { by: &b, ethnicity: &empty, disability: &empty },
+        ];
+        let men = |sel: Option<usize>| {
+            let e = equality_of_streams(by, "sex", "a", "b", &parts, sel, 5);
+            e.groups.iter().find(|g| g.group == "male").unwrap().selected
+        };
+        assert_eq!(men(Some(0)), Shown::Hidden(HIDDEN));
+        assert!(men(Some(1)) == Shown::Hidden(HIDDEN) || men(None) == Shown::Hidden(HIDDEN));
+        // Alone, B's figures would all be shown.
+        let alone = equality(by, "sex", "a", "b", parts[1], 5);
+        assert!(alone.groups.iter().all(|g| matches!(g.selected, Shown::Value(_))));
     }
 
     #[test]
