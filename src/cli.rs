@@ -61,8 +61,9 @@ pub enum TokenCommand {
         /// Who the token is for, e.g. "Priya Shah, recruitment".
         #[arg(long)]
         name: String,
-        /// For `--role assessor`: the assessor's id in the centres' definitions (e.g. as-okafor);
-        /// the token then sees and scores only the sessions that assessor sits on.
+        /// For `--role assessor`: `scheme:assessor`, the assessor's id in that scheme's centres
+        /// (e.g. london-imt-pilot:as-okafor); the token then sees and scores only the sessions
+        /// that assessor sits on.
         #[arg(long)]
         assessor: Option<String>,
     },
@@ -115,10 +116,21 @@ pub async fn run() -> anyhow::Result<()> {
             anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1–200 characters");
             anyhow::ensure!(
                 matches!(role, StaffRole::Assessor) == assessor.is_some(),
-                "--assessor <id> is required for assessor tokens and only for them"
+                "--assessor <scheme:id> is required for assessor tokens and only for them"
             );
             let db = store::Db::connect(&settings).await?;
             db.migrate().await?;
+            if let Some(key) = &assessor {
+                // The scheme files, as the service loads them at start, so a fresh install knows them.
+                crate::startup::load_schemes(&db, &settings.schemes.dir).await?;
+                let (scheme, _) = fasttrack_core::centres::parse_assessor_key(key).ok_or_else(|| {
+                    anyhow::anyhow!("--assessor must be scheme:assessor, e.g. london-imt-pilot:as-okafor")
+                })?;
+                anyhow::ensure!(
+                    store::schemes::get(&db, scheme).await?.is_some(),
+                    "--assessor names no known scheme ({scheme})"
+                );
+            }
             let (id, token) = store::tokens::create_staff_token(&db, role.into(), name, assessor.as_deref()).await?;
             eprintln!("created {} token {id} for {name}; it is shown only now:", Role::from(role).as_str());
             println!("{token}");

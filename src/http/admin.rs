@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use fasttrack_core::auth::Action;
+use fasttrack_core::centres::parse_assessor_key;
 use fasttrack_core::validation::{FieldErrors, ObjectReader, one_of};
 use fasttrack_core::{Role, store};
 use serde::Serialize;
@@ -16,7 +17,7 @@ pub struct TokenCreated {
     pub id: String,
     pub role: String,
     pub name: String,
-    /// For assessor tokens: the assessor (in the centres' definitions) it stands for.
+    /// For assessor tokens: the assessor it stands for, `scheme:assessor id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assessor_id: Option<String>,
     /// The secret, shown once. Only its hash is stored.
@@ -27,7 +28,8 @@ const STAFF_ROLES: &[(&str, Role)] =
     &[("recruiter", Role::Recruiter), ("assessor", Role::Assessor), ("hr", Role::Hr), ("admin", Role::Admin)];
 
 /// Create a staff token: `{"role": "recruiter|assessor|hr|admin", "name": "who it is for"}`;
-/// assessor tokens also name the assessor: `"assessor_id": "as-okafor"`.
+/// assessor tokens also name the assessor, within a scheme: `"assessor_id":
+/// "london-imt-pilot:as-okafor"`.
 #[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin",
     request_body(content = Object, description = "{\"role\": \"recruiter|assessor|hr|admin\", \"name\": \"…\"}"),
     responses((status = 201, body = TokenCreated), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -50,6 +52,13 @@ pub async fn create_token(
     match (role, &assessor_id) {
         (Some(Role::Assessor), None) => e.push("assessor_id", "is required for assessor tokens"),
         (Some(r), Some(_)) if r != Role::Assessor => e.push("assessor_id", "is only for assessor tokens"),
+        (_, Some(key)) => match parse_assessor_key(key) {
+            None => e.push("assessor_id", "must be scheme:assessor, e.g. london-imt-pilot:as-okafor"),
+            Some((scheme, _)) if store::schemes::get(&state.db, scheme).await?.is_none() => {
+                e.push("assessor_id", format!("names no known scheme ({scheme})"))
+            }
+            Some(_) => {}
+        },
         _ => {}
     }
     let (Some(role), Some(name), true) = (role, name, e.is_empty()) else {

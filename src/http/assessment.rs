@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 use fasttrack_core::assessment::Scoresheet;
 use fasttrack_core::auth::Action;
-use fasttrack_core::centres::{AssessmentCentre, SessionDef, parse_session_key, session_key};
+use fasttrack_core::centres::{AssessmentCentre, SessionDef, parse_assessor_key, parse_session_key, session_key};
 use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::{assessment, centres, schemes};
 use fasttrack_core::validation::FieldErrors;
@@ -18,9 +18,14 @@ use super::auth::Auth;
 use super::error::{ApiError, Problem};
 use super::{AppState, body};
 
-fn on_panel(caller: &Caller, session: &SessionDef) -> bool {
-    caller.role == Role::Assessor
-        && caller.assessor_id.as_deref().is_some_and(|me| session.assessors.iter().any(|a| a.id == me))
+/// The caller's assessor id within `scheme`, if they are an assessor of that scheme.
+fn me_in<'a>(caller: &'a Caller, scheme: &str) -> Option<&'a str> {
+    let (s, me) = parse_assessor_key(caller.assessor_id.as_deref()?)?;
+    (caller.role == Role::Assessor && s == scheme).then_some(me)
+}
+
+fn on_panel(caller: &Caller, scheme: &str, session: &SessionDef) -> bool {
+    me_in(caller, scheme).is_some_and(|me| session.assessors.iter().any(|a| a.id == me))
 }
 
 fn session_json(scheme: &str, c: &AssessmentCentre, s: &SessionDef) -> Value {
@@ -65,7 +70,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
             continue;
         }
         for s in &c.sessions {
-            if !assessor || on_panel(&auth.0, s) {
+            if !assessor || on_panel(&auth.0, &scheme, s) {
                 out.push(session_json(&scheme, &c, s));
             }
         }
@@ -82,13 +87,13 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
     security(("bearer" = [])))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (scheme, centre, session) = find(&state, &path).await?;
-    auth.require(Action::ReadSession { on_panel: on_panel(&auth.0, &session) })?;
+    auth.require(Action::ReadSession { on_panel: on_panel(&auth.0, scheme.id.as_str(), &session) })?;
     let assessor = auth.0.role == Role::Assessor;
     let blind = assessor && scheme.name_blind;
     let seated = assessment::seated(&state.db, scheme.id.as_str(), Some((&centre.id, &session.id))).await?;
     let ids: Vec<String> = seated.iter().map(|s| s.application_id.clone()).collect();
     let recorded = assessment::recorded(&state.db, &ids).await?;
-    let me = auth.0.assessor_id.clone().unwrap_or_default();
+    let me = me_in(&auth.0, scheme.id.as_str()).unwrap_or_default().to_owned();
     let candidates: Vec<Value> = seated
         .iter()
         .map(|c| {
@@ -147,10 +152,10 @@ pub async fn score(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (scheme, centre, session) = find(&state, &path).await?;
-    auth.require(Action::ScoreSession { on_panel: on_panel(&auth.0, &session) })?;
+    auth.require(Action::ScoreSession { on_panel: on_panel(&auth.0, scheme.id.as_str(), &session) })?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let sheet = Scoresheet::parse(&value, &session)?;
-    let assessor = auth.0.assessor_id.clone().unwrap_or_default();
+    let assessor = me_in(&auth.0, scheme.id.as_str()).unwrap_or_default().to_owned();
     let actor = format!("assessor:{assessor}");
     let result = assessment::record(
         &state.db,

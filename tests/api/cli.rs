@@ -40,3 +40,22 @@ fn an_unknown_role_is_refused() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn assessor_tokens_name_an_assessor_of_a_known_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |assessor: &str| {
+        fasttrack(dir.path())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["admin", "token", "create", "--role", "assessor", "--name", "Dr Ada Okafor", "--assessor", assessor])
+            .output()
+            .unwrap()
+    };
+    let ok = run("london-imt-pilot:as-okafor");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    for bad in ["as-okafor", "no-such-scheme:as-okafor"] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--assessor"), "{bad}");
+    }
+}

@@ -199,11 +199,11 @@ impl TestApp {
     }
 
     pub async fn token(&self, role: Role) -> String {
-        let assessor = (role == Role::Assessor).then_some("as-nobody");
+        let assessor = (role == Role::Assessor).then_some("london-imt-pilot:as-nobody");
         store::tokens::create_staff_token(&self.db, role, &format!("test {}", role.as_str()), assessor).await.unwrap().1
     }
 
-    /// A token for the assessor of this id in the centres' definitions.
+    /// A token for the assessor `scheme:id` (their id in that scheme's centres).
     pub async fn assessor_token(&self, assessor_id: &str) -> String {
         store::tokens::create_staff_token(&self.db, Role::Assessor, assessor_id, Some(assessor_id)).await.unwrap().1
     }

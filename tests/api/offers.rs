@@ -265,7 +265,14 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     }
 
     // Assessors see only their sessions, name-blind (the pilot is); recruiters see names.
-    let okafor = app.assessor_token("as-okafor").await;
+    let okafor = app.assessor_token(&format!("{SCHEME}:as-okafor")).await;
+    // The same id in another scheme's centres is another person: the real pilot's Dr Okafor
+    // sees nothing of this scheme.
+    let namesake = app.assessor_token("london-imt-pilot:as-okafor").await;
+    let theirs: Value =
+        app.get(&format!("/api/v1/sessions?scheme={SCHEME}"), Some(&namesake)).await.json().await.unwrap();
+    assert_eq!(theirs["sessions"], json!([]));
+    assert_eq!(app.get(&format!("/api/v1/sessions/{SCHEME}:ac-1:am"), Some(&namesake)).await.status(), 403);
     let mine: Value = app.get(&format!("/api/v1/sessions?scheme={SCHEME}"), Some(&okafor)).await.json().await.unwrap();
     let keys: Vec<&str> = mine["sessions"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap()).collect();
     assert_eq!(keys, [format!("{SCHEME}:ac-1:am"), format!("{SCHEME}:ac-1:pm")]);
@@ -322,7 +329,7 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     for who in panel.values() {
         if !tokens.contains_key(who) {
-            tokens.insert(who.clone(), app.assessor_token(who).await);
+            tokens.insert(who.clone(), app.assessor_token(&format!("{SCHEME}:{who}")).await);
         }
     }
     let session_of = async |p: &Person| {

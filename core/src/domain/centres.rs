@@ -98,6 +98,18 @@ pub fn parse_session_key(key: &str) -> Option<(&str, &str, &str)> {
     (!a.is_empty() && is_key(b) && is_key(c)).then_some((a, b, c))
 }
 
+/// An assessor's identity across the service: `scheme:assessor`, the assessor's id within the
+/// scheme's centres (ids are only unique within a scheme). Returns (scheme, assessor).
+pub fn parse_assessor_key(key: &str) -> Option<(&str, &str)> {
+    let (scheme, assessor) = key.split_once(':')?;
+    (crate::domain::ids::SchemeId::parse(scheme).is_ok()
+        && !assessor.is_empty()
+        && assessor.len() <= 64
+        && !assessor.contains(':')
+        && !assessor.chars().any(char::is_control))
+    .then_some((scheme, assessor))
+}
+
 impl AssessmentCentre {
     pub fn parse_json(value: serde_json::Value) -> Result<Self, FieldErrors> {
         let c: Self = serde_json::from_value(value).map_err(|e| {
