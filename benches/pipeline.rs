@@ -7,7 +7,8 @@
 //!   single-row INSERT transactions from the same number of concurrent clients;
 //! - the sift over N scored applications (default 100,000) on PostgreSQL;
 //! - the schedule job over 10,000 shortlisted candidates and 500 sessions
-//!   (`BENCH_ONLY=schedule` runs only this; `BENCH_ONLY=allocation` only the solver).
+//!   (`BENCH_ONLY=schedule` runs only this; `BENCH_ONLY=allocation` only the solver;
+//!   `BENCH_ONLY=submissions` only the submissions).
 //!
 //! Needs PostgreSQL and Redis (as the tests do). Knobs: BENCH_SECONDS (10),
 //! BENCH_CLIENTS (32), BENCH_SIFT_N (100000), BENCH_SCHEDULE_N (10000).
@@ -452,6 +453,10 @@ async fn main() {
         let (s, p) = (sub.ok as f64 / sub.secs, plain.ok as f64 / plain.secs);
         let h = http.ok as f64 / http.secs;
         println!("| {label} | {s:.0} | {:.1} / {:.1} | {p:.0} | {:.2} | {h:.0} |", sub.p50_ms, sub.p99_ms, s / p);
+    }
+
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("submissions") {
+        return;
     }
 
     // The sift
