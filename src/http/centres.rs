@@ -198,8 +198,17 @@ pub async fn no_show(
     use fasttrack_core::store::applications::TransitionError;
     auth.require(Action::RecordNoShow)?;
     let id = super::applications::parse_id(&path)?;
+    let now = Timestamp::now();
+    if let Some(b) = bookings::get(&state.db, &id.to_string()).await?
+        && b.starts_at.is_some_and(|t| t > now)
+    {
+        return Err(ApiError::Conflict {
+            title: "Not started yet",
+            detail: "a candidate can miss a session only once it has started".into(),
+        });
+    }
     let actor = format!("{}:{}", auth.0.role.as_str(), auth.0.token_id);
-    match applications::transition(&state.db, id, Status::NoShow, &actor, None, None, Timestamp::now()).await {
+    match applications::transition(&state.db, id, Status::NoShow, &actor, None, None, now).await {
         Ok(_) | Err(TransitionError::NotAllowed { from: Status::NoShow, .. }) => {}
         Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
         Err(TransitionError::NotAllowed { from, .. }) => {

@@ -195,9 +195,18 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     let (other, other_token) = unbooked;
     let url = format!("/api/v1/applications/{other}/booking/accept");
     assert_eq!(app.post_json(&url, Some(other_token), &json!({})).await.status(), 200);
+    let no_show =
+        async || app.post_json(&format!("/api/v1/applications/{other}/no-show"), Some(&recruiter), &json!({})).await;
+    assert_eq!(no_show().await.status(), 409, "not before the session has started");
+    // The session starts (the clock moved on).
+    sqlx::query("UPDATE bookings SET starts_at = $1 WHERE application_id = $2")
+        .bind((jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).as_millisecond())
+        .bind(other)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
     for _ in 0..2 {
-        let res = app.post_json(&format!("/api/v1/applications/{other}/no-show"), Some(&recruiter), &json!({})).await;
-        assert_eq!(res.status(), 200, "recorded, and again without change");
+        assert_eq!(no_show().await.status(), 200, "recorded, and again without change");
     }
     assert_eq!(status(other).await, "no_show");
 

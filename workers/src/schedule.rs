@@ -132,7 +132,7 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
 
     // First those who asked to move: a free seat anywhere but their own session. Their old
     // seat is then free for the waiting list below.
-    let rebookers = bookings::rebookers(db, scheme_id).await?;
+    let rebookers = bookings::rebookers(db, scheme_id, now).await?;
     let mut moved = 0;
     if !rebookers.is_empty() {
         let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?, now);
@@ -159,7 +159,11 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
     // A stream that lost shortlisted candidates (a seat declined, a withdrawal) before their
     // centre calls up its best reserves, who then take the seats the waiting list could not use.
     let ac_seats = scheme.streams.iter().map(|s| (s.id.to_string(), s.ac_seats)).collect();
-    let to_call = fasttrack_core::store::sift::reserves_to_call(db, scheme_id, &ac_seats).await?;
+    // Only while seats are still to be had: after the last centre a call-up would be empty.
+    let free_seats: u32 =
+        free_sessions(&centres, &bookings::taken(db, scheme_id).await?, now).iter().map(|s| s.capacity).sum();
+    let mut to_call = fasttrack_core::store::sift::reserves_to_call(db, scheme_id, &ac_seats).await?;
+    to_call.truncate(free_seats as usize);
     let called: Vec<(String, NewNotification)> = to_call
         .iter()
         .map(|(id, stream, details)| {
@@ -267,7 +271,8 @@ pub async fn send_reminders(db: &Db, queue: &Queue) -> anyhow::Result<usize> {
                 "venue": centre.as_ref().map_or(String::new(), |c| c.venue.clone()),
                 "date_text": local.strftime("%A %-d %B %Y").to_string(), "start_text": local.strftime("%H:%M").to_string(),
             }),
-            idempotency_key: format!("{}:ac_reminder:{}/{}", d.application_id, d.centre_id, d.session_id),
+            // The booking's SEQUENCE: a candidate moved away and back is reminded again.
+            idempotency_key: format!("{}:ac_reminder:{}/{}:{}", d.application_id, d.centre_id, d.session_id, d.sequence),
         });
     }
     bookings::queue_reminders(db, &emails, Timestamp::now()).await?;

@@ -667,7 +667,11 @@ impl StreamTable {
     }
 
     fn total(&self) -> Option<u64> {
-        self.p.shown(self.row, self.p.cols)
+        // The grand total (the scheme's view) is a count like any other: below the threshold it
+        // is hidden too (then every cell and margin is below it as well).
+        let v = self.p.shown(self.row, self.p.cols)?;
+        let small = self.row == self.p.rows && v >= 1 && v < self.p.threshold;
+        (!small).then_some(v)
     }
 }
 
@@ -814,6 +818,9 @@ mod profile_tests {
                 _ => assert!(matches!(d.leavers, Shown::Value(0)), "{d:?}"),
             }
         }
+        let tiny = OutcomeCounts { assessed: 4, appointable: 3, ..Default::default() };
+        let (ac_tiny, _) = outcome_profile(&[&tiny], None, 5);
+        assert!(matches!(ac_tiny.assessed, Shown::Hidden(_)), "a small scheme total is hidden too");
         let (_, open) = outcome_profile(&[&c], None, 0);
         assert!(matches!(open.destinations[2].leavers, Shown::Value(3)));
     }

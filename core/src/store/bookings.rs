@@ -168,11 +168,12 @@ pub struct Booking {
     pub sequence: i64,
     /// The candidate asked for another session and waits for one.
     pub rebook: bool,
+    pub starts_at: Option<Timestamp>,
 }
 
 pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
     let row = sqlx::query(
-        "SELECT centre_id, session_id, state, uid, sequence, rebook FROM bookings WHERE application_id = $1",
+        "SELECT centre_id, session_id, state, uid, sequence, rebook, starts_at FROM bookings WHERE application_id = $1",
     )
     .bind(application)
     .fetch_optional(db.pool())
@@ -185,6 +186,7 @@ pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
             uid: r.try_get("uid")?,
             sequence: r.try_get("sequence")?,
             rebook: r.try_get::<i64, _>("rebook")? != 0,
+            starts_at: r.try_get::<Option<i64>, _>("starts_at")?.map(super::from_ms),
         })
     })
     .transpose()
@@ -255,6 +257,8 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
 /// A booking whose session starts within the reminder window.
 pub struct Due {
     pub application_id: String,
+    /// The booking's SEQUENCE (part of the reminder's occasion).
+    pub sequence: i64,
     pub centre_id: String,
     pub session_id: String,
     pub starts_at: Timestamp,
@@ -271,7 +275,7 @@ pub async fn take_due_reminders(db: &Db, now: Timestamp, window: std::time::Dura
            AND starts_at > $1 AND starts_at <= $2
            AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
                        AND a.status IN ('ac_invited', 'ac_booked'))
-         RETURNING application_id, centre_id, session_id, starts_at, scheme_id",
+         RETURNING application_id, centre_id, session_id, starts_at, scheme_id, sequence",
     )
     .bind(now_ms)
     .bind(now_ms + window.as_millis() as i64)
@@ -299,6 +303,7 @@ pub async fn take_due_reminders(db: &Db, now: Timestamp, window: std::time::Dura
         let Some(d) = details.remove(&app) else { continue };
         out.push(Due {
             application_id: app,
+            sequence: r.try_get("sequence")?,
             centre_id: r.try_get("centre_id")?,
             session_id: r.try_get("session_id")?,
             starts_at: super::from_ms(r.try_get("starts_at")?),
@@ -368,15 +373,19 @@ pub struct Rebooker {
     pub sequence: i64,
 }
 
-pub async fn rebookers(db: &Db, scheme: &str) -> sqlx::Result<Vec<Rebooker>> {
+/// Those waiting to move whose session has not started and who have no scores: a request
+/// left pending when the session came is void (they attended, or missed it).
+pub async fn rebookers(db: &Db, scheme: &str, now: Timestamp) -> sqlx::Result<Vec<Rebooker>> {
     let rows = sqlx::query(
         "SELECT b.application_id, b.centre_id, b.session_id, b.uid, b.sequence, a.details FROM bookings b
          JOIN applications a ON a.id = b.application_id
          WHERE b.scheme_id = $1 AND b.rebook = 1 AND b.state IN ('invited', 'accepted')
-           AND a.status IN ('ac_invited', 'ac_booked')
+           AND a.status IN ('ac_invited', 'ac_booked') AND (b.starts_at IS NULL OR b.starts_at > $2)
+           AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = b.application_id)
          ORDER BY b.application_id",
     )
     .bind(scheme)
+    .bind(to_ms(now))
     .fetch_all(db.pool())
     .await?;
     rows.iter()
@@ -411,7 +420,11 @@ pub async fn move_bookings(
         let moved = sqlx::query(
             "UPDATE bookings SET centre_id = $2, session_id = $3, state = 'invited', sequence = sequence + 1,
                rebook = 0, job_id = $4, updated_at = $5, starts_at = $6, reminded = 0
-             WHERE application_id = $1 AND rebook = 1 AND sequence = $7 AND state IN ('invited', 'accepted')",
+             WHERE application_id = $1 AND rebook = 1 AND sequence = $7 AND state IN ('invited', 'accepted')
+               AND starts_at > $5
+               AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = bookings.application_id)
+               AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
+                           AND a.status IN ('ac_invited', 'ac_booked'))",
         )
         .bind(&b.application_id)
         .bind(&b.centre_id)
