@@ -86,11 +86,139 @@ pub fn protect_jointly(parts: &[Vec<Vec<u64>>], threshold: u64) -> (Vec<Protecte
                 }
             }
         }
+        // Longer chains of sums (across tables and along rows and columns) can still pin a
+        // hidden count down: find one by linear algebra and hide a neighbour of it.
+        if !changed
+            && threshold > 0
+            && let Some((k, r, c)) = determined(&out)
+        {
+            let t = &out[k];
+            let mut near: Vec<(u64, usize, usize, usize)> = Vec::new();
+            for cc in 0..=cols {
+                near.push((t.grid[r][cc], k, r, cc));
+            }
+            for rr in 0..=rows {
+                near.push((t.grid[rr][c], k, rr, c));
+            }
+            for (kk, o) in out.iter().enumerate() {
+                near.push((o.grid[r][c], kk, r, c));
+            }
+            let shown_min = |cands: &mut dyn Iterator<Item = (u64, usize, usize, usize)>| {
+                cands.filter(|&(v, kk, rr, cc)| v > 0 && out[kk].hidden[rr][cc].is_none()).min()
+            };
+            // A neighbour; failing that, the smallest shown count anywhere. With every non-zero
+            // count hidden nothing can be determined (only zeros would be known), so this ends.
+            let pick = shown_min(&mut near.into_iter()).or_else(|| {
+                shown_min(&mut out.iter().enumerate().flat_map(|(kk, o)| {
+                    (0..=rows).flat_map(move |rr| (0..=cols).map(move |cc| (o.grid[rr][cc], kk, rr, cc)))
+                }))
+            });
+            if let Some((_, kk, rr, cc)) = pick {
+                forced[kk].push((rr, cc));
+                changed = true;
+            }
+        }
         if !changed {
             let whole = out.pop().expect("the whole");
             return (out, whole);
         }
     }
+}
+
+/// The first hidden cell (table, row, column) whose value follows from the published cells by
+/// the sums that hold: along every row and column of each table (with its totals), and across
+/// the tables at every position (the parts add up to the whole, which is the last table).
+/// Gaussian elimination over the hidden cells: a cell is determined when its pivot row has no
+/// other unknown left.
+pub fn determined(tables: &[Protected]) -> Option<(usize, usize, usize)> {
+    let (rows, cols) = (tables.first()?.rows, tables.first()?.cols);
+    let mut index = std::collections::BTreeMap::new();
+    let mut cells = Vec::new();
+    for (k, t) in tables.iter().enumerate() {
+        for r in 0..=rows {
+            for c in 0..=cols {
+                if t.hidden[r][c].is_some() {
+                    index.insert((k, r, c), cells.len());
+                    cells.push((k, r, c));
+                }
+            }
+        }
+    }
+    if cells.is_empty() {
+        return None;
+    }
+    let n = cells.len();
+    let mut eqs: Vec<Vec<f64>> = Vec::new();
+    let mut add = |terms: &[((usize, usize, usize), f64)]| {
+        let mut row = vec![0.0; n];
+        let mut any = false;
+        for (cell, coef) in terms {
+            if let Some(&i) = index.get(cell) {
+                row[i] += coef;
+                any = true;
+            }
+        }
+        if any {
+            eqs.push(row);
+        }
+    };
+    for k in 0..tables.len() {
+        for r in 0..=rows {
+            let mut t: Vec<_> = (0..cols).map(|c| ((k, r, c), 1.0)).collect();
+            t.push(((k, r, cols), -1.0));
+            add(&t);
+        }
+        for c in 0..=cols {
+            let mut t: Vec<_> = (0..rows).map(|r| ((k, r, c), 1.0)).collect();
+            t.push(((k, rows, c), -1.0));
+            add(&t);
+        }
+    }
+    if tables.len() > 1 {
+        let whole = tables.len() - 1;
+        for r in 0..=rows {
+            for c in 0..=cols {
+                let mut t: Vec<_> = (0..whole).map(|k| ((k, r, c), 1.0)).collect();
+                t.push(((whole, r, c), -1.0));
+                add(&t);
+            }
+        }
+    }
+    // Reduced row echelon form.
+    const EPS: f64 = 1e-9;
+    let mut pivots = Vec::new();
+    let mut row = 0;
+    for col in 0..n {
+        let Some(best) = (row..eqs.len()).max_by(|&a, &b| eqs[a][col].abs().total_cmp(&eqs[b][col].abs())) else {
+            break;
+        };
+        if eqs[best][col].abs() < EPS {
+            continue;
+        }
+        eqs.swap(row, best);
+        let p = eqs[row][col];
+        for x in eqs[row].iter_mut() {
+            *x /= p;
+        }
+        let pivot_row = eqs[row].clone();
+        for (i, other) in eqs.iter_mut().enumerate() {
+            if i != row && other[col].abs() > EPS {
+                let f = other[col];
+                for (x, y) in other.iter_mut().zip(&pivot_row) {
+                    *x -= f * y;
+                }
+            }
+        }
+        pivots.push((row, col));
+        row += 1;
+        if row == eqs.len() {
+            break;
+        }
+    }
+    pivots
+        .into_iter()
+        .find(|&(r, col)| eqs[r].iter().enumerate().all(|(j, x)| j == col || x.abs() < EPS))
+        .map(|(_, col)| cells[col])
 }
 
 /// `protect`, with some cells hidden from the start (positions in the extended grid).
@@ -261,6 +389,26 @@ mod tests {
         rows_ok && cols_ok && nonneg && published && g[r][c] != p.grid[r][c] as i64
     }
 
+    #[test]
+    fn determined_finds_a_value_pinned_down_by_a_chain_of_sums() {
+        // One table, one row [3, 9 | 12], and only the 3 hidden: 12 - 9 gives it.
+        let mut p = protect(&[vec![3, 9]], 0);
+        p.hidden[0][0] = Some(Why::Primary);
+        p.threshold = 5;
+        assert_eq!(determined(&[p]), Some((0, 0, 0)));
+    }
+
+    #[test]
+    fn two_streams_whose_every_hidden_cell_could_be_solved_are_protected() {
+        // A review found these two streams (and their sum) fully solvable with per-position
+        // checks alone.
+        let parts = vec![vec![vec![14, 10], vec![0, 9]], vec![vec![0, 2], vec![1, 0]]];
+        let (out, whole) = protect_jointly(&parts, 5);
+        let mut all = out;
+        all.push(whole);
+        assert_eq!(determined(&all), None);
+    }
+
     proptest! {
         /// Streams and the scheme together: every table is still protected on its own, and no
         /// cell position has exactly one hidden value among the parts and the whole.
@@ -292,6 +440,7 @@ mod tests {
                     prop_assert!(hidden != 1, "one hidden value at {r},{c} would follow by subtraction");
                 }
             }
+            prop_assert_eq!(determined(&all), None, "a hidden value follows from a chain of sums");
         }
 
         #[test]
