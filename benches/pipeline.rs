@@ -23,6 +23,17 @@ use fasttrack_core::store::{self, Db};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection};
 
+/// A fixed-seed xorshift generator of numbers below `n`: the same inputs every run.
+fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut rng = seed;
+    move |n| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    }
+}
+
 fn env_or(k: &str, d: u64) -> u64 {
     std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
 }
@@ -245,13 +256,7 @@ async fn sift(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64) {
 /// and venue preferences drawn from a fixed seed.
 fn allocation() -> (usize, usize, f64, usize) {
     use fasttrack_core::allocation::{Candidate, Session, allocate};
-    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % n
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
     let day = |i: u64| jiff::civil::Date::new(2027, 1, 1).unwrap() + jiff::Span::new().days(i as i64);
     let venues = ["leeds", "london", "birmingham", "manchester"];
     let sessions: Vec<Session> = (0..500u64)
@@ -303,13 +308,7 @@ async fn schedule(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64
     }))
     .unwrap();
     store::schemes::create(db, &scheme, jiff::Timestamp::now()).await.unwrap();
-    let mut rng = 0x5851_f42d_4c95_7f2du64;
-    let mut next = move |m: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % m
-    };
+    let mut next = xorshift(0x5851_f42d_4c95_7f2du64);
     let venues = ["Leeds", "London", "Birmingham", "Manchester"];
     let day = |i: u64| jiff::civil::Date::new(2027, 1, 4).unwrap() + jiff::Span::new().days(i as i64);
     let t = Instant::now();
@@ -405,13 +404,7 @@ async fn schedule_table(redis: &str) -> String {
 /// Joint disclosure control of a GMTS-sized funnel: 6 streams and the scheme, 20 categories
 /// by 11 stages, small and middling counts from a fixed seed (the worst case for suppression).
 fn disclosure() -> (usize, f64, usize) {
-    let mut rng = 0x1234_5678_9abc_def1u64;
-    let mut next = move |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % n
-    };
+    let mut next = xorshift(0x1234_5678_9abc_def1u64);
     let parts: Vec<Vec<Vec<u64>>> = (0..6)
         .map(|_| {
             (0..20).map(|_| (0..11).map(|s| next(40 / (s as u64 + 1)) * u64::from(next(4) > 0)).collect()).collect()

@@ -273,15 +273,7 @@ pub async fn apply(
 /// Straight after submission: eligible applicants are invited to the scheme's tests,
 /// the others are told why they cannot go on. A scheme without tests waits for the sift.
 fn screen<'a>(scheme: &'a SchemeDefinition, form: &ApplicationForm, id: ApplicationId) -> Screening<'a> {
-    let email = |kind: &str, context: Value| NewNotification {
-        id: NotificationId::new_v7(),
-        application_id: Some(id),
-        kind: kind.into(),
-        recipient: form.email.as_str().to_owned(),
-        template: kind.into(),
-        context,
-        idempotency_key: format!("{id}:{kind}"),
-    };
+    let email = |kind: &str, context: Value| NewNotification::once(&id.to_string(), kind, form.email.as_str(), context);
     match form.eligibility(scheme) {
         Err(reason) => Screening {
             outcome: Status::Ineligible,
@@ -373,18 +365,15 @@ pub async fn withdraw(
         let scheme =
             store::schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
         let now = Timestamp::now();
-        let email = NewNotification {
-            id: NotificationId::new_v7(),
-            application_id: Some(id),
-            kind: "withdrawn".into(),
-            recipient: app.details.email.clone(),
-            template: "withdrawn".into(),
-            context: json!({
+        let email = NewNotification::once(
+            &id.to_string(),
+            "withdrawn",
+            &app.details.email,
+            json!({
                 "name": app.details.name, "scheme_name": scheme.name, "application_id": id.to_string(),
                 "withdrawn_on": london_date(now),
             }),
-            idempotency_key: format!("{id}:withdrawn"),
-        };
+        );
         match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
             // A seat or a place they held goes to the next candidate.
             Ok(Status::AcInvited | Status::AcBooked) => {

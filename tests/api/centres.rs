@@ -4,7 +4,7 @@ use fasttrack_core::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, Options, TestApp, application, poll, sign, wait_for_job};
+use crate::helpers::{Backend, Options, TestApp, application, poll, wait_for_job};
 
 async fn centres_are_loaded_listed_and_added(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -111,20 +111,7 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
         body["adjustments"] = json!([]);
         body["unavailable_dates"] = json!([]);
         let (id, token) = app.apply_ok("rebook", &body).await;
-        let delivery = serde_json::to_vec(
-            &json!({"delivery_id": id, "application_id": id, "test": "quiz", "raw_score": i64::from(n < 3)}),
-        )
-        .unwrap();
-        let res = app
-            .client
-            .post(app.url("/api/v1/webhooks/test-results"))
-            .header("content-type", "application/json")
-            .header("X-Fasttrack-Provider", "acme")
-            .header("X-Fasttrack-Signature", sign("s3cret", &delivery))
-            .body(delivery)
-            .send()
-            .await
-            .unwrap();
+        let res = app.deliver_result(&id, &id, "quiz", i64::from(n < 3)).await;
         assert_eq!(res.status(), 202);
         people.push((id, token));
     }

@@ -198,6 +198,30 @@ impl TestApp {
         (json["id"].as_str().unwrap().to_owned(), json["token"].as_str().unwrap().to_owned())
     }
 
+    /// A test provider's signed result delivery (provider `acme`, secret `s3cret`: start the
+    /// app with `FASTTRACK__WEBHOOKS__PROVIDERS__ACME=s3cret`).
+    pub async fn deliver_result(
+        &self,
+        delivery_id: &str,
+        application: &str,
+        test: &str,
+        raw: i64,
+    ) -> reqwest::Response {
+        let body = serde_json::to_vec(
+            &json!({"delivery_id": delivery_id, "application_id": application, "test": test, "raw_score": raw}),
+        )
+        .unwrap();
+        self.client
+            .post(self.url("/api/v1/webhooks/test-results"))
+            .header("content-type", "application/json")
+            .header("X-Fasttrack-Provider", "acme")
+            .header("X-Fasttrack-Signature", sign("s3cret", &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn token(&self, role: Role) -> String {
         let assessor = (role == Role::Assessor).then_some("london-imt-pilot:as-nobody");
         store::tokens::create_staff_token(&self.db, role, &format!("test {}", role.as_str()), assessor).await.unwrap().1

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::both_backends;
-use crate::helpers::{Backend, Options, TestApp, application, poll, sign, wait_for_job};
+use crate::helpers::{Backend, Options, TestApp, application, poll, wait_for_job};
 
 const SCHEME: &str = "london-e2e";
 /// One pair of a scoresheet scored differently: (index into `PAIRS`, score).
@@ -131,19 +131,7 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     // The test provider delivers every result; all pass, with slightly different scores.
     for (i, p) in people.iter().enumerate() {
         for (test, raw) in [("numerical", 3 + (i % 3) as i64), ("verbal", 4), ("sjt", 20)] {
-            let body = serde_json::to_vec(&json!({"delivery_id": format!("{}-{test}", p.id), "application_id": p.id,
-                                                  "test": test, "raw_score": raw}))
-            .unwrap();
-            let res = app
-                .client
-                .post(app.url("/api/v1/webhooks/test-results"))
-                .header("content-type", "application/json")
-                .header("X-Fasttrack-Provider", "acme")
-                .header("X-Fasttrack-Signature", sign("s3cret", &body))
-                .body(body)
-                .send()
-                .await
-                .unwrap();
+            let res = app.deliver_result(&format!("{}-{test}", p.id), &p.id, test, raw).await;
             assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
         }
     }

@@ -12,7 +12,6 @@ use anyhow::Context;
 use fasttrack_core::decisions::{Candidate, Outcome, decide};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{Db, decisions, jobs, metrics, schemes};
-use fasttrack_core::{ApplicationId, NotificationId};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -90,16 +89,13 @@ async fn decide_scheme(
         let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str());
         emails.insert(
             d.id.clone(),
-            NewNotification {
-                id: NotificationId::new_v7(),
-                application_id: d.id.parse::<ApplicationId>().ok(),
-                kind: kind.into(),
-                recipient: row.details.email.clone(),
-                template: kind.into(),
-                context: json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id,
-                                "stream": stream, "organisation": organisation}),
-                idempotency_key: format!("{}:{kind}", d.id),
-            },
+            NewNotification::once(
+                &d.id,
+                kind,
+                &row.details.email,
+                json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id,
+                       "stream": stream, "organisation": organisation}),
+            ),
         );
     }
     let planned = out.iter().filter(|d| matches!(d.outcome, Outcome::Offer { .. })).count();

@@ -168,15 +168,12 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
         .iter()
         .map(|(id, stream, details)| {
             let stream = scheme.stream(stream).map_or(stream.as_str(), |s| s.name.as_str());
-            let email = NewNotification {
-                id: NotificationId::new_v7(),
-                application_id: id.parse::<ApplicationId>().ok(),
-                kind: "shortlisted".into(),
-                recipient: details.email.clone(),
-                template: "shortlisted".into(),
-                context: json!({"name": details.name, "scheme_name": scheme.name, "application_id": id, "stream": stream}),
-                idempotency_key: format!("{id}:shortlisted"),
-            };
+            let email = NewNotification::once(
+                id,
+                "shortlisted",
+                &details.email,
+                json!({"name": details.name, "scheme_name": scheme.name, "application_id": id, "stream": stream}),
+            );
             (id.clone(), email)
         })
         .collect();

@@ -9,7 +9,6 @@ use anyhow::Context;
 use fasttrack_core::sift::{Candidate, Outcome, Seats, sift};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{Db, jobs, schemes};
-use fasttrack_core::{ApplicationId, NotificationId};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -72,15 +71,12 @@ async fn sift_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> a
         let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str());
         emails.insert(
             d.id.clone(),
-            NewNotification {
-                id: NotificationId::new_v7(),
-                application_id: d.id.parse::<ApplicationId>().ok(),
-                kind: kind.into(),
-                recipient: row.details.email.clone(),
-                template: kind.into(),
-                context: json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id, "stream": stream}),
-                idempotency_key: format!("{}:{kind}", d.id),
-            },
+            NewNotification::once(
+                &d.id,
+                kind,
+                &row.details.email,
+                json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id, "stream": stream}),
+            ),
         );
     }
     let email_ids =

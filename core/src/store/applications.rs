@@ -477,6 +477,65 @@ pub async fn move_in_tx(
     Ok(true)
 }
 
+/// Inside a transaction: moves every listed application that is still `from` to `to`, by
+/// compare-and-set in one statement; returns the ids that moved (the others changed meanwhile).
+pub async fn move_many(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    ids: &[&str],
+    from: Status,
+    to: Status,
+    now: Timestamp,
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "UPDATE applications SET status = $1, updated_at = $2 WHERE status = $3 AND id IN ({}) RETURNING id",
+        super::params(4, ids.len())
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to.as_str()).bind(to_ms(now)).bind(from.as_str());
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect()
+}
+
+/// A timeline event to record with `insert_events`.
+pub struct NewEvent<'a> {
+    pub application_id: &'a str,
+    pub from: Status,
+    pub to: Status,
+    pub note: Option<String>,
+}
+
+/// Inside a transaction: records the timeline events, all by one actor, in one statement.
+pub async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    actor: &str,
+    events: &[NewEvent<'_>],
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
+        super::tuples(events.len(), 6)
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for e in events {
+        q = q
+            .bind(e.application_id.to_owned())
+            .bind(e.from.as_str())
+            .bind(e.to.as_str())
+            .bind(actor.to_owned())
+            .bind(e.note.clone())
+            .bind(to_ms(now));
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Counts by scheme and status, for the Prometheus gauges.
 pub async fn counts_by_status(db: &Db) -> sqlx::Result<Vec<(String, String, i64)>> {
     let rows = sqlx::query("SELECT scheme_id, status, COUNT(*) AS n FROM applications GROUP BY scheme_id, status")

@@ -1,13 +1,15 @@
 //! Assessment-centre bookings and the waiting list.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::applications::{self, NewEvent};
 use super::notifications::{self, NewNotification};
 use super::{Db, params, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
+use crate::domain::status::Status;
 
 /// A shortlisted candidate not yet holding a seat.
 pub struct Unbooked {
@@ -82,32 +84,24 @@ pub async fn record(
     let mut emails = Vec::new();
     for chunk in booked.chunks(500) {
         let mut tx = db.pool().begin().await?;
-        let sql = format!(
-            "UPDATE applications SET status = 'ac_invited', updated_at = $1 WHERE status = 'shortlisted' AND id IN ({})
-             RETURNING id",
-            params(2, chunk.len())
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
-        for b in chunk {
-            q = q.bind(b.application_id.clone());
-        }
-        let moved: HashSet<String> =
-            q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+        let ids: Vec<&str> = chunk.iter().map(|b| b.application_id.as_str()).collect();
+        let moved = applications::move_many(&mut tx, &ids, Status::Shortlisted, Status::AcInvited, now).await?;
         // Those withdrawn meanwhile are left out.
         let rows: Vec<&NewBooking> = chunk.iter().filter(|b| moved.contains(&b.application_id)).collect();
         if rows.is_empty() {
             tx.commit().await?;
             continue;
         }
-        let mut q = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
-            tuples(rows.len(), 6)
-        )));
-        for b in &rows {
-            q = q.bind(b.application_id.clone()).bind("shortlisted").bind("ac_invited").bind("scheduler");
-            q = q.bind(None::<String>).bind(now_ms);
-        }
-        q.execute(&mut *tx).await?;
+        let events: Vec<NewEvent<'_>> = rows
+            .iter()
+            .map(|b| NewEvent {
+                application_id: &b.application_id,
+                from: Status::Shortlisted,
+                to: Status::AcInvited,
+                note: None,
+            })
+            .collect();
+        applications::insert_events(&mut tx, "scheduler", &events, now).await?;
         let mut q = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO bookings (application_id, scheme_id, centre_id, session_id, state, uid, sequence, job_id,
                created_at, updated_at, starts_at, reminded) VALUES {}

@@ -1,16 +1,18 @@
 //! The decisions job's reads and writes (offers, reserve, rejections) and the
 //! candidates' answers to offers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::applications::{self, NewEvent};
 use super::notifications::{self, NewNotification};
-use super::{Db, params, to_ms, tuples};
+use super::{Db, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
 use crate::domain::decisions::{Decision, Outcome};
 use crate::domain::ids::NotificationId;
+use crate::domain::status::Status;
 
 #[derive(Debug, Clone)]
 pub struct DecisionRow {
@@ -66,11 +68,11 @@ pub async fn held(db: &Db, scheme: &str) -> sqlx::Result<Vec<(String, String)>> 
     rows.iter().map(|r| Ok((r.try_get("stream_id")?, r.try_get("organisation_id")?))).collect()
 }
 
-fn status_of(o: &Outcome) -> &'static str {
+fn status_of(o: &Outcome) -> Status {
     match o {
-        Outcome::Offer { .. } => "offered",
-        Outcome::Reserve => "reserve",
-        Outcome::Rejected => "rejected",
+        Outcome::Offer { .. } => Status::Offered,
+        Outcome::Reserve => Status::Reserve,
+        Outcome::Rejected => Status::Rejected,
     }
 }
 
@@ -91,48 +93,35 @@ pub async fn apply(
     let mut queued = Vec::new();
     let mut offers_written = 0;
     for chunk in decisions.chunks(500) {
-        // (decision, status it moved from)
-        let mut moved: Vec<(&Decision, &'static str)> = Vec::new();
-        for to in ["offered", "reserve", "rejected"] {
-            for from in ["assessed", "reserve"] {
-                if from == to || (from == "reserve" && to != "offered") {
-                    continue;
-                }
-                let ids: Vec<&str> =
-                    chunk.iter().filter(|d| status_of(&d.outcome) == to).map(|d| d.id.as_str()).collect();
-                if ids.is_empty() {
-                    continue;
-                }
-                let sql = format!(
-                    "UPDATE applications SET status = $1, updated_at = $2 WHERE status = $3 AND id IN ({}) RETURNING id",
-                    params(4, ids.len())
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to).bind(now_ms).bind(from);
-                for id in &ids {
-                    q = q.bind(*id);
-                }
-                let changed: HashSet<String> =
-                    q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+        // (decision, status it moved from): offers are made from `assessed` or from the AC
+        // reserve; reserve and rejection only from `assessed`.
+        let mut moved: Vec<(&Decision, Status)> = Vec::new();
+        for to in [Status::Offered, Status::Reserve, Status::Rejected] {
+            let froms: &[Status] =
+                if to == Status::Offered { &[Status::Assessed, Status::Reserve] } else { &[Status::Assessed] };
+            let ids: Vec<&str> = chunk.iter().filter(|d| status_of(&d.outcome) == to).map(|d| d.id.as_str()).collect();
+            for &from in froms {
+                let changed = applications::move_many(&mut tx, &ids, from, to, now).await?;
                 moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)).map(|d| (d, from)));
             }
         }
         if moved.is_empty() {
             continue;
         }
-        let sql = format!(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
-            tuples(moved.len(), 6)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (d, from) in &moved {
-            let note = match (&d.outcome, d.rank) {
-                (Outcome::Offer { organisation }, Some(r)) => Some(format!("offer with {organisation} (rank {r})")),
-                (Outcome::Reserve, Some(r)) => Some(format!("reserve (rank {r})")),
-                _ => None,
-            };
-            q = q.bind(d.id.clone()).bind(*from).bind(status_of(&d.outcome)).bind("decisions").bind(note).bind(now_ms);
-        }
-        q.execute(&mut *tx).await?;
+        let events: Vec<NewEvent<'_>> = moved
+            .iter()
+            .map(|(d, from)| NewEvent {
+                application_id: &d.id,
+                from: *from,
+                to: status_of(&d.outcome),
+                note: match (&d.outcome, d.rank) {
+                    (Outcome::Offer { organisation }, Some(r)) => Some(format!("offer with {organisation} (rank {r})")),
+                    (Outcome::Reserve, Some(r)) => Some(format!("reserve (rank {r})")),
+                    _ => None,
+                },
+            })
+            .collect();
+        applications::insert_events(&mut tx, "decisions", &events, now).await?;
         let offers: Vec<(&Decision, &String)> = moved
             .iter()
             .filter_map(|(d, _)| match &d.outcome {

@@ -25,6 +25,22 @@ pub struct NewNotification {
     pub idempotency_key: String,
 }
 
+impl NewNotification {
+    /// The one email of `kind` an application gets: the template is the kind and the occasion
+    /// (idempotency key) is `application:kind`, so it is never sent twice.
+    pub fn once(application: &str, kind: &str, recipient: &str, context: Value) -> Self {
+        Self {
+            id: NotificationId::new_v7(),
+            application_id: application.parse().ok(),
+            kind: kind.into(),
+            recipient: recipient.into(),
+            template: kind.into(),
+            context,
+            idempotency_key: format!("{application}:{kind}"),
+        }
+    }
+}
+
 /// Inserts the row unless its occasion already has one. Returns whether a row was added.
 pub async fn insert(tx: &mut sqlx::Transaction<'_, Any>, n: &NewNotification, now: Timestamp) -> sqlx::Result<bool> {
     let now = to_ms(now);

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::applications::{self, NewEvent};
 use super::notifications::{self, NewNotification};
 use super::{Db, to_ms};
 use crate::domain::application::ApplicantDetails;
 use crate::domain::ids::ApplicationId;
 use crate::domain::sift::{Decision, Outcome};
+use crate::domain::status::Status;
 
 #[derive(Debug, Clone)]
 pub struct SiftRow {
@@ -83,11 +85,11 @@ pub async fn taken(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<String, (u32,
     Ok(out)
 }
 
-fn outcome_status(o: Outcome) -> &'static str {
+fn outcome_status(o: Outcome) -> Status {
     match o {
-        Outcome::Shortlisted => "shortlisted",
-        Outcome::Reserve => "reserve",
-        Outcome::Rejected => "rejected",
+        Outcome::Shortlisted => Status::Shortlisted,
+        Outcome::Reserve => Status::Reserve,
+        Outcome::Rejected => Status::Rejected,
     }
 }
 
@@ -114,20 +116,7 @@ pub async fn apply(
         let mut moved: Vec<&Decision> = Vec::with_capacity(chunk.len());
         for outcome in [Outcome::Shortlisted, Outcome::Reserve, Outcome::Rejected] {
             let ids: Vec<&str> = chunk.iter().filter(|d| d.outcome == outcome).map(|d| d.id.as_str()).collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let params: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "UPDATE applications SET status = $1, updated_at = $2 WHERE status = 'scored' AND id IN ({}) RETURNING id",
-                params.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(outcome_status(outcome)).bind(now_ms);
-            for id in &ids {
-                q = q.bind(*id);
-            }
-            let changed: std::collections::HashSet<String> =
-                q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+            let changed = applications::move_many(&mut tx, &ids, Status::Scored, outcome_status(outcome), now).await?;
             moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)));
         }
         if moved.is_empty() {
@@ -136,19 +125,16 @@ pub async fn apply(
             on_chunk(done);
             continue;
         }
-        // timeline
-        let values: Vec<String> = (0..moved.len())
-            .map(|i| format!("(${}, 'scored', ${}, 'sift', ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+        let events: Vec<NewEvent<'_>> = moved
+            .iter()
+            .map(|d| NewEvent {
+                application_id: &d.id,
+                from: Status::Scored,
+                to: outcome_status(d.outcome),
+                note: Some(d.reason.to_owned()),
+            })
             .collect();
-        let sql = format!(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for d in &moved {
-            q = q.bind(d.id.clone()).bind(outcome_status(d.outcome)).bind(d.reason).bind(now_ms);
-        }
-        q.execute(&mut *tx).await?;
+        applications::insert_events(&mut tx, "sift", &events, now).await?;
         // results
         const C: usize = 9;
         let values: Vec<String> = (0..moved.len())
@@ -166,7 +152,7 @@ pub async fn apply(
                 .bind(scheme.to_owned())
                 .bind(job_id.to_owned())
                 .bind(d.stream.clone())
-                .bind(outcome_status(d.outcome))
+                .bind(outcome_status(d.outcome).as_str())
                 .bind(d.rank.map(i64::from))
                 .bind(i64::from(d.guaranteed))
                 .bind(d.reason)
@@ -262,37 +248,34 @@ pub async fn call_up(
     called: &[(String, NewNotification)],
     now: Timestamp,
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
-    let now_ms = to_ms(now);
     let mut tx = db.pool().begin().await?;
-    let mut emails = Vec::new();
-    for (id, email) in called {
-        let moved = sqlx::query(
-            "UPDATE applications SET status = 'shortlisted', updated_at = $2 WHERE id = $1 AND status = 'reserve'",
-        )
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if moved == 0 {
-            continue;
+    let ids: Vec<&str> = called.iter().map(|(id, _)| id.as_str()).collect();
+    let moved = applications::move_many(&mut tx, &ids, Status::Reserve, Status::Shortlisted, now).await?;
+    let moved: Vec<&(String, NewNotification)> = called.iter().filter(|(id, _)| moved.contains(id)).collect();
+    if !moved.is_empty() {
+        let sql = format!(
+            "UPDATE sift_results SET outcome = 'called_up' WHERE application_id IN ({})",
+            super::params(1, moved.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (id, _) in &moved {
+            q = q.bind(id.clone());
         }
-        sqlx::query("UPDATE sift_results SET outcome = 'called_up' WHERE application_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-             VALUES ($1, 'reserve', 'shortlisted', 'scheduler', 'called up from the reserve list', $2)",
-        )
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        if notifications::insert(&mut tx, email, now).await? {
-            emails.push(email.id);
-        }
+        q.execute(&mut *tx).await?;
     }
+    let events: Vec<NewEvent<'_>> = moved
+        .iter()
+        .map(|(id, _)| NewEvent {
+            application_id: id,
+            from: Status::Reserve,
+            to: Status::Shortlisted,
+            note: Some("called up from the reserve list".into()),
+        })
+        .collect();
+    applications::insert_events(&mut tx, "scheduler", &events, now).await?;
+    let mail: Vec<NewNotification> = moved.iter().map(|(_, e)| e.clone()).collect();
+    notifications::insert_many(&mut tx, &mail, now).await?;
+    let emails = mail.iter().map(|n| n.id).collect();
     tx.commit().await?;
     Ok(emails)
 }
