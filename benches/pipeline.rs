@@ -65,7 +65,6 @@ fn settings(data_dir: &std::path::Path, extra: &[(&str, String)]) -> Settings {
     let mut env: Vec<(String, String)> = vec![
         ("FASTTRACK__DATA_DIR".into(), data_dir.display().to_string()),
         ("FASTTRACK__SERVER__ADDR".into(), "127.0.0.1:0".into()),
-        ("FASTTRACK__SCHEMES__DIR".into(), concat!(env!("CARGO_MANIFEST_DIR"), "/config/schemes").into()),
         ("FASTTRACK__LOG__LEVEL".into(), "error".into()),
         ("FASTTRACK__DATABASE__MAX_CONNECTIONS".into(), "16".into()),
     ];

@@ -122,7 +122,7 @@ pub async fn run() -> anyhow::Result<()> {
             db.migrate().await?;
             if let Some(key) = &assessor {
                 // The scheme files, as the service loads them at start, so a fresh install knows them.
-                crate::startup::load_schemes(&db, &settings.schemes.dir).await?;
+                crate::startup::load_schemes(&db, &settings.schemes, settings.clock().now()).await?;
                 let (scheme, _) = fasttrack_core::centres::parse_assessor_key(key).ok_or_else(|| {
                     anyhow::anyhow!("--assessor must be scheme:assessor, e.g. london-imt-pilot:as-okafor")
                 })?;

@@ -2,16 +2,16 @@
 //! in one process. Tests use the same `launch` on port 0.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
+use fasttrack_core::Clock;
 use fasttrack_core::scheme::SchemeDefinition;
-use fasttrack_core::settings::Settings;
+use fasttrack_core::settings::{SchemeSettings, Settings};
 use fasttrack_core::store::{self, Db, schemes::Upsert};
-use fasttrack_workers::{Mailer, Notifier, Queue, Workers};
+use fasttrack_workers::{Ctx, Mailer, Notifier, Queue, Workers};
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
@@ -63,23 +63,37 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<(Db, Queue)> {
     Ok((db, queue))
 }
 
-/// Loads every `*.toml` in the schemes folder: created, updated or left as it is.
-pub async fn load_schemes(db: &Db, dir: &Path) -> anyhow::Result<()> {
-    if dir.as_os_str().is_empty() {
-        return Ok(());
+/// The scheme files shipped with the service, compiled in so that it runs from any folder.
+/// `shipped_schemes_are_every_file_in_config_schemes` keeps this list and the folder equal.
+pub const SHIPPED_SCHEMES: &[(&str, &str)] = &[
+    ("gmts.toml", include_str!("../config/schemes/gmts.toml")),
+    ("london-imt-pilot.toml", include_str!("../config/schemes/london-imt-pilot.toml")),
+];
+
+/// Loads the shipped schemes (unless `schemes.shipped = false`), then every `*.toml` in
+/// `schemes.dir` if one is set: each created, updated or left as it is.
+pub async fn load_schemes(db: &Db, settings: &SchemeSettings, now: Timestamp) -> anyhow::Result<()> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    if settings.shipped {
+        files.extend(SHIPPED_SCHEMES.iter().map(|(name, text)| (format!("(shipped) {name}"), (*text).to_owned())));
     }
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading schemes.dir {}", dir.display()))?;
-    let mut paths: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let def =
-            SchemeDefinition::parse_toml(&text).map_err(|e| anyhow::anyhow!("scheme file {}: {e}", path.display()))?;
-        match store::schemes::upsert(db, &def, Timestamp::now()).await? {
+    let dir = &settings.dir;
+    if !dir.as_os_str().is_empty() {
+        let entries = std::fs::read_dir(dir).with_context(|| format!("reading schemes.dir {}", dir.display()))?;
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    for (name, text) in files {
+        let def = SchemeDefinition::parse_toml(&text).map_err(|e| anyhow::anyhow!("scheme file {name}: {e}"))?;
+        match store::schemes::upsert(db, &def, now).await? {
             Upsert::Created => tracing::info!(scheme = %def.id, "scheme loaded"),
             Upsert::Updated => tracing::info!(scheme = %def.id, "scheme updated from its file"),
             Upsert::Unchanged => tracing::debug!(scheme = %def.id, "scheme unchanged"),
@@ -88,21 +102,29 @@ pub async fn load_schemes(db: &Db, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts the parts on the system clock.
 pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running> {
+    let clock = settings.clock();
+    launch_with_clock(settings, parts, clock).await
+}
+
+/// Starts the parts on the given clock (tests move theirs).
+pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -> anyhow::Result<Running> {
     let (db, queue) = connect(&settings).await?;
     let mailer = Mailer::from_settings(&settings)?;
     let workers = parts.workers.then(|| {
-        fasttrack_workers::start(
-            &settings,
-            db.clone(),
-            queue.clone(),
-            Notifier::new(db.clone(), mailer.clone(), &settings),
-        )
+        let cx = Ctx {
+            db: db.clone(),
+            queue: queue.clone(),
+            clock: clock.clone(),
+            stale: std::time::Duration::from_secs(settings.workers.requeue_after_secs),
+        };
+        fasttrack_workers::start(&settings, cx, Notifier::new(db.clone(), mailer.clone(), &settings, clock.clone()))
     });
     let mut addr = None;
     let mut server = None;
     if parts.api {
-        load_schemes(&db, &settings.schemes.dir).await?;
+        load_schemes(&db, &settings.schemes, clock.now()).await?;
         let listener = TcpListener::bind(settings.server.addr)
             .with_context(|| format!("cannot listen on {} (server.addr)", settings.server.addr))?;
         addr = Some(listener.local_addr()?);
@@ -113,6 +135,7 @@ pub async fn launch(settings: Settings, parts: Parts) -> anyhow::Result<Running>
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
             settings,
+            clock,
             db: db.clone(),
             queue: queue.clone(),
             mailer,

@@ -5,8 +5,10 @@
 //! `store` is the only module that speaks SQL; `settings` is the only one that
 //! reads configuration.
 
+pub mod clock;
 pub mod domain;
 pub mod settings;
 pub mod store;
 
+pub use clock::Clock;
 pub use domain::*;

@@ -14,6 +14,8 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// IANA time zone that dates and local times are read and shown in.
+    pub time_zone: String,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub queue: QueueSettings,
@@ -102,7 +104,9 @@ pub struct WorkerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemeSettings {
-    /// Folder of scheme definitions loaded at start-up; empty to load none.
+    /// Load the scheme files shipped with the service (compiled in).
+    pub shipped: bool,
+    /// A folder of further scheme definitions loaded at start-up; empty for none.
     pub dir: PathBuf,
 }
 
@@ -132,6 +136,16 @@ pub enum DatabaseKind {
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 impl Settings {
+    /// The service's clock on the system time, in the configured time zone.
+    pub fn clock(&self) -> crate::clock::Clock {
+        crate::clock::Clock::system(self.tz())
+    }
+
+    /// The configured time zone (checked at load).
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.time_zone).expect("time_zone is checked when settings load")
+    }
+
     /// Loads the layers. `file` is the deployment file, if any; `env` is the environment to read
     /// (passed in so tests need not mutate the process environment).
     pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
@@ -163,6 +177,9 @@ impl Settings {
 
     fn check(&self) -> anyhow::Result<()> {
         let bad = |key: &str, why: &str| Err(anyhow::anyhow!("invalid settings: {key}: {why}"));
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return bad("time_zone", "must be an IANA time zone such as \"Europe/London\"");
+        }
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1");
         }

@@ -172,7 +172,7 @@ pub async fn apply(
         return replay(&rec, k, &request_hash);
     }
 
-    let now = Timestamp::now();
+    let now = state.clock.now();
     check_window(&scheme, now)?;
     let this_year = now.in_tz("Europe/London").map(|z| z.year()).unwrap_or(2026);
     let form = ApplicationForm::parse(&value, &scheme, this_year)?;
@@ -334,7 +334,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     auth.require(Action::ReadApplication(id))?;
     let view = view(&state, id).await?;
     if auth.0.role != Role::Applicant {
-        audit::record(&state.db, &auth.0, "read application", Some(id), Timestamp::now()).await?;
+        audit::record(&state.db, &auth.0, "read application", Some(id), state.clock.now()).await?;
     }
     Ok(HttpResponse::Ok().json(view))
 }
@@ -364,7 +364,7 @@ pub async fn withdraw(
     if app.status != Status::Withdrawn {
         let scheme =
             store::schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
-        let now = Timestamp::now();
+        let now = state.clock.now();
         let email = NewNotification::once(
             &id.to_string(),
             "withdrawn",

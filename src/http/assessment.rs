@@ -10,7 +10,6 @@ use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::{assessment, centres, schemes};
 use fasttrack_core::validation::FieldErrors;
 use fasttrack_core::{Caller, Role};
-use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -165,7 +164,7 @@ pub async fn score(
         &assessor,
         &sheet,
         &actor,
-        Timestamp::now(),
+        state.clock.now(),
     )
     .await
     .map_err(|e| match e {

@@ -5,7 +5,6 @@ use fasttrack_core::auth::Action;
 use fasttrack_core::centres::AssessmentCentre;
 use fasttrack_core::store::{applications, bookings, centres, jobs, schemes};
 use fasttrack_workers::jobs::Job;
-use jiff::Timestamp;
 use serde_json::json;
 
 use super::auth::Auth;
@@ -31,7 +30,7 @@ pub async fn create(
     let scheme = schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let centre = AssessmentCentre::parse_json(value)?;
-    centres::add(&state.db, scheme.id.as_str(), &centre, Timestamp::now()).await.map_err(|e| match e {
+    centres::add(&state.db, scheme.id.as_str(), &centre, state.clock.now()).await.map_err(|e| match e {
         centres::AddError::Exists(id) => ApiError::Conflict {
             title: "Centre exists",
             detail: format!("an assessment centre {id} already exists for this scheme"),
@@ -111,7 +110,7 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
     let id = super::applications::parse_id(raw)?;
     auth.require(Action::AnswerBooking(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    match bookings::answer(&state.db, &id.to_string(), accept, Timestamp::now()).await? {
+    match bookings::answer(&state.db, &id.to_string(), accept, state.clock.now()).await? {
         bookings::Answer::Done => {}
         bookings::Answer::NoBooking => {
             return Err(ApiError::Conflict {
@@ -167,7 +166,7 @@ pub async fn rebook(state: web::Data<AppState>, auth: Auth, path: web::Path<Stri
     let id = super::applications::parse_id(&path)?;
     auth.require(Action::AnswerBooking(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    match bookings::request_rebook(&state.db, &id.to_string(), Timestamp::now()).await? {
+    match bookings::request_rebook(&state.db, &id.to_string(), state.clock.now()).await? {
         bookings::Answer::Done => {}
         bookings::Answer::NoBooking => {
             return Err(ApiError::Conflict {
@@ -198,7 +197,7 @@ pub async fn no_show(
     use fasttrack_core::store::applications::TransitionError;
     auth.require(Action::RecordNoShow)?;
     let id = super::applications::parse_id(&path)?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     if let Some(b) = bookings::get(&state.db, &id.to_string()).await?
         && b.starts_at.is_some_and(|t| t > now)
     {

@@ -36,6 +36,7 @@ use crate::metrics::{HttpLabels, Metrics};
 /// What every handler can reach.
 pub struct AppState {
     pub settings: Settings,
+    pub clock: fasttrack_core::Clock,
     pub db: Db,
     pub queue: Queue,
     pub mailer: Mailer,
@@ -62,7 +63,7 @@ impl AppState {
     ) -> Result<String, error::ApiError> {
         let id = uuid::Uuid::now_v7().to_string();
         let (id, created) =
-            fasttrack_core::store::jobs::create_or_existing(&self.db, &id, kind, scheme, actor, jiff::Timestamp::now())
+            fasttrack_core::store::jobs::create_or_existing(&self.db, &id, kind, scheme, actor, self.clock.now())
                 .await?;
         if created {
             self.enqueue(&[job(id.clone())]).await;

@@ -83,7 +83,7 @@ pub async fn list(
 pub async fn retry(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     auth.require(Action::RetryNotification)?;
     let id: NotificationId = path.parse().map_err(|_| ApiError::NotFound("notification"))?;
-    match notifications::retry(&state.db, id, Timestamp::now()).await? {
+    match notifications::retry(&state.db, id, state.clock.now()).await? {
         Retry::Queued => {
             state.enqueue_emails(&[id]).await;
             Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id.to_string(), "state": "pending"})))

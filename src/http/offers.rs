@@ -6,7 +6,6 @@ use fasttrack_core::auth::Action;
 use fasttrack_core::outcomes::Outcome;
 use fasttrack_core::store::{applications, decisions, jobs, outcomes, schemes};
 use fasttrack_workers::jobs::Job;
-use jiff::Timestamp;
 use serde_json::json;
 
 use super::applications::parse_id;
@@ -63,7 +62,7 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
     let id = parse_id(raw)?;
     auth.require(Action::AnswerOffer(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    match decisions::answer(&state.db, &id.to_string(), accept, Timestamp::now()).await? {
+    match decisions::answer(&state.db, &id.to_string(), accept, state.clock.now()).await? {
         decisions::Answer::Done => {}
         decisions::Answer::NoOffer => {
             return Err(ApiError::Conflict { title: "No offer", detail: "no place has been offered".into() });
@@ -127,7 +126,7 @@ pub async fn record(
     let scheme = schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let outcome = Outcome::parse(&value, &scheme)?;
-    outcomes::record(&state.db, id, &outcome, &actor(&auth), Timestamp::now()).await.map_err(|e| match e {
+    outcomes::record(&state.db, id, &outcome, &actor(&auth), state.clock.now()).await.map_err(|e| match e {
         outcomes::RecordError::Exists(occasion) => {
             ApiError::Conflict { title: "Already recorded", detail: format!("{occasion} is already recorded") }
         }

@@ -60,7 +60,7 @@ impl From<&SchemeDefinition> for SchemeView {
 #[utoipa::path(get, path = "/api/v1/schemes", tag = "schemes",
     responses((status = 200, body = Vec<SchemeView>)))]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let open = store::schemes::list_open(&state.db, Timestamp::now()).await?;
+    let open = store::schemes::list_open(&state.db, state.clock.now()).await?;
     let views: Vec<SchemeView> = open.iter().map(|s| SchemeView::from(&s.definition)).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -74,7 +74,7 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, payload: web::Payloa
     auth.require(Action::CreateScheme)?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let def = SchemeDefinition::parse_json(value)?;
-    store::schemes::create(&state.db, &def, Timestamp::now()).await.map_err(|e| match e {
+    store::schemes::create(&state.db, &def, state.clock.now()).await.map_err(|e| match e {
         CreateError::Exists(id) => {
             ApiError::Conflict { title: "Scheme exists", detail: format!("a scheme with id {id} already exists") }
         }

@@ -65,7 +65,7 @@ fn actor(auth: &Auth) -> String {
 pub async fn run(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     auth.require(Action::RunSift)?;
     let scheme = store::schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     if now < scheme.closes_at {
         return Err(ApiError::Conflict {
             title: "Scheme still open",
@@ -109,7 +109,7 @@ pub async fn override_dc(
     r.finish_unknown(&mut e);
     let (Some(by), Some(reason)) = (by, reason) else { return Err(e.into()) };
     applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     store::sift::record_override(&state.db, id, &by, &reason, &actor(&auth), now).await?;
     audit::record(&state.db, &auth.0, "disability confident override", Some(id), now).await?;
     Ok(HttpResponse::Created().json(json!({"application_id": id.to_string(), "decided_by": by, "reason": reason})))

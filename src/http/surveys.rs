@@ -7,7 +7,6 @@ use fasttrack_core::auth::Action;
 use fasttrack_core::store::surveys;
 use fasttrack_core::survey::{self, SurveyDefinition};
 use fasttrack_core::validation::FieldErrors;
-use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::auth::Auth;
@@ -26,7 +25,7 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, payload: web::Payloa
     let def = SurveyDefinition::parse_json(value)?;
     let id = uuid::Uuid::now_v7().to_string();
     let actor = format!("{}:{}", auth.0.role.as_str(), auth.0.token_id);
-    surveys::create(&state.db, &id, &def, &actor, Timestamp::now()).await?;
+    surveys::create(&state.db, &id, &def, &actor, state.clock.now()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/surveys/{id}")))
         .json(json!({"id": id, "href": format!("/api/v1/surveys/{id}/tables")})))
@@ -55,7 +54,7 @@ pub async fn respond(
     if !e.is_empty() || parsed.len() != items.len() {
         return Err(e.into());
     }
-    surveys::add_responses(&state.db, &path, &parsed, Timestamp::now()).await?;
+    surveys::add_responses(&state.db, &path, &parsed, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(json!({"stored": parsed.len()})))
 }
 

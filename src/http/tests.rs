@@ -117,7 +117,7 @@ pub async fn start(
             detail: format!("the application is {status}; its tests are not open"),
         });
     }
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let deadline = test.time_limit_minutes.map(|m| now + SignedDuration::from_mins(i64::from(m)));
     let attempt = tests::start(&state.db, id, &test_id, now, deadline).await?.ok_or(ApiError::NotFound("test"))?;
     if attempt.submitted_at.is_some() {
@@ -188,7 +188,7 @@ pub async fn respond(
         return Err(errors.into());
     }
     let attempt = tests::get_attempt(&state.db, id, &test_id).await?.ok_or(ApiError::NotFound("test"))?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let grace = SignedDuration::from_secs(state.settings.tests.grace_secs as i64);
     let late = attempt.deadline_at.is_some_and(|d| now > d + grace);
     let outcome =

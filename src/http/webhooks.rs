@@ -10,7 +10,6 @@ use fasttrack_core::{ApplicationId, Status};
 use fasttrack_workers::jobs::Job;
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
-use jiff::Timestamp;
 use serde_json::json;
 use sha2::Sha256;
 
@@ -104,7 +103,7 @@ pub async fn test_results(
             answers: None,
             provider: Some((&provider, &delivery, raw_score)),
             late: false,
-            now: Timestamp::now(),
+            now: state.clock.now(),
         },
     )
     .await?;

@@ -13,10 +13,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fasttrack::startup::{self, Parts, Running};
+use fasttrack_core::Clock;
 use fasttrack_core::Role;
 use fasttrack_core::settings::Settings;
 use fasttrack_core::store::{self, Db};
-use fasttrack_workers::Queue;
+use fasttrack_workers::{Ctx, Mailer, Notifier, Queue};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection};
 
@@ -54,6 +55,13 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The API without background workers: the test runs the work with `TestApp::drain`.
+    pub fn api_only() -> Self {
+        Self { parts: startup::API_ONLY, env: Vec::new() }
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -61,6 +69,8 @@ pub struct TestApp {
     pub db: Db,
     pub queue: Queue,
     pub smtp: Option<SmtpSink>,
+    /// The app's clock: move it with `advance` instead of waiting.
+    pub clock: Clock,
     running: Option<Running>,
     extra: Vec<Running>,
     pg_database: Option<String>,
@@ -79,7 +89,6 @@ impl TestApp {
             ("SERVER__ADDR", "127.0.0.1:0".into()),
             ("SERVER__THREADS", "1".into()),
             ("SERVER__SHUTDOWN_TIMEOUT_SECS", "5".into()),
-            ("SCHEMES__DIR", repo_path("config/schemes").display().to_string()),
             ("DATABASE__MAX_CONNECTIONS", "5".into()),
             ("MAIL__MAX_ATTEMPTS", "3".into()),
             ("MAIL__BACKOFF_BASE_SECS", "1".into()),
@@ -124,7 +133,9 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             fasttrack::telemetry::init(&settings);
         }
-        let running = startup::launch(settings.clone(), options.parts).await.expect("launch the app");
+        let clock = Clock::movable(settings.tz());
+        let running =
+            startup::launch_with_clock(settings.clone(), options.parts, clock.clone()).await.expect("launch the app");
         let addr = running.addr.unwrap_or_else(|| "127.0.0.1:9".parse().unwrap());
         // The test's own connections, so they outlive any instance the test stops.
         let (db, queue) = startup::connect(&settings).await.expect("test connections");
@@ -135,6 +146,7 @@ impl TestApp {
             db,
             queue,
             smtp,
+            clock,
             running: Some(running),
             extra: Vec::new(),
             pg_database,
@@ -147,7 +159,34 @@ impl TestApp {
     pub async fn launch_more(&mut self, parts: Parts) {
         let mut settings = self.settings.clone();
         settings.server.addr = "127.0.0.1:0".parse().unwrap();
-        self.extra.push(startup::launch(settings, parts).await.expect("launch another instance"));
+        self.extra.push(
+            startup::launch_with_clock(settings, parts, self.clock.clone()).await.expect("launch another instance"),
+        );
+    }
+
+    /// Moves the app's clock forward: a closing date passes, a session's day comes.
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        self.clock.advance(by);
+    }
+
+    /// The workers' context on the test's connections and clock, to call a job directly.
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            db: self.db.clone(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+            // Nobody else runs work in an API-only app: a running job is ours to take.
+            stale: Duration::ZERO,
+        }
+    }
+
+    /// Runs all due work inline (scores, jobs, reminders, emails) until none is left, and
+    /// says what it did. Use with `Options::api_only()`, so no background worker competes.
+    pub async fn drain(&self) -> fasttrack_workers::drain::Drained {
+        let cx = self.ctx();
+        let mailer = Mailer::from_settings(&self.settings).expect("mailer");
+        let notifier = Notifier::new(self.db.clone(), mailer, &self.settings, self.clock.clone());
+        fasttrack_workers::drain::drain(&cx, &notifier).await.expect("drain")
     }
 
     /// Stops the first instance (API and/or workers), as a kill between steps would.

@@ -66,7 +66,6 @@ async fn serve_and_work_as_processes_survive_a_worker_killed_mid_send() {
         ("QUEUE__NAMESPACE", name.clone()),
         ("MAIL__URL", smtp.url()),
         ("MAIL__SEND_TIMEOUT_SECS", "60".into()),
-        ("SCHEMES__DIR", crate::helpers::repo_path("config/schemes").display().to_string()),
         ("WORKERS__LEASE_SECS", "2".into()),
         ("WORKERS__REQUEUE_AFTER_SECS", "2".into()),
         ("WORKERS__SWEEP_INTERVAL_SECS", "1".into()),

@@ -5,27 +5,24 @@
 //! and emails in one transaction. A declined offer starts the job again, which
 //! passes the freed place to the best candidate on reserve.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use anyhow::Context;
 use fasttrack_core::decisions::{Candidate, Outcome, decide};
 use fasttrack_core::store::notifications::NewNotification;
-use fasttrack_core::store::{Db, decisions, jobs, metrics, schemes};
-use jiff::Timestamp;
+use fasttrack_core::store::{decisions, jobs, metrics, schemes};
 use serde_json::json;
+use std::collections::BTreeMap;
 
-use crate::queue::Queue;
+use crate::ctx::Ctx;
 
-#[tracing::instrument(name = "run decisions", skip(db, queue))]
-pub async fn run_decisions(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    crate::tracked::run(db, job_id, stale, "decisions", |job| async move {
+#[tracing::instrument(name = "run decisions", skip(cx))]
+pub async fn run_decisions(cx: &Ctx, job_id: &str) -> anyhow::Result<()> {
+    crate::tracked::run(cx, job_id, "decisions", |job| async move {
         // Rounds: an offer that could not be written (the reserve withdrew meanwhile) leaves
         // its place free, so decide again until every planned offer is written.
         let full = !job.is_system();
         let mut rounds = Vec::new();
         for _ in 0..5 {
-            let (summary, planned, written) = decide_scheme(db, queue, job_id, &job.scheme_id, full).await?;
+            let (summary, planned, written) = decide_scheme(cx, job_id, &job.scheme_id, full).await?;
             rounds.push(summary);
             if written == planned {
                 break;
@@ -46,19 +43,19 @@ pub async fn run_decisions(db: &Db, queue: &Queue, job_id: &str, stale: Duration
 /// assessed is decided before the recruiter says the panels are done. Returns the summary and
 /// the offers planned and written.
 async fn decide_scheme(
-    db: &Db,
-    queue: &Queue,
+    cx: &Ctx,
     job_id: &str,
     scheme_id: &str,
     full: bool,
 ) -> anyhow::Result<(serde_json::Value, usize, usize)> {
+    let db = &cx.db;
     let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
     let mut rows = decisions::candidates(db, scheme_id).await?;
     if !full {
         rows.retain(|r| r.on_reserve);
     }
     let held = decisions::held(db, scheme_id).await?;
-    jobs::progress(db, job_id, 0, rows.len() as i64, Timestamp::now()).await?;
+    jobs::progress(db, job_id, 0, rows.len() as i64, cx.clock.now()).await?;
     let candidates: Vec<Candidate> = rows
         .iter()
         .map(|r| Candidate {
@@ -99,11 +96,9 @@ async fn decide_scheme(
         );
     }
     let planned = out.iter().filter(|d| matches!(d.outcome, Outcome::Offer { .. })).count();
-    let (email_ids, written) = decisions::apply(db, scheme_id, job_id, &out, &emails, Timestamp::now()).await?;
-    if let Err(e) = queue.enqueue_emails(&email_ids).await {
-        tracing::warn!(error = format!("{e:#}"), "could not enqueue decision emails; the sweeper will");
-    }
+    let (email_ids, written) = decisions::apply(db, scheme_id, job_id, &out, &emails, cx.clock.now()).await?;
+    cx.enqueue_emails(&email_ids, "decision emails").await;
     // Offers are made: freeze the funnel up to them for HR reports.
-    metrics::take_snapshot(db, scheme_id, job_id, "offered", Timestamp::now()).await?;
+    metrics::take_snapshot(db, scheme_id, job_id, "offered", cx.clock.now()).await?;
     Ok((json!({"decided": out.len(), "streams": summary, "full": full}), planned, written))
 }

@@ -7,7 +7,9 @@
 //! The database is the source of truth: a job only names a row, and the row
 //! decides what happens, so a job that runs twice or is lost changes nothing.
 
+pub mod ctx;
 pub mod decisions;
+pub mod drain;
 pub mod jobs;
 pub mod notify;
 pub mod queue;
@@ -19,6 +21,7 @@ pub mod stats;
 pub mod sweep;
 pub mod tracked;
 
+pub use ctx::Ctx;
 pub use notify::{Mailer, Notifier};
 pub use queue::Queue;
 pub use run::{Workers, start};

@@ -9,10 +9,10 @@ use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::*;
 use fasttrack_core::settings::Settings;
-use fasttrack_core::store::Db;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::ctx::Ctx;
 use crate::jobs::Job;
 use crate::notify::{Notifier, Outcome};
 use crate::queue::Queue;
@@ -20,11 +20,8 @@ use crate::{stats, sweep};
 
 /// What jobs need.
 pub struct JobState {
-    pub db: Db,
+    pub cx: Ctx,
     pub notifier: Notifier,
-    pub queue: Queue,
-    /// A running job silent for this long is taken to be dead (its worker was killed).
-    pub stale: Duration,
 }
 
 /// Runs one job. `Err` (retried by the queue with backoff) only for infrastructure trouble;
@@ -34,24 +31,18 @@ async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError
     let result = match &job {
         Job::SendEmail { notification_id } => send_email(&state, *notification_id).await,
         Job::ScoreApplication { application_id } => {
-            match crate::score::score_application(&state.db, *application_id).await {
+            match crate::score::score_application(&state.cx, *application_id).await {
                 Ok(Some(email)) => {
-                    enqueue_or_sweep(&state.queue, &[email]).await;
+                    state.cx.enqueue_emails(&[email], "emails").await;
                     Ok("scored")
                 }
                 Ok(None) => Ok("skipped"),
                 Err(e) => Err(e),
             }
         }
-        Job::RunSift { job_id } => {
-            crate::sift::run_sift(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
-        }
-        Job::RunSchedule { job_id } => {
-            crate::schedule::run_schedule(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
-        }
-        Job::RunDecisions { job_id } => {
-            crate::decisions::run_decisions(&state.db, &state.queue, job_id, state.stale).await.map(|()| "done")
-        }
+        Job::RunSift { job_id } => crate::sift::run_sift(&state.cx, job_id).await.map(|()| "done"),
+        Job::RunSchedule { job_id } => crate::schedule::run_schedule(&state.cx, job_id).await.map(|()| "done"),
+        Job::RunDecisions { job_id } => crate::decisions::run_decisions(&state.cx, job_id).await.map(|()| "done"),
     };
     match result {
         Ok(outcome) => {
@@ -66,18 +57,12 @@ async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError
     }
 }
 
-async fn enqueue_or_sweep(queue: &Queue, emails: &[fasttrack_core::NotificationId]) {
-    if let Err(e) = queue.enqueue_emails(emails).await {
-        tracing::warn!(error = format!("{e:#}"), "could not enqueue emails; the sweeper will");
-    }
-}
-
 /// Delivers an email; if the send failed but may succeed later, pushes a job for that time.
 async fn send_email(state: &JobState, id: fasttrack_core::NotificationId) -> anyhow::Result<&'static str> {
     let outcome = state.notifier.deliver(id).await?;
     if let Outcome::Retrying(at) = outcome {
-        let delay = Duration::try_from(jiff::Timestamp::now().duration_until(at)).unwrap_or_default();
-        if let Err(e) = state.queue.enqueue_after(Job::SendEmail { notification_id: id }, delay).await {
+        let delay = Duration::try_from(state.cx.clock.now().duration_until(at)).unwrap_or_default();
+        if let Err(e) = state.cx.queue.enqueue_after(Job::SendEmail { notification_id: id }, delay).await {
             tracing::warn!(error = format!("{e:#}"), "could not schedule the retry; the sweeper will");
         }
     }
@@ -136,7 +121,7 @@ async fn restart_delay<E>(restarts: usize) -> Result<(), E> {
 
 /// Starts this process's workers. Worker names are unique per process and restart: a name
 /// reused within the heartbeat window is refused by the backend.
-pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> Workers {
+pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
     if settings.workers.lease_secs <= settings.mail.send_timeout_secs {
         tracing::warn!(
             lease_secs = settings.workers.lease_secs,
@@ -144,8 +129,8 @@ pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> W
             "workers.lease_secs should exceed mail.send_timeout_secs, or a slow send may be taken over and sent twice"
         );
     }
-    let stale = Duration::from_secs(settings.workers.requeue_after_secs);
-    let state = Arc::new(JobState { db: db.clone(), notifier, queue: queue.clone(), stale });
+    let queue = cx.queue.clone();
+    let state = Arc::new(JobState { cx: cx.clone(), notifier });
     let concurrency = settings.workers.concurrency;
     let poll = Duration::from_millis(200);
     let base = format!("fasttrack-{}-{}", std::process::id(), ulid::Ulid::generate());
@@ -172,8 +157,7 @@ pub fn start(settings: &Settings, db: Db, queue: Queue, notifier: Notifier) -> W
         Ok(())
     }));
     let sweeper = tokio::spawn(sweep::run(
-        db,
-        queue,
+        cx,
         Duration::from_secs(settings.workers.sweep_interval_secs),
         Duration::from_secs(settings.workers.requeue_after_secs),
         rx,

@@ -15,35 +15,29 @@ use fasttrack_core::centres::AssessmentCentre;
 use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::bookings::{self, NewBooking};
 use fasttrack_core::store::notifications::NewNotification;
-use fasttrack_core::store::{Db, centres, jobs, schemes};
-use fasttrack_core::{ApplicationId, NotificationId};
+use fasttrack_core::store::{centres, jobs, schemes};
+use fasttrack_core::{ApplicationId, Clock, NotificationId};
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::queue::Queue;
-
-fn utc(date: jiff::civil::Date, time: jiff::civil::Time) -> anyhow::Result<Timestamp> {
-    Ok(date.to_datetime(time).in_tz("Europe/London")?.timestamp())
-}
+use crate::ctx::Ctx;
 
 fn ics_time(t: Timestamp) -> String {
     t.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
-#[tracing::instrument(name = "run schedule", skip(db, queue))]
-pub async fn run_schedule(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    crate::tracked::run(db, job_id, stale, "scheduling", |job| async move {
-        schedule(db, queue, job_id, &job.scheme_id).await
-    })
-    .await
+#[tracing::instrument(name = "run schedule", skip(cx))]
+pub async fn run_schedule(cx: &Ctx, job_id: &str) -> anyhow::Result<()> {
+    crate::tracked::run(cx, job_id, "scheduling", |job| async move { schedule(cx, job_id, &job.scheme_id).await }).await
 }
 
 /// The sessions of a scheme with the seats still free; a session that has started offers none.
 fn free_sessions(
     centres: &[AssessmentCentre],
     taken: &std::collections::BTreeMap<(String, String), u32>,
-    now: Timestamp,
+    clock: &Clock,
 ) -> Vec<Session> {
+    let now = clock.now();
     centres
         .iter()
         .flat_map(|c| {
@@ -51,7 +45,7 @@ fn free_sessions(
                 id: format!("{}/{}", c.id, s.id),
                 date: c.date,
                 preference_key: c.id.clone(),
-                capacity: if utc(c.date, s.start).is_ok_and(|t| t > now) {
+                capacity: if clock.instant(c.date, s.start).is_ok_and(|t| t > now) {
                     s.capacity.saturating_sub(taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0))
                 } else {
                     0
@@ -88,13 +82,13 @@ fn invitation(
     details: &ApplicantDetails,
     session: &str,
     sequence: i64,
-    now: Timestamp,
+    clock: &Clock,
 ) -> anyhow::Result<NewBooking> {
     let (centre_id, session_id) = session.split_once('/').context("a session id")?;
     let centre = centres.iter().find(|c| c.id == centre_id).context("the centre")?;
     let s = centre.session(session_id).context("the session")?;
     let uid = format!("{app}.{}.ac@fasttrack", scheme.id);
-    let (start, end) = (utc(centre.date, s.start)?, utc(centre.date, s.end)?);
+    let (start, end) = (clock.instant(centre.date, s.start)?, clock.instant(centre.date, s.end)?);
     // The first invitation's key stays as it always was; a move is a new occasion.
     let occasion = if sequence == 0 { String::new() } else { format!(":{sequence}") };
     Ok(NewBooking {
@@ -116,7 +110,7 @@ fn invitation(
                 "start_text": s.start.strftime("%H:%M").to_string(), "end_text": s.end.strftime("%H:%M").to_string(),
                 "ics": {
                     "uid": uid, "sequence": sequence, "start_utc": ics_time(start), "end_utc": ics_time(end),
-                    "stamp_utc": ics_time(now), "summary": format!("{}: {}", scheme.name, centre.name),
+                    "stamp_utc": ics_time(clock.now()), "summary": format!("{}: {}", scheme.name, centre.name),
                     "location": centre.venue, "description": "Assessment centre. Please bring photo ID.",
                 },
             }),
@@ -125,17 +119,18 @@ fn invitation(
     })
 }
 
-async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+async fn schedule(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+    let (db, clock) = (&cx.db, &cx.clock);
     let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
     let centres = centres::list(db, scheme_id).await?;
-    let now = Timestamp::now();
+    let now = clock.now();
 
     // First those who asked to move: a free seat anywhere but their own session. Their old
     // seat is then free for the waiting list below.
     let rebookers = bookings::rebookers(db, scheme_id, now).await?;
     let mut moved = 0;
     if !rebookers.is_empty() {
-        let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?, now);
+        let sessions = free_sessions(&centres, &bookings::taken(db, scheme_id).await?, clock);
         let cands: Vec<Candidate> = rebookers
             .iter()
             .map(|r| candidate(&r.id, &r.details, &centres, vec![format!("{}/{}", r.centre_id, r.session_id)]))
@@ -144,24 +139,22 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
         let mut moves = Vec::new();
         for (app, session) in &plan.assigned {
             let r = rebookers.iter().find(|r| &r.id == app).context("the rebooker")?;
-            moves.push((invitation(&scheme, &centres, app, &r.details, session, r.sequence + 1, now)?, r.sequence));
+            moves.push((invitation(&scheme, &centres, app, &r.details, session, r.sequence + 1, clock)?, r.sequence));
         }
         moved = moves.len();
         let emails = bookings::move_bookings(db, job_id, &moves, now).await?;
-        if let Err(e) = queue.enqueue_emails(&emails).await {
-            tracing::warn!(error = format!("{e:#}"), "could not enqueue updated invitations; the sweeper will");
-        }
+        cx.enqueue_emails(&emails, "updated invitations").await;
     }
 
     // Everyone shortlisted without a seat (the waiting list first: it was shortlisted first).
-    let (mut placed, mut waiting) = place_unbooked(db, queue, job_id, &scheme, &centres, now).await?;
+    let (mut placed, mut waiting) = place_unbooked(cx, job_id, &scheme, &centres).await?;
 
     // A stream that lost shortlisted candidates (a seat declined, a withdrawal) before their
     // centre calls up its best reserves, who then take the seats the waiting list could not use.
     let ac_seats = scheme.streams.iter().map(|s| (s.id.to_string(), s.ac_seats)).collect();
     // Only while seats are still to be had: after the last centre a call-up would be empty.
     let free_seats: u32 =
-        free_sessions(&centres, &bookings::taken(db, scheme_id).await?, now).iter().map(|s| s.capacity).sum();
+        free_sessions(&centres, &bookings::taken(db, scheme_id).await?, clock).iter().map(|s| s.capacity).sum();
     let mut to_call = fasttrack_core::store::sift::reserves_to_call(db, scheme_id, &ac_seats).await?;
     to_call.truncate(free_seats as usize);
     let called: Vec<(String, NewNotification)> = to_call
@@ -180,14 +173,12 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
     let called_up = called.len();
     if !called.is_empty() {
         let emails = fasttrack_core::store::sift::call_up(db, &called, now).await?;
-        if let Err(e) = queue.enqueue_emails(&emails).await {
-            tracing::warn!(error = format!("{e:#}"), "could not enqueue call-up emails; the sweeper will");
-        }
+        cx.enqueue_emails(&emails, "call-up emails").await;
     }
 
     if called_up > 0 {
         (placed, waiting) = {
-            let (p, w) = place_unbooked(db, queue, job_id, &scheme, &centres, now).await?;
+            let (p, w) = place_unbooked(cx, job_id, &scheme, &centres).await?;
             (placed + p, w)
         };
     }
@@ -201,25 +192,25 @@ async fn schedule(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyh
 /// best preference), invites them, and puts the rest on the waiting list with the reason.
 /// Returns (placed, waiting).
 async fn place_unbooked(
-    db: &Db,
-    queue: &Queue,
+    cx: &Ctx,
     job_id: &str,
     scheme: &SchemeDefinition,
     centres: &[AssessmentCentre],
-    now: Timestamp,
 ) -> anyhow::Result<(usize, usize)> {
+    let (db, clock) = (&cx.db, &cx.clock);
+    let now = clock.now();
     let scheme_id = scheme.id.as_str();
-    let sessions = free_sessions(centres, &bookings::taken(db, scheme_id).await?, now);
+    let sessions = free_sessions(centres, &bookings::taken(db, scheme_id).await?, clock);
     let unbooked = bookings::unbooked(db, scheme_id).await?;
     let candidates: Vec<Candidate> =
         unbooked.iter().map(|u| candidate(&u.id, &u.details, centres, Vec::new())).collect();
-    jobs::progress(db, job_id, 0, candidates.len() as i64, Timestamp::now()).await?;
+    jobs::progress(db, job_id, 0, candidates.len() as i64, now).await?;
     let plan = allocate(&candidates, &sessions);
 
     let mut booked = Vec::new();
     for (app, session) in &plan.assigned {
         let details = &unbooked.iter().find(|u| &u.id == app).context("the candidate")?.details;
-        booked.push(invitation(scheme, centres, app, details, session, 0, now)?);
+        booked.push(invitation(scheme, centres, app, details, session, 0, clock)?);
     }
     let waiting: Vec<(String, String)> = plan
         .waiting
@@ -233,19 +224,19 @@ async fn place_unbooked(
         })
         .collect();
     let emails = bookings::record(db, scheme_id, job_id, &booked, &waiting, now).await?;
-    if let Err(e) = queue.enqueue_emails(&emails).await {
-        tracing::warn!(error = format!("{e:#}"), "could not enqueue invitations; the sweeper will");
-    }
+    cx.enqueue_emails(&emails, "invitations").await;
     Ok((plan.assigned.len(), plan.waiting.len()))
 }
 
-/// Sends the reminder for every booked session starting within 48 hours, once.
-pub async fn send_reminders(db: &Db, queue: &Queue) -> anyhow::Result<usize> {
-    let due = bookings::take_due_reminders(db, Timestamp::now(), Duration::from_secs(48 * 3600)).await?;
+/// Sends the reminder for every booked session starting within 48 hours, once, naming the
+/// session the candidate holds when it is written.
+pub async fn send_reminders(cx: &Ctx) -> anyhow::Result<usize> {
+    let db = &cx.db;
+    let due = bookings::due_reminders(db, cx.clock.now(), Duration::from_secs(48 * 3600)).await?;
     if due.is_empty() {
         return Ok(0);
     }
-    let mut emails = Vec::with_capacity(due.len());
+    let mut reminders = Vec::with_capacity(due.len());
     // Each scheme and its centres are read once, however many reminders it has.
     let mut loaded = std::collections::BTreeMap::new();
     for d in &due {
@@ -255,8 +246,8 @@ pub async fn send_reminders(db: &Db, queue: &Queue) -> anyhow::Result<usize> {
         }
         let (scheme, list) = &loaded[&d.scheme_id];
         let centre = list.iter().find(|c| c.id == d.centre_id);
-        let local = d.starts_at.in_tz("Europe/London")?;
-        emails.push(NewNotification {
+        let local = cx.clock.local(d.starts_at);
+        let email = NewNotification {
             id: NotificationId::new_v7(),
             application_id: d.application_id.parse::<ApplicationId>().ok(),
             kind: "ac_reminder".into(),
@@ -269,11 +260,14 @@ pub async fn send_reminders(db: &Db, queue: &Queue) -> anyhow::Result<usize> {
                 "date_text": local.strftime("%A %-d %B %Y").to_string(), "start_text": local.strftime("%H:%M").to_string(),
             }),
             // The booking's SEQUENCE: a candidate moved away and back is reminded again.
-            idempotency_key: format!("{}:ac_reminder:{}/{}:{}", d.application_id, d.centre_id, d.session_id, d.sequence),
-        });
+            idempotency_key: format!(
+                "{}:ac_reminder:{}/{}:{}",
+                d.application_id, d.centre_id, d.session_id, d.sequence
+            ),
+        };
+        reminders.push((d, email));
     }
-    bookings::queue_reminders(db, &emails, Timestamp::now()).await?;
-    let ids: Vec<NotificationId> = emails.iter().map(|e| e.id).collect();
-    queue.enqueue_emails(&ids).await?;
+    let ids = bookings::mark_reminded(db, &reminders, cx.clock.now()).await?;
+    cx.enqueue_emails(&ids, "reminders").await;
     Ok(ids.len())
 }

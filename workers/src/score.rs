@@ -6,14 +6,16 @@ use anyhow::Context;
 use fasttrack_core::scoring::score_attempts;
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::tests::Attempt;
-use fasttrack_core::store::{Db, applications, schemes, tests};
+use fasttrack_core::store::{applications, schemes, tests};
 use fasttrack_core::{ApplicationId, NotificationId, Status};
-use jiff::Timestamp;
 use serde_json::json;
+
+use crate::ctx::Ctx;
 
 /// Scores the application if it is waiting to be scored; returns the email to send.
 #[tracing::instrument(name = "score application", skip_all, fields(application = %id))]
-pub async fn score_application(db: &Db, id: ApplicationId) -> anyhow::Result<Option<NotificationId>> {
+pub async fn score_application(cx: &Ctx, id: ApplicationId) -> anyhow::Result<Option<NotificationId>> {
+    let db = &cx.db;
     let Some(app) = applications::get(db, id).await? else { return Ok(None) };
     if app.status != Status::TestsCompleted {
         return Ok(None);
@@ -37,7 +39,7 @@ pub async fn score_application(db: &Db, id: ApplicationId) -> anyhow::Result<Opt
         }),
         idempotency_key: format!("{id}:scored"),
     };
-    let saved = tests::save_first_scores(db, id, scheme.id.as_str(), &card, &email, Timestamp::now()).await?;
+    let saved = tests::save_first_scores(db, id, scheme.id.as_str(), &card, &email, cx.clock.now()).await?;
     if saved {
         tracing::info!(passed = card.passed, "application scored");
     }

@@ -2,35 +2,26 @@
 //! the pure sift, and writes all decisions, timeline events and emails in one
 //! transaction. Running it again after it finished finds nobody left to sift.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use anyhow::Context;
 use fasttrack_core::sift::{Candidate, Outcome, Seats, sift};
 use fasttrack_core::store::notifications::NewNotification;
-use fasttrack_core::store::{Db, jobs, schemes};
-use jiff::Timestamp;
+use fasttrack_core::store::{jobs, schemes};
 use serde_json::json;
+use std::collections::BTreeMap;
 
-use crate::queue::Queue;
+use crate::ctx::Ctx;
 
-#[tracing::instrument(name = "run sift", skip(db, queue))]
-pub async fn run_sift(db: &Db, queue: &Queue, job_id: &str, stale: Duration) -> anyhow::Result<()> {
-    crate::tracked::run(
-        db,
-        job_id,
-        stale,
-        "sift",
-        |job| async move { sift_scheme(db, queue, job_id, &job.scheme_id).await },
-    )
-    .await
+#[tracing::instrument(name = "run sift", skip(cx))]
+pub async fn run_sift(cx: &Ctx, job_id: &str) -> anyhow::Result<()> {
+    crate::tracked::run(cx, job_id, "sift", |job| async move { sift_scheme(cx, job_id, &job.scheme_id).await }).await
 }
 
-async fn sift_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+async fn sift_scheme(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<serde_json::Value> {
+    let db = &cx.db;
     let scheme = schemes::get(db, scheme_id).await?.context("the scheme is missing")?.definition;
     let rows = fasttrack_core::store::sift::candidates(db, scheme_id).await?;
     let taken = fasttrack_core::store::sift::taken(db, scheme_id).await?;
-    jobs::progress(db, job_id, 0, rows.len() as i64, Timestamp::now()).await?;
+    jobs::progress(db, job_id, 0, rows.len() as i64, cx.clock.now()).await?;
 
     let seats: BTreeMap<String, Seats> = scheme
         .streams
@@ -80,13 +71,10 @@ async fn sift_scheme(db: &Db, queue: &Queue, job_id: &str, scheme_id: &str) -> a
         );
     }
     let email_ids =
-        fasttrack_core::store::sift::apply(db, scheme_id, job_id, &decisions, &emails, Timestamp::now(), |_| {})
-            .await?;
-    if let Err(e) = queue.enqueue_emails(&email_ids).await {
-        tracing::warn!(error = format!("{e:#}"), "could not enqueue sift emails; the sweeper will");
-    }
+        fasttrack_core::store::sift::apply(db, scheme_id, job_id, &decisions, &emails, cx.clock.now(), |_| {}).await?;
+    cx.enqueue_emails(&email_ids, "sift emails").await;
     // The stages up to the shortlist are now final: freeze their aggregates for HR reports.
-    fasttrack_core::store::metrics::take_snapshot(db, scheme_id, job_id, "shortlisted", Timestamp::now()).await?;
+    fasttrack_core::store::metrics::take_snapshot(db, scheme_id, job_id, "shortlisted", cx.clock.now()).await?;
 
     let mut summary: BTreeMap<String, BTreeMap<&str, u32>> = BTreeMap::new();
     for s in &scheme.streams {

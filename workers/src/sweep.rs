@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use fasttrack_core::store::{Db, jobs, notifications, tests};
-use jiff::Timestamp;
+use fasttrack_core::store::{jobs, notifications, tests};
 use tokio::sync::watch;
 
+use crate::ctx::Ctx;
 use crate::jobs::Job;
-use crate::queue::Queue;
 
 /// How often finished jobs are cleared out of the queue's store.
 const VACUUM_EVERY: Duration = Duration::from_secs(600);
@@ -20,8 +19,9 @@ const VACUUM_EVERY: Duration = Duration::from_secs(600);
 const BATCH: i64 = 500;
 
 /// One pass: how many jobs were enqueued again.
-pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyhow::Result<usize> {
-    let now = Timestamp::now();
+pub async fn sweep_once(cx: &Ctx, requeue_after: Duration) -> anyhow::Result<usize> {
+    let (db, queue) = (&cx.db, &cx.queue);
+    let now = cx.clock.now();
     let unscored = tests::take_unscored(db, now, requeue_after, BATCH).await?;
     let mut again: Vec<Job> =
         unscored.into_iter().map(|application_id| Job::ScoreApplication { application_id }).collect();
@@ -36,7 +36,7 @@ pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyh
     queue.enqueue(&again).await?;
     let mut total = again.len();
     loop {
-        let lost = notifications::take_lost(db, Timestamp::now(), requeue_after, BATCH).await?;
+        let lost = notifications::take_lost(db, cx.clock.now(), requeue_after, BATCH).await?;
         if lost.is_empty() {
             return Ok(total);
         }
@@ -48,7 +48,7 @@ pub async fn sweep_once(db: &Db, queue: &Queue, requeue_after: Duration) -> anyh
     }
 }
 
-pub async fn run(db: Db, queue: Queue, interval: Duration, requeue_after: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(cx: Ctx, interval: Duration, requeue_after: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_vacuum = tokio::time::Instant::now();
@@ -59,17 +59,17 @@ pub async fn run(db: Db, queue: Queue, interval: Duration, requeue_after: Durati
         }
         if last_vacuum.elapsed() >= VACUUM_EVERY {
             last_vacuum = tokio::time::Instant::now();
-            match queue.vacuum().await {
+            match cx.queue.vacuum().await {
                 Ok(n) => tracing::debug!(removed = n, "finished jobs removed from the queue"),
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "queue vacuum failed"),
             }
         }
-        match crate::schedule::send_reminders(&db, &queue).await {
+        match crate::schedule::send_reminders(&cx).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "assessment-centre reminders queued"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "reminders failed; will try again"),
         }
-        match sweep_once(&db, &queue, requeue_after).await {
+        match sweep_once(&cx, requeue_after).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "re-enqueued work whose job was lost"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; will try again"),

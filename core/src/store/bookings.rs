@@ -260,59 +260,65 @@ pub struct Due {
     pub scheme_id: String,
 }
 
-/// Takes the bookings (invited or accepted) whose session starts within `window` and whose
-/// reminder has not gone, marking them reminded (set-based, one statement).
-pub async fn take_due_reminders(db: &Db, now: Timestamp, window: std::time::Duration) -> sqlx::Result<Vec<Due>> {
+/// The bookings (invited or accepted) whose session starts within `window` and whose reminder
+/// has not gone, with the session they hold now. Nothing is marked: `mark_reminded` does that
+/// together with the emails, so a failure in between loses no reminder.
+pub async fn due_reminders(db: &Db, now: Timestamp, window: std::time::Duration) -> sqlx::Result<Vec<Due>> {
     let now_ms = to_ms(now);
     let rows = sqlx::query(
-        "UPDATE bookings SET reminded = 1 WHERE state IN ('invited', 'accepted') AND reminded = 0
-           AND starts_at > $1 AND starts_at <= $2
-           AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
-                       AND a.status IN ('ac_invited', 'ac_booked'))
-         RETURNING application_id, centre_id, session_id, starts_at, scheme_id, sequence",
+        "SELECT b.application_id, b.centre_id, b.session_id, b.starts_at, b.scheme_id, b.sequence, a.details
+         FROM bookings b JOIN applications a ON a.id = b.application_id
+         WHERE b.state IN ('invited', 'accepted') AND b.reminded = 0 AND b.starts_at > $1 AND b.starts_at <= $2
+           AND a.status IN ('ac_invited', 'ac_booked')
+         ORDER BY b.application_id",
     )
     .bind(now_ms)
     .bind(now_ms + window.as_millis() as i64)
     .fetch_all(db.pool())
     .await?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The applicants' details in one query, not one per booking.
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get("application_id")).collect::<sqlx::Result<_>>()?;
-    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let mut q =
-        sqlx::query(AssertSqlSafe(format!("SELECT id, details FROM applications WHERE id IN ({})", params.join(", "))));
-    for id in &ids {
-        q = q.bind(id.clone());
-    }
-    let mut details: BTreeMap<String, ApplicantDetails> = BTreeMap::new();
-    for r in q.fetch_all(db.pool()).await? {
-        let text: String = r.try_get("details")?;
-        details.insert(r.try_get("id")?, serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?);
-    }
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let app: String = r.try_get("application_id")?;
-        let Some(d) = details.remove(&app) else { continue };
-        out.push(Due {
-            application_id: app,
-            sequence: r.try_get("sequence")?,
-            centre_id: r.try_get("centre_id")?,
-            session_id: r.try_get("session_id")?,
-            starts_at: super::from_ms(r.try_get("starts_at")?),
-            details: d,
-            scheme_id: r.try_get("scheme_id")?,
-        });
-    }
-    Ok(out)
+    rows.iter()
+        .map(|r| {
+            let text: String = r.try_get("details")?;
+            Ok(Due {
+                application_id: r.try_get("application_id")?,
+                sequence: r.try_get("sequence")?,
+                centre_id: r.try_get("centre_id")?,
+                session_id: r.try_get("session_id")?,
+                starts_at: super::from_ms(r.try_get("starts_at")?),
+                details: serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                scheme_id: r.try_get("scheme_id")?,
+            })
+        })
+        .collect()
 }
 
-/// Queues reminder emails (one per occasion, by their idempotency keys).
-pub async fn queue_reminders(db: &Db, emails: &[NewNotification], now: Timestamp) -> sqlx::Result<()> {
+/// Marks each booking reminded and writes its reminder email, in one transaction. A booking
+/// is marked only while it still holds the session the email names (its SEQUENCE unchanged),
+/// so a candidate moved meanwhile is reminded of the new session on the next pass. Returns
+/// the emails written.
+pub async fn mark_reminded(
+    db: &Db,
+    reminders: &[(&Due, NewNotification)],
+    now: Timestamp,
+) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
     let mut tx = db.pool().begin().await?;
-    notifications::insert_many(&mut tx, emails, now).await?;
-    tx.commit().await
+    let mut written = Vec::with_capacity(reminders.len());
+    for (due, email) in reminders {
+        let marked = sqlx::query(
+            "UPDATE bookings SET reminded = 1 WHERE application_id = $1 AND sequence = $2 AND reminded = 0
+               AND state IN ('invited', 'accepted')",
+        )
+        .bind(&due.application_id)
+        .bind(due.sequence)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 1 && notifications::insert(&mut tx, email, now).await? {
+            written.push(email.id);
+        }
+    }
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// The candidate asks for another session: the booking (invited or accepted) is marked and
@@ -345,15 +351,18 @@ pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx:
 /// A withdrawn candidate's seat is cancelled (SEQUENCE + 1), so it is neither reminded nor
 /// listed, and the seat is free.
 pub async fn cancel(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<bool> {
+    let mut tx = db.pool().begin().await?;
     let n = sqlx::query(
         "UPDATE bookings SET state = 'cancelled', sequence = sequence + 1, rebook = 0, updated_at = $2
          WHERE application_id = $1 AND state IN ('invited', 'accepted')",
     )
     .bind(application)
     .bind(to_ms(now))
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    notifications::cancel_pending(&mut tx, application, "ac_reminder", now).await?;
+    tx.commit().await?;
     Ok(n == 1)
 }
 
@@ -451,6 +460,8 @@ pub async fn move_bookings(
             .execute(&mut *tx)
             .await?;
         }
+        // A reminder of the session left, not yet sent, would send them to the wrong place.
+        notifications::cancel_pending(&mut tx, &b.application_id, "ac_reminder", now).await?;
         if notifications::insert(&mut tx, &b.email, now).await? {
             emails.push(b.email.id);
         }

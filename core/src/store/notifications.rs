@@ -259,6 +259,26 @@ pub async fn counts_by_state(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
     rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
 }
 
+/// Cancels the application's pending emails of `kind` (a reminder of a session it no longer
+/// holds): they will never be claimed. Returns how many.
+pub async fn cancel_pending(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    application: &str,
+    kind: &str,
+    now: Timestamp,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE notifications SET state = 'cancelled', updated_at = $3
+         WHERE application_id = $1 AND kind = $2 AND state = 'pending'",
+    )
+    .bind(application)
+    .bind(kind)
+    .bind(to_ms(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 /// Inserts many outbox rows in few statements (occasions that already have a row are skipped).
 pub async fn insert_many(
     tx: &mut sqlx::Transaction<'_, Any>,

@@ -11,9 +11,9 @@ pub mod render;
 
 use std::time::Duration;
 
-use fasttrack_core::NotificationId;
 use fasttrack_core::settings::Settings;
 use fasttrack_core::store::{Db, notifications};
+use fasttrack_core::{Clock, NotificationId};
 use jiff::Timestamp;
 
 pub use mailer::Mailer;
@@ -43,6 +43,7 @@ impl Outcome {
 
 pub struct Notifier {
     db: Db,
+    clock: Clock,
     mailer: Mailer,
     templates: Templates,
     from: String,
@@ -54,7 +55,7 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(db: Db, mailer: Mailer, settings: &Settings) -> Self {
+    pub fn new(db: Db, mailer: Mailer, settings: &Settings, clock: Clock) -> Self {
         let from = settings.mail.from.clone();
         let id_domain = from
             .rsplit_once('@')
@@ -62,6 +63,7 @@ impl Notifier {
             .unwrap_or_else(|| "fasttrack".into());
         Self {
             db,
+            clock,
             mailer,
             templates: Templates::new(),
             from,
@@ -81,7 +83,7 @@ impl Notifier {
     /// down): the queue retries the job, and the row is untouched or still leased.
     #[tracing::instrument(name = "deliver email", skip_all, fields(notification = %id))]
     pub async fn deliver(&self, id: NotificationId) -> anyhow::Result<Outcome> {
-        let Some(row) = notifications::claim(&self.db, id, Timestamp::now(), self.lease).await? else {
+        let Some(row) = notifications::claim(&self.db, id, self.clock.now(), self.lease).await? else {
             tracing::debug!("nothing to send");
             return Ok(Outcome::Skipped);
         };
@@ -92,24 +94,24 @@ impl Notifier {
             Err(e) => {
                 // A broken template or address will not mend by waiting.
                 tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
-                notifications::mark_failed(&self.db, id, row.attempt, &e.to_string(), None, Timestamp::now()).await?;
+                notifications::mark_failed(&self.db, id, row.attempt, &e.to_string(), None, self.clock.now()).await?;
                 return Ok(Outcome::Dead);
             }
         };
         match self.mailer.send(message).await {
             Ok(()) => {
-                notifications::mark_sent(&self.db, id, row.attempt, Timestamp::now()).await?;
+                notifications::mark_sent(&self.db, id, row.attempt, self.clock.now()).await?;
                 tracing::info!(kind = %row.kind, attempt = row.attempt, "email sent");
                 Ok(Outcome::Sent)
             }
             Err(e) if e.permanent || row.attempt >= self.max_attempts => {
                 tracing::warn!(kind = %row.kind, attempt = row.attempt, error = %e, "email failed for good; dead");
-                notifications::mark_failed(&self.db, id, row.attempt, &e.message, None, Timestamp::now()).await?;
+                notifications::mark_failed(&self.db, id, row.attempt, &e.message, None, self.clock.now()).await?;
                 Ok(Outcome::Dead)
             }
             Err(e) => {
                 let wait = backoff::delay(row.attempt, self.backoff_base, self.backoff_max);
-                let now = Timestamp::now();
+                let now = self.clock.now();
                 let at = now + jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::from_secs(60));
                 tracing::warn!(kind = %row.kind, attempt = row.attempt, retry_in_secs = wait.as_secs(), error = %e, "email failed; will retry");
                 notifications::mark_failed(&self.db, id, row.attempt, &e.message, Some(at), now).await?;
