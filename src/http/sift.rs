@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use fasttrack_core::auth::Action;
+use fasttrack_core::scheme::TestWindow;
 use fasttrack_core::store::{self, applications, audit, jobs};
 use fasttrack_core::validation::{FieldErrors, ObjectReader};
 use fasttrack_workers::jobs::Job;
@@ -66,10 +67,20 @@ pub async fn run(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     auth.require(Action::RunSift)?;
     let scheme = store::schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let now = state.clock.now();
+    let grace = jiff::SignedDuration::from_secs(state.settings.tests.grace_secs as i64);
     if now < scheme.closes_at {
         return Err(ApiError::Conflict {
             title: "Scheme still open",
             detail: format!("the sift runs in one batch after the closing date ({})", scheme.closes_at),
+        });
+    }
+    if scheme.test_window(now, grace) != TestWindow::Closed {
+        return Err(ApiError::Conflict {
+            title: "Tests still finishing",
+            detail: format!(
+                "tests started before closing can be finished until {}; the sift runs in one batch after that",
+                scheme.scoring_closes_at(grace)
+            ),
         });
     }
     let id = state.start_job("sift", scheme.id.as_str(), &actor(&auth), |job_id| Job::RunSift { job_id }).await?;

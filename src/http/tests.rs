@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use fasttrack_core::auth::Action;
+use fasttrack_core::scheme::TestWindow;
 use fasttrack_core::scoring::TestDefinition;
 use fasttrack_core::store::tests::{self, Attempt, Submission, Submitted};
 use fasttrack_core::store::{applications, schemes};
@@ -118,6 +119,13 @@ pub async fn start(
         });
     }
     let now = state.clock.now();
+    let grace = SignedDuration::from_secs(state.settings.tests.grace_secs as i64);
+    if scheme.test_window(now, grace) != TestWindow::Open {
+        return Err(ApiError::Conflict {
+            title: "Tests closed",
+            detail: format!("the scheme closed on {}; tests can no longer be started", scheme.closes_at),
+        });
+    }
     let deadline = test.time_limit_minutes.map(|m| now + SignedDuration::from_mins(i64::from(m)));
     let attempt = tests::start(&state.db, id, &test_id, now, deadline).await?.ok_or(ApiError::NotFound("test"))?;
     if attempt.submitted_at.is_some() {
@@ -190,7 +198,13 @@ pub async fn respond(
     let attempt = tests::get_attempt(&state.db, id, &test_id).await?.ok_or(ApiError::NotFound("test"))?;
     let now = state.clock.now();
     let grace = SignedDuration::from_secs(state.settings.tests.grace_secs as i64);
-    let late = attempt.deadline_at.is_some_and(|d| now > d + grace);
+    if scheme.test_window(now, grace) == TestWindow::Closed {
+        return Err(ApiError::Conflict {
+            title: "Tests closed",
+            detail: format!("the scheme closed on {}; no more answers enter scoring", scheme.closes_at),
+        });
+    }
+    let late = scheme.answer_is_late(now, attempt.deadline_at, grace);
     let outcome =
         tests::submit(&state.db, Submission { app: id, test: &test_id, answers, provider: None, late, now }).await?;
     match outcome {

@@ -95,6 +95,13 @@ pub async fn test_results(
             detail: format!("the application is {}", record.status),
         });
     }
+    let grace = jiff::SignedDuration::from_secs(state.settings.tests.grace_secs as i64);
+    if scheme.test_window(state.clock.now(), grace) == fasttrack_core::scheme::TestWindow::Closed {
+        return Err(ApiError::Conflict {
+            title: "Tests closed",
+            detail: format!("the scheme closed on {}; no more results enter scoring", scheme.closes_at),
+        });
+    }
     let outcome = attempts::submit(
         &state.db,
         Submission {

@@ -71,7 +71,7 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let recruiter = app.token(Role::Recruiter).await;
     let scheme_id = "sift-e2e";
-    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &scheme(scheme_id, Duration::from_secs(6))).await;
+    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &scheme(scheme_id, Duration::from_secs(3600))).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 
     // (label, stream, items answered correctly, disability confident + declared)
@@ -174,19 +174,38 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
         .await;
     assert_eq!(res.status(), 201);
 
-    // The sift waits for the closing date.
+    // Two more applicants: L never starts; M starts just before closing and answers late.
+    let mut l = application("l@example.ac.uk");
+    l["stream_preferences"] = json!(["alpha"]);
+    let (l_id, l_token) = app.apply_ok(scheme_id, &l).await;
+    let mut m = application("m@example.ac.uk");
+    m["stream_preferences"] = json!(["alpha"]);
+    let (m_id, m_token) = app.apply_ok(scheme_id, &m).await;
+    let m_tests = format!("/api/v1/applications/{m_id}/tests/quiz");
+    assert_eq!(app.post_json(&format!("{m_tests}/start"), Some(&m_token), &json!({})).await.status(), 200);
+
+    // The sift waits for the closing date, and then for tests started before it to be finished
+    // (the 10-minute limit and the 30-second grace), so it is one batch.
     let sift_path = format!("/api/v1/schemes/{scheme_id}/sift");
-    let first = app.post_json(&sift_path, Some(&recruiter), &json!({})).await;
-    let started: Value = if first.status() == 409 {
-        poll("the closing date", async || {
-            let r = app.post_json(&sift_path, Some(&recruiter), &json!({})).await;
-            if r.status() == 202 { Some(r.json::<Value>().await.unwrap()) } else { None }
-        })
-        .await
-    } else {
-        assert_eq!(first.status(), 202);
-        first.json().await.unwrap()
+    assert_eq!(app.post_json(&sift_path, Some(&recruiter), &json!({})).await.status(), 409, "still open");
+    app.advance(jiff::SignedDuration::from_mins(61));
+    let early = app.post_json(&sift_path, Some(&recruiter), &json!({})).await;
+    assert_eq!(early.status(), 409);
+    assert!(early.text().await.unwrap().contains("finished until"));
+    let l_start = format!("/api/v1/applications/{l_id}/tests/quiz/start");
+    let closed = app.post_json(&l_start, Some(&l_token), &json!({})).await;
+    assert_eq!(closed.status(), 409, "no test starts after the closing date");
+    assert!(closed.text().await.unwrap().contains("can no longer be started"));
+    app.advance(jiff::SignedDuration::from_mins(10));
+    let started: Value = {
+        let r = app.post_json(&sift_path, Some(&recruiter), &json!({})).await;
+        assert_eq!(r.status(), 202);
+        r.json().await.unwrap()
     };
+    // After the window nothing enters scoring: M's answers are refused and M is never scored.
+    let late = app.post_json(&format!("{m_tests}/responses"), Some(&m_token), &answers(&[1, 2, 3, 4])).await;
+    assert_eq!(late.status(), 409);
+    assert_eq!(status(&app, &recruiter, &m_id).await, "tests_invited");
     let href = started["href"].as_str().unwrap().to_owned();
     let job = poll("the sift job", async || {
         let j: Value = app.get(&href, Some(&recruiter)).await.json().await.unwrap();
@@ -234,6 +253,20 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
         assert_eq!(n, 1, "{label} {want}");
         app.wait_for_email_state(&p.id, want, "sent").await;
     }
+    // One outcome, one email, with the true reason: F failed the cut score, D was outranked.
+    let to = |label: &str| -> Vec<String> {
+        let address = format!("To: {}@example.ac.uk", label.to_lowercase());
+        app.sent_emails().into_iter().filter(|e| e.contains(&address)).collect()
+    };
+    let rejections = |label: &str| -> Vec<String> {
+        to(label).into_iter().filter(|e| e.to_lowercase().contains("cannot")).collect::<Vec<_>>()
+    };
+    let f = rejections("F");
+    assert_eq!(f.len(), 1, "one rejection for F: {f:#?}");
+    assert!(f[0].contains("minimum standard") && !f[0].contains("competition was strong"), "{}", f[0]);
+    let d = rejections("D");
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert!(d[0].contains("competition was strong"), "{}", d[0]);
     let applicant_view: Value =
         app.get(&format!("/api/v1/applications/{}", find("G").id), Some(&find("G").token)).await.json().await.unwrap();
     let last = applicant_view["timeline"].as_array().unwrap().last().unwrap().clone();

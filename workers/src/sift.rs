@@ -66,7 +66,9 @@ async fn sift_scheme(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<
                 &d.id,
                 kind,
                 &row.details.email,
-                json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id, "stream": stream}),
+                // The true reason of a rejection: below a cut score, or outranked.
+                json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id, "stream": stream,
+                       "below_standard": !row.passed}),
             ),
         );
     }

@@ -48,6 +48,18 @@ pub struct SchemeDefinition {
     pub assessment_centres: Vec<AssessmentCentre>,
 }
 
+/// What the online tests of a scheme accept at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestWindow {
+    /// Before the closing date: tests can be started and answered.
+    Open,
+    /// After the closing date, within the longest time limit and grace: tests started before
+    /// closing can be finished; none can be started.
+    FinishingOnly,
+    /// Nothing enters scoring any more.
+    Closed,
+}
+
 fn default_disclosure_threshold() -> u32 {
     5
 }
@@ -147,6 +159,36 @@ impl SchemeDefinition {
         self.opens_at <= now && now < self.closes_at
     }
 
+    /// When the last answer can still enter scoring: the closing date, plus the longest
+    /// timed test's limit (a test started just before closing may be finished) and the
+    /// grace for network delay. The sift waits for it, so it stays one batch.
+    pub fn scoring_closes_at(&self, grace: jiff::SignedDuration) -> Timestamp {
+        let longest = self.tests.iter().filter_map(|t| t.time_limit_minutes).max().unwrap_or(0);
+        self.closes_at
+            .saturating_add(jiff::SignedDuration::from_mins(i64::from(longest)))
+            .and_then(|t| t.saturating_add(grace))
+            .unwrap_or(self.closes_at)
+    }
+
+    /// What the online tests accept at `now` (SPEC §3: late submissions are not scored; the
+    /// sift after closing is one batch).
+    pub fn test_window(&self, now: Timestamp, grace: jiff::SignedDuration) -> TestWindow {
+        if now < self.closes_at {
+            TestWindow::Open
+        } else if now <= self.scoring_closes_at(grace) {
+            TestWindow::FinishingOnly
+        } else {
+            TestWindow::Closed
+        }
+    }
+
+    /// Whether an answer sent at `now` to a test started with `deadline` (None: untimed) is
+    /// late: after its own time limit and grace, or, untimed, after the closing date and grace.
+    pub fn answer_is_late(&self, now: Timestamp, deadline: Option<Timestamp>, grace: jiff::SignedDuration) -> bool {
+        let limit = deadline.unwrap_or(self.closes_at);
+        limit.saturating_add(grace).is_ok_and(|l| now > l)
+    }
+
     /// Rules serde cannot express: unique ids, places at known organisations, dates in order.
     fn checked(self) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
@@ -229,6 +271,31 @@ mod tests {
         name = "Data"
         places = [{ organisation = "trust-a", count = 3 }]
     "#;
+
+    #[test]
+    fn tests_can_be_finished_after_closing_only_within_the_longest_limit_and_grace() {
+        let mut def = SchemeDefinition::parse_toml(MINIMAL).unwrap();
+        let timed: TestDefinition = serde_json::from_value(serde_json::json!({
+            "id": "n", "name": "Numerical", "weight": 1.0, "cut_t": 40.0, "key_version": 1,
+            "time_limit_minutes": 20, "norm": {"mean": 1.0, "sd": 1.0, "version": "v"},
+            "items": [{"kind": "multiple_choice", "id": "q", "stem": "?", "options": ["a", "b"], "key": 0}]
+        }))
+        .unwrap();
+        def.tests.push(timed);
+        let grace = jiff::SignedDuration::from_secs(30);
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        assert_eq!(def.test_window(at("2026-12-31T23:59:59Z"), grace), TestWindow::Open);
+        assert_eq!(def.test_window(at("2027-01-01T00:00:00Z"), grace), TestWindow::FinishingOnly);
+        assert_eq!(def.test_window(at("2027-01-01T00:20:30Z"), grace), TestWindow::FinishingOnly);
+        assert_eq!(def.test_window(at("2027-01-01T00:20:31Z"), grace), TestWindow::Closed);
+        assert_eq!(def.scoring_closes_at(grace), at("2027-01-01T00:20:30Z"));
+        // A timed answer is late after its own deadline; an untimed one after closing.
+        let deadline = Some(at("2027-01-01T00:10:00Z"));
+        assert!(!def.answer_is_late(at("2027-01-01T00:10:30Z"), deadline, grace));
+        assert!(def.answer_is_late(at("2027-01-01T00:10:31Z"), deadline, grace));
+        assert!(!def.answer_is_late(at("2027-01-01T00:00:30Z"), None, grace));
+        assert!(def.answer_is_late(at("2027-01-01T00:00:31Z"), None, grace));
+    }
 
     #[test]
     fn parses_a_minimal_scheme_with_defaults() {
