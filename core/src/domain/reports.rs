@@ -328,21 +328,28 @@ pub fn equality_of_streams(
     let stated = |c: &str| c != PREFER_NOT_TO_SAY && c != NOT_ANSWERED;
     let rates: Vec<Option<f64>> =
         groups.iter().enumerate().map(|(r, (_, n, x))| if shown(r) { stats::rate(*x, *n) } else { None }).collect();
+    // The highest rate, rates compared in integers (x₁·n₂ against x₂·n₁); on a tie, the
+    // category first in alphabetical order.
+    let by_rate = |a: &(&'static str, u64, u64), b: &(&'static str, u64, u64)| {
+        (u128::from(a.2) * u128::from(b.1)).cmp(&(u128::from(b.2) * u128::from(a.1))).then_with(|| b.0.cmp(a.0))
+    };
     let reference = groups
         .iter()
         .zip(&rates)
         .filter(|((c, _, _), rate)| stated(c) && rate.is_some())
-        .max_by(|a, b| a.1.partial_cmp(b.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| b.0.0.cmp(a.0.0)))
-        .map(|((c, _, _), rate)| (*c, rate.unwrap_or(0.0)));
+        .map(|(g, _)| *g)
+        .max_by(by_rate);
     let out_groups = groups
         .iter()
         .enumerate()
         .map(|(r, (cat, n, x))| {
             let visible = shown(r);
             let rate = rates[r];
-            let ratio = match (rate, reference) {
-                (Some(rate), Some((_, best))) if best > 0.0 => Some(rate / best),
-                _ => None,
+            let (ratio, below) = match (rate, reference) {
+                (Some(_), Some((_, best_n, best_x))) => {
+                    (stats::impact_ratio(*x, *n, best_x, best_n), stats::below_four_fifths(*x, *n, best_x, best_n))
+                }
+                _ => (None, None),
             };
             let (rest_n, rest_x) = (all_n.saturating_sub(*n), all_x.saturating_sub(*x));
             let testable = visible && totals_shown;
@@ -355,7 +362,7 @@ pub fn equality_of_streams(
                 selected: Shown::from(p.shown(r, 0)),
                 selection_rate: Shown::from(rate),
                 impact_ratio: Shown::from(ratio),
-                below_four_fifths: Shown::from(ratio.map(|r| r < 0.8)),
+                below_four_fifths: Shown::from(below),
                 z: Shown::from(z.map(|t| t.z)),
                 z_p_value: Shown::from(z.map(|t| t.p_value)),
                 fisher_p_value: Shown::from(fisher),
@@ -427,6 +434,22 @@ mod tests {
         assert!(e.wres_indicator_2.reading.starts_with("White applicants were 2.00 times as likely"));
         let Shown::Value(rr) = e.wdes_metric_2.ratio else { panic!() };
         assert!((rr - 1.0).abs() < 1e-12, "0.3 vs 0.3");
+    }
+
+    #[test]
+    fn a_rate_exactly_four_fifths_of_the_best_is_not_flagged() {
+        // 6/9 against 15/18 is exactly 0.8; in floating point 0.6667 / 0.8333 gives 0.7999999999999999.
+        let by = Characteristic::Question("sex");
+        let data = raw(&[("female", 18, 15), ("male", 9, 6)]);
+        let empty = raw(&[]);
+        let e = equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
+        let m = e.groups.iter().find(|g| g.group == "male").unwrap();
+        assert_eq!(m.below_four_fifths, Shown::Value(false));
+        assert_eq!(m.impact_ratio, Shown::Value(0.8));
+        // One fewer selected is below.
+        let data = raw(&[("female", 18, 15), ("male", 9, 5)]);
+        let e = equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
+        assert_eq!(e.groups.iter().find(|g| g.group == "male").unwrap().below_four_fifths, Shown::Value(true));
     }
 
     #[test]

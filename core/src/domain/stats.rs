@@ -4,7 +4,9 @@
 //! - Selection rate: selected / considered.
 //! - Impact ratio: a group's rate / the highest group's rate; below 0.8 is
 //!   flagged (the "four-fifths rule", US EEOC Uniform Guidelines §1607.4D, used
-//!   in UK practice as a screen, not a test).
+//!   in UK practice as a screen, not a test). The flag is decided in integers,
+//!   5·x·n_best < 4·x_best·n, so a ratio of exactly 4/5 is never flagged by a
+//!   rounding error (6/9 against 15/18 is 0.7999999999999999 in floating point).
 //! - Two-proportion z-test (pooled): z = (p₁ − p₂) / √(p̂(1 − p̂)(1/n₁ + 1/n₂)),
 //!   p̂ = (x₁ + x₂)/(n₁ + n₂); two-sided p = 2(1 − Φ(|z|)). Equals Pearson's χ²
 //!   without continuity correction (R: `prop.test(..., correct = FALSE)`).
@@ -26,6 +28,24 @@ use statrs::function::factorial::ln_factorial;
 /// x / n, or None when n is 0.
 pub fn rate(x: u64, n: u64) -> Option<f64> {
     (n > 0).then(|| x as f64 / n as f64)
+}
+
+/// (x/n) / (x_best/n_best), from the exact product of counts (one rounding); None when
+/// either rate is undefined or the best rate is 0.
+pub fn impact_ratio(x: u64, n: u64, x_best: u64, n_best: u64) -> Option<f64> {
+    (n > 0 && n_best > 0 && x_best > 0)
+        .then(|| (u128::from(x) * u128::from(n_best)) as f64 / (u128::from(n) * u128::from(x_best)) as f64)
+}
+
+/// Whether x/n is below four-fifths of x_best/n_best: 5·x·n_best < 4·x_best·n, in integers
+/// (u128). None when the impact ratio is undefined.
+pub fn below_four_fifths(x: u64, n: u64, x_best: u64, n_best: u64) -> Option<bool> {
+    (n > 0 && n_best > 0 && x_best > 0).then(|| {
+        let (a, b) = (u128::from(x) * u128::from(n_best), u128::from(x_best) * u128::from(n));
+        // 5a < 4b, i.e. 4(b − a) > a, i.e. b − a > ⌊a/4⌋: the same test without 5a overflowing
+        // when the counts are near u64::MAX.
+        a < b && b - a > a / 4
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -143,6 +163,17 @@ mod tests {
     }
 
     #[test]
+    fn exactly_four_fifths_is_not_below_four_fifths() {
+        assert_eq!(below_four_fifths(6, 9, 15, 18), Some(false));
+        assert_eq!(impact_ratio(6, 9, 15, 18), Some(0.8));
+        assert_eq!(below_four_fifths(5, 9, 15, 18), Some(true));
+        assert_eq!(below_four_fifths(u64::MAX - 1, u64::MAX, u64::MAX, u64::MAX), Some(false));
+        assert_eq!(below_four_fifths(u64::MAX / 2, u64::MAX, u64::MAX, u64::MAX), Some(true));
+        assert_eq!(below_four_fifths(3, 0, 15, 18), None);
+        assert_eq!(below_four_fifths(3, 9, 0, 18), None);
+    }
+
+    #[test]
     fn fisher_matches_r() {
         // R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value = 0.4857143 (Fisher's tea-tasting table)
         assert!(close(fisher_exact(3, 1, 1, 3), 0.485_714_3, 1e-6));
@@ -172,6 +203,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_four_fifths_flag_is_five_x_n_best_below_four_x_best_n(
+            x in 0u64..1000, n in 1u64..1000, xb in 1u64..1000, nb in 1u64..1000,
+        ) {
+            prop_assert_eq!(below_four_fifths(x, n, xb, nb), Some(5 * x * nb < 4 * xb * n));
+        }
+
         #[test]
         fn fisher_p_is_a_probability_and_symmetric(a in 0u64..15, b in 0u64..15, c in 0u64..15, d in 0u64..15) {
             let p = fisher_exact(a, b, c, d);
