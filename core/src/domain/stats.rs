@@ -8,8 +8,10 @@
 //!   5·x·n_best < 4·x_best·n, so a ratio of exactly 4/5 is never flagged by a
 //!   rounding error (6/9 against 15/18 is 0.7999999999999999 in floating point).
 //! - Two-proportion z-test (pooled): z = (p₁ − p₂) / √(p̂(1 − p̂)(1/n₁ + 1/n₂)),
-//!   p̂ = (x₁ + x₂)/(n₁ + n₂); two-sided p = 2(1 − Φ(|z|)). Equals Pearson's χ²
-//!   without continuity correction (R: `prop.test(..., correct = FALSE)`).
+//!   p̂ = (x₁ + x₂)/(n₁ + n₂); two-sided p = 2Φ(−|z|) = erfc(|z|/√2), from the
+//!   lower tail directly: 2(1 − Φ(|z|)) loses the digits of a small p to
+//!   cancellation (and shows p = 9.7e-17 as 0). Equals Pearson's χ² without
+//!   continuity correction (R: `prop.test(..., correct = FALSE)`).
 //! - Fisher's exact test, two-sided: the sum of the hypergeometric probabilities
 //!   of all 2×2 tables with the same margins that are no more likely than the one
 //!   observed (R's `fisher.test` convention, relative tolerance 1e-7).
@@ -66,7 +68,7 @@ pub fn two_proportion_z(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<ZTest> {
         return None;
     }
     let z = (x1 as f64 / n1 as f64 - x2 as f64 / n2 as f64) / se;
-    let p = 2.0 * (1.0 - Normal::standard().cdf(z.abs()));
+    let p = 2.0 * Normal::standard().cdf(-z.abs());
     Some(ZTest { z, p_value: p.clamp(0.0, 1.0) })
 }
 
@@ -171,6 +173,21 @@ mod tests {
         assert_eq!(below_four_fifths(u64::MAX / 2, u64::MAX, u64::MAX, u64::MAX), Some(true));
         assert_eq!(below_four_fifths(3, 0, 15, 18), None);
         assert_eq!(below_four_fifths(3, 9, 0, 18), None);
+    }
+
+    #[test]
+    fn z_test_p_keeps_its_relative_precision_in_the_tail() {
+        // Expected p = erfc(|z| / √2), from Python's math.erfc with z computed the same way.
+        for ((x1, n1, x2, n2), want) in [
+            ((55, 100, 30, 100), 0.000_348_901_388_265_046_13),
+            ((60, 100, 20, 100), 7.764_036_537_930_722e-9),
+            ((40, 50, 10, 50), 1.973_175_290_075_387_5e-9),
+            ((90, 100, 10, 100), 1.122_429_717_298_292_8e-29),
+        ] {
+            let t = two_proportion_z(x1, n1, x2, n2).unwrap();
+            let rel = (t.p_value - want).abs() / want;
+            assert!(rel < 1e-9, "{x1}/{n1} vs {x2}/{n2}: p = {:e}, want {want:e} (relative error {rel:e})", t.p_value);
+        }
     }
 
     #[test]
