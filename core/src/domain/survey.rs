@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::disclosure::protect;
-use super::reports::{Disclosure, Shown};
+use super::reports::{Disclosure, Shown, UNDEFINED};
 use super::stats::percent_half_up;
 use super::validation::{FieldErrors, ObjectReader};
 
@@ -146,7 +146,7 @@ fn check_options(path: &str, options: &[String], e: &mut FieldErrors) {
 #[derive(Debug, Clone, Serialize)]
 pub struct CellView {
     pub n: Shown<u64>,
-    /// Of the row total, rounded half up.
+    /// Of the row total, rounded half up; undefined (`null`) when the row total is 0.
     pub percent: Shown<u64>,
 }
 
@@ -155,8 +155,9 @@ impl CellView {
     pub fn text(&self) -> String {
         match (&self.n, &self.percent) {
             (Shown::Value(n), Shown::Value(p)) => format!("{n} ({p}%)"),
+            (Shown::Value(n), Shown::Undefined) => format!("{n} ({UNDEFINED})"),
             (Shown::Value(n), Shown::Hidden(_)) => n.to_string(),
-            (Shown::Hidden(h), _) => (*h).to_owned(),
+            (n, _) => n.text(),
         }
     }
 }
@@ -202,12 +203,9 @@ pub fn tables(def: &SurveyDefinition, counts: &[(String, String, String, String,
                     group: label,
                     cells: (0..q.options.len())
                         .map(|c| {
-                            let n = p.shown(r, c);
-                            let pct = match (n, total) {
-                                (Some(n), Some(t)) => percent_half_up(n, t),
-                                _ => None,
-                            };
-                            CellView { n: Shown::from_option(n), percent: Shown::from_option(pct) }
+                            let n = Shown::from_option(p.shown(r, c));
+                            let percent = n.zip(Shown::from_option(total)).and_then(|(n, t)| percent_half_up(n, t));
+                            CellView { n, percent }
                         })
                         .collect(),
                     total: Shown::from_option(total),
@@ -265,6 +263,17 @@ mod tests {
         assert_eq!(texts, ["8 (50%)", "5 (31%)", "3 (19%)"]);
         assert!(matches!(row.total, Shown::Value(16)));
         assert_eq!(t[0].all.cells[0].text(), "8 (50%)");
+    }
+
+    #[test]
+    fn a_group_with_no_respondents_has_undefined_not_suppressed_percentages() {
+        let t = tables(&def(5), &[c("Current trainee", "Agree", 12), c("Current trainee", "Neutral", 9)]);
+        let alumni = &t[0].rows[1];
+        assert!(matches!(alumni.total, Shown::Value(0)));
+        for cell in &alumni.cells {
+            assert_eq!(serde_json::to_value(cell).unwrap(), json!({"n": 0, "percent": null}));
+            assert_eq!(cell.text(), "0 (–)");
+        }
     }
 
     #[test]
