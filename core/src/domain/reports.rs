@@ -86,7 +86,8 @@ impl Disclosure {
         } else {
             format!(
                 "counts from 1 to {} are shown as [c]; further cells are hidden where a [c] could otherwise be worked \
-                 out from the totals; rates and tests that use a hidden count are hidden too; zeros are shown",
+                 out from the totals; rates and tests that use a hidden count are hidden too; zeros are shown; a rate \
+                 of 0 out of 0 is undefined (null in JSON, – in CSV)",
                 threshold - 1
             )
         };
