@@ -205,4 +205,76 @@ async fn small_cells_are_hidden_with_what_is_computed_from_them(backend: Backend
     app.stop().await;
 }
 
-both_backends!(equality_figures_match_a_hand_calculation, small_cells_are_hidden_with_what_is_computed_from_them);
+async fn a_rate_of_nothing_is_undefined_not_hidden(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let recruiter = app.token(Role::Recruiter).await;
+    let hr = app.token(Role::Hr).await;
+    assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme("early-days", 5)).await.status(), 201);
+    // 7 White, 3 BME applicants; no one offered, assessed or placed yet.
+    let (w, a) = (Some("white_irish"), Some("asian_pakistani"));
+    cohort(
+        &app,
+        "early-days",
+        &[(w, true), (w, true), (w, true), (w, true), (w, true), (w, true), (w, true), (a, true), (a, true), (a, true)],
+    )
+    .await;
+    let body: Value = app.get("/api/v1/schemes/early-days/metrics/profile", Some(&hr)).await.json().await.unwrap();
+    let p = &body["profile"];
+    // Genuinely suppressed: 3 BME applicants.
+    assert_eq!(p["stages"][0]["bme_percent"], "[c]", "{p}");
+    // 0 of 0 is not a secret, it is undefined.
+    let offered = p["stages"].as_array().unwrap().iter().find(|s| s["stage"] == "offered").unwrap();
+    assert_eq!(offered["applicants"], 0);
+    assert_eq!(offered["bme_percent"], Value::Null, "{offered}");
+    assert!(
+        offered["degree_class"].as_array().unwrap().iter().all(|d| d["n"] == 0 && d["percent"].is_null()),
+        "{offered}"
+    );
+    assert_eq!(p["offer_acceptance_percent"], Value::Null);
+    assert_eq!(p["assessment_centre"]["appointable_percent"], Value::Null);
+    let retention = &p["retention"];
+    assert_eq!(retention["placed"], 0);
+    for c in retention["checkpoints"].as_array().unwrap() {
+        assert_eq!((c["recorded"].as_u64(), &c["in_post_percent"]), (Some(0), &Value::Null), "{c}");
+    }
+    for d in retention["destinations"].as_array().unwrap() {
+        assert_eq!((d["leavers"].as_u64(), &d["percent"]), (Some(0), &Value::Null), "{d}");
+    }
+
+    let text = app
+        .client
+        .get(app.url("/api/v1/schemes/early-days/metrics/profile"))
+        .bearer_auth(&hr)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert!(lines.contains(&"offer acceptance %,–"), "{text}");
+    assert!(lines.contains(&"in post at 3 months %,–"), "{text}");
+    assert!(lines.iter().any(|l| l.starts_with("submitted,10,") && l.contains("[c]")), "{text}");
+
+    // A selection rate from no one considered is undefined too.
+    let body: Value = app
+        .get("/api/v1/schemes/early-days/metrics/equality?from=offered&to=accepted&by=white_bme", Some(&hr))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let white = body["equality"]["groups"].as_array().unwrap().iter().find(|g| g["group"] == "white").unwrap().clone();
+    assert_eq!(white["considered"], 0);
+    for k in ["selection_rate", "impact_ratio", "below_four_fifths", "z", "z_p_value", "fisher_p_value"] {
+        assert_eq!(white[k], Value::Null, "{k}: {white}");
+    }
+    assert_eq!(body["equality"]["wres_indicator_2"]["ratio"], Value::Null);
+    app.stop().await;
+}
+
+both_backends!(
+    equality_figures_match_a_hand_calculation,
+    small_cells_are_hidden_with_what_is_computed_from_them,
+    a_rate_of_nothing_is_undefined_not_hidden
+);

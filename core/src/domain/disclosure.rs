@@ -125,6 +125,59 @@ pub fn protect_jointly(parts: &[Vec<Vec<u64>>], threshold: u64) -> (Vec<Protecte
     }
 }
 
+/// Tables that break the same total down by different groupings (one survey question by
+/// specialism and by cohort), all protected together. Their rows differ, but their column
+/// totals and grand total are the same numbers, so a total hidden in one table and shown in
+/// another is known, and with it the hidden cells it was protecting: a shared total hidden in
+/// one is hidden in all. Then, as in `protect_jointly`, while a hidden cell still follows from a
+/// chain of sums (`determined_linked`), a neighbour of it is hidden too. All tables have the
+/// same columns.
+pub fn protect_linked(tables: &[Vec<Vec<u64>>], threshold: u64) -> Vec<Protected> {
+    let mut forced: Vec<Vec<(usize, usize)>> = vec![Vec::new(); tables.len()];
+    loop {
+        let out: Vec<Protected> = tables.iter().zip(&forced).map(|(t, f)| protect_with(t, threshold, f)).collect();
+        if threshold == 0 || out.is_empty() {
+            return out;
+        }
+        let cols = out[0].cols;
+        let mut changed = false;
+        for c in 0..=cols {
+            if out.iter().any(|p| p.hidden[p.rows][c].is_some()) {
+                for (k, p) in out.iter().enumerate() {
+                    if p.hidden[p.rows][c].is_none() && p.grid[p.rows][c] > 0 {
+                        forced[k].push((p.rows, c));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed && let Some((k, r, c)) = determined_linked(&out) {
+            let t = &out[k];
+            let near = (0..=t.cols).map(|cc| (k, r, cc)).chain((0..=t.rows).map(|rr| (k, rr, c)));
+            let everywhere = out
+                .iter()
+                .enumerate()
+                .flat_map(|(kk, o)| (0..=o.rows).flat_map(move |rr| (0..=o.cols).map(move |cc| (kk, rr, cc))));
+            let smallest_shown = |cells: &mut dyn Iterator<Item = (usize, usize, usize)>| {
+                cells
+                    .filter(|&(kk, rr, cc)| out[kk].hidden[rr][cc].is_none() && out[kk].grid[rr][cc] > 0)
+                    .min_by_key(|&(kk, rr, cc)| (out[kk].grid[rr][cc], kk, rr, cc))
+            };
+            // A neighbour; failing that, the smallest shown count anywhere. With every non-zero
+            // count hidden nothing can be determined (only zeros would be known), so this ends.
+            if let Some((kk, rr, cc)) =
+                smallest_shown(&mut near.into_iter()).or_else(|| smallest_shown(&mut everywhere.into_iter()))
+            {
+                forced[kk].push((rr, cc));
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
 /// The first hidden cell (table, row, column) whose value follows from the published cells by
 /// the sums that hold: along every row and column of each table (with its totals), and across
 /// the tables at every position (the parts add up to the whole, which is the last table).
@@ -132,93 +185,124 @@ pub fn protect_jointly(parts: &[Vec<Vec<u64>>], threshold: u64) -> (Vec<Protecte
 /// other unknown left.
 pub fn determined(tables: &[Protected]) -> Option<(usize, usize, usize)> {
     let (rows, cols) = (tables.first()?.rows, tables.first()?.cols);
-    let mut index = std::collections::BTreeMap::new();
-    let mut cells = Vec::new();
-    for (k, t) in tables.iter().enumerate() {
-        for r in 0..=rows {
-            for c in 0..=cols {
-                if t.hidden[r][c].is_some() {
-                    index.insert((k, r, c), cells.len());
-                    cells.push((k, r, c));
-                }
-            }
-        }
-    }
-    if cells.is_empty() {
-        return None;
-    }
-    let n = cells.len();
-    let mut eqs: Vec<Vec<f64>> = Vec::new();
-    let mut add = |terms: &[((usize, usize, usize), f64)]| {
-        let mut row = vec![0.0; n];
-        let mut any = false;
-        for (cell, coef) in terms {
-            if let Some(&i) = index.get(cell) {
-                row[i] += coef;
-                any = true;
-            }
-        }
-        if any {
-            eqs.push(row);
-        }
-    };
-    for k in 0..tables.len() {
-        for r in 0..=rows {
-            let mut t: Vec<_> = (0..cols).map(|c| ((k, r, c), 1.0)).collect();
-            t.push(((k, r, cols), -1.0));
-            add(&t);
-        }
-        for c in 0..=cols {
-            let mut t: Vec<_> = (0..rows).map(|r| ((k, r, c), 1.0)).collect();
-            t.push(((k, rows, c), -1.0));
-            add(&t);
-        }
-    }
+    let mut system = Sums::new(tables);
     if tables.len() > 1 {
         let whole = tables.len() - 1;
         for r in 0..=rows {
             for c in 0..=cols {
                 let mut t: Vec<_> = (0..whole).map(|k| ((k, r, c), 1.0)).collect();
                 t.push(((whole, r, c), -1.0));
-                add(&t);
+                system.add(&t);
             }
         }
     }
-    // Reduced row echelon form.
-    const EPS: f64 = 1e-9;
-    let mut pivots = Vec::new();
-    let mut row = 0;
-    for col in 0..n {
-        let Some(best) = (row..eqs.len()).max_by(|&a, &b| eqs[a][col].abs().total_cmp(&eqs[b][col].abs())) else {
-            break;
-        };
-        if eqs[best][col].abs() < EPS {
-            continue;
+    system.first_determined()
+}
+
+/// As `determined`, for tables that break the same total down by different groupings (one
+/// survey question by specialism and by cohort): their rows differ, but their column totals
+/// and grand totals are the same numbers.
+pub fn determined_linked(tables: &[Protected]) -> Option<(usize, usize, usize)> {
+    let first = tables.first()?;
+    let mut system = Sums::new(tables);
+    for (k, t) in tables.iter().enumerate().skip(1) {
+        for c in 0..=first.cols {
+            system.add(&[((k, t.rows, c), 1.0), ((0, first.rows, c), -1.0)]);
         }
-        eqs.swap(row, best);
-        let p = eqs[row][col];
-        for x in eqs[row].iter_mut() {
-            *x /= p;
-        }
-        let pivot_row = eqs[row].clone();
-        for (i, other) in eqs.iter_mut().enumerate() {
-            if i != row && other[col].abs() > EPS {
-                let f = other[col];
-                for (x, y) in other.iter_mut().zip(&pivot_row) {
-                    *x -= f * y;
+    }
+    system.first_determined()
+}
+
+/// Linear equations over the hidden cells of some tables (published cells are constants).
+struct Sums {
+    index: std::collections::BTreeMap<(usize, usize, usize), usize>,
+    cells: Vec<(usize, usize, usize)>,
+    eqs: Vec<Vec<f64>>,
+}
+
+impl Sums {
+    /// The hidden cells as unknowns, and every row and column sum of every table.
+    fn new(tables: &[Protected]) -> Self {
+        let mut s = Self { index: std::collections::BTreeMap::new(), cells: Vec::new(), eqs: Vec::new() };
+        for (k, t) in tables.iter().enumerate() {
+            for r in 0..=t.rows {
+                for c in 0..=t.cols {
+                    if t.hidden[r][c].is_some() {
+                        s.index.insert((k, r, c), s.cells.len());
+                        s.cells.push((k, r, c));
+                    }
                 }
             }
         }
-        pivots.push((row, col));
-        row += 1;
-        if row == eqs.len() {
-            break;
+        for (k, t) in tables.iter().enumerate() {
+            for r in 0..=t.rows {
+                let mut terms: Vec<_> = (0..t.cols).map(|c| ((k, r, c), 1.0)).collect();
+                terms.push(((k, r, t.cols), -1.0));
+                s.add(&terms);
+            }
+            for c in 0..=t.cols {
+                let mut terms: Vec<_> = (0..t.rows).map(|r| ((k, r, c), 1.0)).collect();
+                terms.push(((k, t.rows, c), -1.0));
+                s.add(&terms);
+            }
+        }
+        s
+    }
+
+    /// One equation: the sum of `coefficient × cell` is known.
+    fn add(&mut self, terms: &[((usize, usize, usize), f64)]) {
+        let mut row = vec![0.0; self.cells.len()];
+        let mut any = false;
+        for (cell, coef) in terms {
+            if let Some(&i) = self.index.get(cell) {
+                row[i] += coef;
+                any = true;
+            }
+        }
+        if any {
+            self.eqs.push(row);
         }
     }
-    pivots
-        .into_iter()
-        .find(|&(r, col)| eqs[r].iter().enumerate().all(|(j, x)| j == col || x.abs() < EPS))
-        .map(|(_, col)| cells[col])
+
+    /// Reduced row echelon form; the first unknown whose pivot row has no other unknown left.
+    fn first_determined(mut self) -> Option<(usize, usize, usize)> {
+        const EPS: f64 = 1e-9;
+        let n = self.cells.len();
+        let eqs = &mut self.eqs;
+        let mut pivots = Vec::new();
+        let mut row = 0;
+        for col in 0..n {
+            let Some(best) = (row..eqs.len()).max_by(|&a, &b| eqs[a][col].abs().total_cmp(&eqs[b][col].abs())) else {
+                break;
+            };
+            if eqs[best][col].abs() < EPS {
+                continue;
+            }
+            eqs.swap(row, best);
+            let p = eqs[row][col];
+            for x in eqs[row].iter_mut() {
+                *x /= p;
+            }
+            let pivot_row = eqs[row].clone();
+            for (i, other) in eqs.iter_mut().enumerate() {
+                if i != row && other[col].abs() > EPS {
+                    let f = other[col];
+                    for (x, y) in other.iter_mut().zip(&pivot_row) {
+                        *x -= f * y;
+                    }
+                }
+            }
+            pivots.push((row, col));
+            row += 1;
+            if row == eqs.len() {
+                break;
+            }
+        }
+        pivots
+            .into_iter()
+            .find(|&(r, col)| eqs[r].iter().enumerate().all(|(j, x)| j == col || x.abs() < EPS))
+            .map(|(_, col)| self.cells[col])
+    }
 }
 
 /// `protect`, with some cells hidden from the start (positions in the extended grid).
@@ -409,6 +493,21 @@ mod tests {
         assert_eq!(determined(&all), None);
     }
 
+    #[test]
+    fn tables_sharing_their_totals_hide_the_same_totals() {
+        // One question by specialism and by cohort (36 respondents). Apart, one table shows the
+        // Agree total 17 and the other the Neither total 15, both with 36: Disagree = 4, and
+        // with Finance's shown 0 that is HR's 4 who disagree.
+        let by_specialism = vec![vec![7, 11, 0], vec![10, 4, 4]];
+        let by_cohort = vec![vec![4, 6, 0], vec![13, 9, 4]];
+        let apart = [protect(&by_specialism, 5), protect(&by_cohort, 5)];
+        assert!(determined_linked(&apart).is_some());
+        let linked = protect_linked(&[by_specialism, by_cohort], 5);
+        assert_eq!(determined_linked(&linked), None, "{linked:?}");
+        assert_eq!(linked[0].hidden[2], linked[1].hidden[2], "the shared totals are hidden alike");
+        assert!(linked[0].hidden[1][2].is_some() && linked[1].hidden[1][2].is_some());
+    }
+
     proptest! {
         /// Streams and the scheme together: every table is still protected on its own, and no
         /// cell position has exactly one hidden value among the parts and the whole.
@@ -441,6 +540,36 @@ mod tests {
                 }
             }
             prop_assert_eq!(determined(&all), None, "a hidden value follows from a chain of sums");
+        }
+
+        /// One question by two groupings (made from the same respondents, so the totals agree):
+        /// each table is still protected on its own, the shared totals are hidden alike, and no
+        /// hidden value follows from any chain of sums.
+        #[test]
+        fn linked_tables_leave_nothing_to_work_out(
+            cube in (2usize..4, 2usize..4, 2usize..4).prop_flat_map(|(a, b, c)| proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(0u64), 1u64..4, 3u64..12], c), b), a)),
+            threshold in 3u64..8,
+        ) {
+            let (a, b, c) = (cube.len(), cube[0].len(), cube[0][0].len());
+            let first: Vec<Vec<u64>> = (0..a).map(|i| (0..c).map(|k| (0..b).map(|j| cube[i][j][k]).sum()).collect()).collect();
+            let second: Vec<Vec<u64>> = (0..b).map(|j| (0..c).map(|k| (0..a).map(|i| cube[i][j][k]).sum()).collect()).collect();
+            let out = protect_linked(&[first, second], threshold);
+            for p in &out {
+                for r in 0..=p.rows {
+                    for c in 0..=p.cols {
+                        let v = p.grid[r][c];
+                        if v >= 1 && v < threshold && !(r == p.rows && c == p.cols) {
+                            prop_assert!(p.hidden[r][c].is_some(), "small cell shown at {r},{c}");
+                        }
+                        if p.hidden[r][c].is_some() {
+                            prop_assert!(alternative_exists(p, r, c), "cell {r},{c} can be recovered: {p:?}");
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(&out[0].hidden[out[0].rows], &out[1].hidden[out[1].rows]);
+            prop_assert_eq!(determined_linked(&out), None, "a hidden value follows from a chain of sums");
         }
 
         #[test]

@@ -1,7 +1,8 @@
 //! HR reports built from counts (pure): the funnel and the equality of selection
 //! between two stages, with disclosure control applied before anything is
 //! published. A hidden value is "[c]" (as the ONS marks confidential cells),
-//! and anything computed from a hidden value is hidden too.
+//! and anything computed from a hidden value is hidden too. A rate that does
+//! not exist (0 out of 0) is no secret: it is `null` in JSON and "–" in text.
 
 use std::collections::BTreeMap;
 
@@ -13,22 +14,51 @@ use super::metrics::{Characteristic, NOT_ANSWERED};
 use super::stats::{self, RelativeLikelihood};
 
 pub const HIDDEN: &str = "[c]";
+/// How text and CSV show a figure that is not defined.
+pub const UNDEFINED: &str = "–";
 
-/// A published number, or `[c]`.
+/// A published number, `[c]` (suppressed), or undefined (a rate of 0 out of 0, a test of an
+/// empty group): `null` in JSON. Suppressed and undefined are kept apart, as a reader acts on
+/// them differently.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Shown<T> {
     Value(T),
     Hidden(&'static str),
+    Undefined,
 }
 
 impl<T> Shown<T> {
+    /// What disclosure control lets out: None is hidden.
     pub fn from_option(v: Option<T>) -> Self {
         v.map_or(Shown::Hidden(HIDDEN), Shown::Value)
     }
 
     fn from(v: Option<T>) -> Self {
         Self::from_option(v)
+    }
+
+    /// A figure computed from published values: None is undefined.
+    pub fn defined(v: Option<T>) -> Self {
+        v.map_or(Shown::Undefined, Shown::Value)
+    }
+
+    /// Both values, or hidden when either is (before undefined: nothing hidden shows through).
+    pub fn zip<U>(self, other: Shown<U>) -> Shown<(T, U)> {
+        match (self, other) {
+            (Shown::Value(a), Shown::Value(b)) => Shown::Value((a, b)),
+            (Shown::Hidden(h), _) | (_, Shown::Hidden(h)) => Shown::Hidden(h),
+            _ => Shown::Undefined,
+        }
+    }
+
+    /// A figure computed from this one: hidden stays hidden, and None from `f` is undefined.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Option<U>) -> Shown<U> {
+        match self {
+            Shown::Value(v) => Shown::defined(f(v)),
+            Shown::Hidden(h) => Shown::Hidden(h),
+            Shown::Undefined => Shown::Undefined,
+        }
     }
 }
 
@@ -37,6 +67,7 @@ impl<T: std::fmt::Display> Shown<T> {
         match self {
             Shown::Value(v) => v.to_string(),
             Shown::Hidden(h) => (*h).to_owned(),
+            Shown::Undefined => UNDEFINED.to_owned(),
         }
     }
 }
@@ -55,7 +86,8 @@ impl Disclosure {
         } else {
             format!(
                 "counts from 1 to {} are shown as [c]; further cells are hidden where a [c] could otherwise be worked \
-                 out from the totals; rates and tests that use a hidden count are hidden too; zeros are shown",
+                 out from the totals; rates and tests that use a hidden count are hidden too; zeros are shown; a rate \
+                 of 0 out of 0 is undefined (null in JSON, – in CSV)",
                 threshold - 1
             )
         };
@@ -229,12 +261,13 @@ fn likelihood(
         (None, true) => "not defined: a group is empty or had no one selected".to_owned(),
         (None, false) => "hidden: too few people in a group to publish".to_owned(),
     };
+    let shown = |v: Option<f64>| if all_shown { Shown::defined(v) } else { Shown::Hidden(HIDDEN) };
     Likelihood {
         first: first.0,
         second: second.0,
-        ratio: Shown::from(rl.map(|r| r.ratio)),
-        ci95_low: Shown::from(rl.map(|r| r.ci_low)),
-        ci95_high: Shown::from(rl.map(|r| r.ci_high)),
+        ratio: shown(rl.map(|r| r.ratio)),
+        ci95_low: shown(rl.map(|r| r.ci_low)),
+        ci95_high: shown(rl.map(|r| r.ci_high)),
         reading,
     }
 }
@@ -326,39 +359,56 @@ pub fn equality_of_streams(
     let shown = |r: usize| p.shown(r, 0).is_some() && p.shown(r, 1).is_some();
     let totals_shown = p.shown(groups.len(), 0).is_some() && p.shown(groups.len(), 1).is_some();
     let stated = |c: &str| c != PREFER_NOT_TO_SAY && c != NOT_ANSWERED;
-    let rates: Vec<Option<f64>> =
-        groups.iter().enumerate().map(|(r, (_, n, x))| if shown(r) { stats::rate(*x, *n) } else { None }).collect();
+    let rates: Vec<Shown<f64>> = groups
+        .iter()
+        .enumerate()
+        .map(|(r, (_, n, x))| if shown(r) { Shown::defined(stats::rate(*x, *n)) } else { Shown::Hidden(HIDDEN) })
+        .collect();
+    // The highest rate, rates compared in integers (x₁·n₂ against x₂·n₁); on a tie, the
+    // category first in alphabetical order.
+    let by_rate = |a: &(&'static str, u64, u64), b: &(&'static str, u64, u64)| {
+        (u128::from(a.2) * u128::from(b.1)).cmp(&(u128::from(b.2) * u128::from(a.1))).then_with(|| b.0.cmp(a.0))
+    };
     let reference = groups
         .iter()
         .zip(&rates)
-        .filter(|((c, _, _), rate)| stated(c) && rate.is_some())
-        .max_by(|a, b| a.1.partial_cmp(b.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| b.0.0.cmp(a.0.0)))
-        .map(|((c, _, _), rate)| (*c, rate.unwrap_or(0.0)));
+        .filter(|((c, _, _), rate)| stated(c) && matches!(rate, Shown::Value(_)))
+        .map(|(g, _)| *g)
+        .max_by(by_rate);
+    // With no reference, a ratio is hidden if a stated group's hidden rate might have been it.
+    let reference_hidden =
+        groups.iter().zip(&rates).any(|((c, _, _), rate)| stated(c) && matches!(rate, Shown::Hidden(_)));
     let out_groups = groups
         .iter()
         .enumerate()
         .map(|(r, (cat, n, x))| {
             let visible = shown(r);
             let rate = rates[r];
-            let ratio = match (rate, reference) {
-                (Some(rate), Some((_, best))) if best > 0.0 => Some(rate / best),
-                _ => None,
+            let (ratio, below) = match (rate, reference) {
+                (Shown::Value(_), Some((_, best_n, best_x))) => (
+                    Shown::defined(stats::impact_ratio(*x, *n, best_x, best_n)),
+                    Shown::defined(stats::below_four_fifths(*x, *n, best_x, best_n)),
+                ),
+                (Shown::Hidden(h), _) => (Shown::Hidden(h), Shown::Hidden(h)),
+                (Shown::Value(_), None) if reference_hidden => (Shown::Hidden(HIDDEN), Shown::Hidden(HIDDEN)),
+                _ => (Shown::Undefined, Shown::Undefined),
             };
             let (rest_n, rest_x) = (all_n.saturating_sub(*n), all_x.saturating_sub(*x));
             let testable = visible && totals_shown;
-            let z = if testable { stats::two_proportion_z(*x, *n, rest_x, rest_n) } else { None };
-            let fisher = (testable && *n > 0 && rest_n > 0)
+            let test = |v: Option<f64>| if testable { Shown::defined(v) } else { Shown::Hidden(HIDDEN) };
+            let z = stats::two_proportion_z(*x, *n, rest_x, rest_n);
+            let fisher = (*n > 0 && rest_n > 0)
                 .then(|| stats::fisher_exact(*x, n.saturating_sub(*x), rest_x, rest_n.saturating_sub(rest_x)));
             GroupRate {
                 group: cat,
                 considered: Shown::from(p.shown(r, 2)),
                 selected: Shown::from(p.shown(r, 0)),
-                selection_rate: Shown::from(rate),
-                impact_ratio: Shown::from(ratio),
-                below_four_fifths: Shown::from(ratio.map(|r| r < 0.8)),
-                z: Shown::from(z.map(|t| t.z)),
-                z_p_value: Shown::from(z.map(|t| t.p_value)),
-                fisher_p_value: Shown::from(fisher),
+                selection_rate: rate,
+                impact_ratio: ratio,
+                below_four_fifths: below,
+                z: test(z.map(|t| t.z)),
+                z_p_value: test(z.map(|t| t.p_value)),
+                fisher_p_value: test(fisher),
             }
         })
         .collect();
@@ -430,6 +480,38 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_exactly_four_fifths_of_the_best_is_not_flagged() {
+        // 6/9 against 15/18 is exactly 0.8; in floating point 0.6667 / 0.8333 gives 0.7999999999999999.
+        let by = Characteristic::Question("sex");
+        let data = raw(&[("female", 18, 15), ("male", 9, 6)]);
+        let empty = raw(&[]);
+        let e = equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
+        let m = e.groups.iter().find(|g| g.group == "male").unwrap();
+        assert_eq!(m.below_four_fifths, Shown::Value(false));
+        assert_eq!(m.impact_ratio, Shown::Value(0.8));
+        // One fewer selected is below.
+        let data = raw(&[("female", 18, 15), ("male", 9, 5)]);
+        let e = equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
+        assert_eq!(e.groups.iter().find(|g| g.group == "male").unwrap().below_four_fifths, Shown::Value(true));
+    }
+
+    #[test]
+    fn a_rate_of_no_one_considered_is_undefined_not_suppressed() {
+        let by = Characteristic::Question("sex");
+        let data = raw(&[("female", 20, 10)]);
+        let empty = raw(&[]);
+        let e = equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 5);
+        let m = e.groups.iter().find(|g| g.group == "male").unwrap();
+        assert_eq!(m.considered, Shown::Value(0));
+        for v in [&m.selection_rate, &m.impact_ratio, &m.z, &m.z_p_value, &m.fisher_p_value] {
+            assert!(serde_json::to_value(v).unwrap().is_null() && v.text() == "–", "{m:?}");
+        }
+        assert!(serde_json::to_value(m.below_four_fifths).unwrap().is_null(), "{m:?}");
+        // Nobody in either WRES group: the ratio is undefined, not hidden.
+        assert!(serde_json::to_value(e.wres_indicator_2.ratio).unwrap().is_null(), "{:?}", e.wres_indicator_2);
+    }
+
+    #[test]
     fn small_groups_and_everything_computed_from_them_are_hidden() {
         let by = Characteristic::Question("sex");
         let data = raw(&[("female", 30, 12), ("male", 30, 3), ("prefer_not_to_say", 10, 5)]);
@@ -439,7 +521,8 @@ mod tests {
         assert_eq!(m.selected, Shown::Hidden(HIDDEN));
         assert_eq!(m.selection_rate, Shown::Hidden(HIDDEN));
         assert_eq!(m.fisher_p_value, Shown::Hidden(HIDDEN));
-        assert_eq!(e.wres_indicator_2.ratio, Shown::Hidden(HIDDEN));
+        // No ethnicity counts at all: WRES is 0 of 0, undefined rather than hidden.
+        assert_eq!(e.wres_indicator_2.ratio, Shown::Undefined);
         let off =
             equality(by, "sex", "a", "b", SelectionCounts { by: &data, ethnicity: &empty, disability: &empty }, 0);
         assert!(off.disclosure.rule.contains("OFF"));
@@ -523,16 +606,12 @@ pub struct Profile {
     pub disclosure: Disclosure,
 }
 
-fn count(f: &Funnel, category: &str, stage: usize) -> Option<u64> {
-    match f.rows.iter().find(|r| r.category == category)?.counts[stage] {
-        Shown::Value(n) => Some(n),
-        Shown::Hidden(_) => None,
-    }
+fn count(f: &Funnel, category: &str, stage: usize) -> Shown<u64> {
+    f.rows.iter().find(|r| r.category == category).map_or(Shown::Hidden(HIDDEN), |r| r.counts[stage])
 }
 
 fn share_of(f: &Funnel, part: &str, other: &str, stage: usize) -> Shown<u64> {
-    let (Some(a), Some(b)) = (count(f, part, stage), count(f, other, stage)) else { return Shown::Hidden(HIDDEN) };
-    Shown::from(percent_of(a, a + b))
+    count(f, part, stage).zip(count(f, other, stage)).and_then(|(a, b)| percent_of(a, a + b))
 }
 
 fn percent_of(x: u64, n: u64) -> Option<u64> {
@@ -543,10 +622,6 @@ fn percent_of(x: u64, n: u64) -> Option<u64> {
 /// share is shown only when every count it uses is shown).
 pub fn profile(degree: &Funnel, white_bme: &Funnel, sex: &Funnel, disability: &Funnel, threshold: u64) -> Profile {
     let stages = degree.stages.clone();
-    let stage_total = |i: usize| match degree.totals[i] {
-        Shown::Value(n) => Some(n),
-        Shown::Hidden(_) => None,
-    };
     let profiles = stages
         .iter()
         .enumerate()
@@ -556,16 +631,10 @@ pub fn profile(degree: &Funnel, white_bme: &Funnel, sex: &Funnel, disability: &F
             degree_class: degree
                 .rows
                 .iter()
-                .map(|r| {
-                    let n = match r.counts[i] {
-                        Shown::Value(n) => Some(n),
-                        Shown::Hidden(_) => None,
-                    };
-                    let pct = match (n, stage_total(i)) {
-                        (Some(n), Some(t)) => percent_of(n, t),
-                        _ => None,
-                    };
-                    Share { category: r.category, n: r.counts[i], percent: Shown::from(pct) }
+                .map(|r| Share {
+                    category: r.category,
+                    n: r.counts[i],
+                    percent: r.counts[i].zip(degree.totals[i]).and_then(|(n, t)| percent_of(n, t)),
                 })
                 .collect(),
             bme_percent: share_of(white_bme, "bme", "white", i),
@@ -576,15 +645,12 @@ pub fn profile(degree: &Funnel, white_bme: &Funnel, sex: &Funnel, disability: &F
     let at =
         |name: &str| stages.iter().position(|s| *s == name).map(|i| degree.totals[i]).unwrap_or(Shown::Hidden(HIDDEN));
     let (made, accepted) = (at("offered"), at("accepted"));
-    let rate = match (made, accepted) {
-        (Shown::Value(m), Shown::Value(a)) => percent_of(a, m),
-        _ => None,
-    };
+    let rate = made.zip(accepted).and_then(|(m, a)| percent_of(a, m));
     Profile {
         stages: profiles,
         offers_made: made,
         offers_accepted: accepted,
-        offer_acceptance_percent: Shown::from(rate),
+        offer_acceptance_percent: rate,
         assessment_centre: None,
         retention: None,
         disclosure: Disclosure::new(threshold),
@@ -637,8 +703,9 @@ pub struct RetentionFigures {
     pub destinations: Vec<DestinationFigures>,
 }
 
+/// A percentage of counts through disclosure control (None is hidden); of 0 it is undefined.
 fn pct(part: Option<u64>, whole: Option<u64>) -> Shown<u64> {
-    Shown::from(part.zip(whole).and_then(|(p, w)| percent_of(p, w)))
+    Shown::from(part).zip(Shown::from(whole)).and_then(|(p, w)| percent_of(p, w))
 }
 
 /// One table of streams × categories, protected as a whole, read for one stream (its row)
@@ -823,6 +890,50 @@ mod profile_tests {
         assert!(matches!(ac_tiny.assessed, Shown::Hidden(_)), "a small scheme total is hidden too");
         let (_, open) = outcome_profile(&[&c], None, 0);
         assert!(matches!(open.destinations[2].leavers, Shown::Value(3)));
+    }
+
+    fn undefined<T: Serialize + std::fmt::Display>(s: &Shown<T>) -> bool {
+        serde_json::to_value(s).unwrap().is_null() && s.text() == "–"
+    }
+
+    #[test]
+    fn a_percentage_of_nothing_is_undefined_not_suppressed() {
+        // Nobody assessed, recorded at a checkpoint or left: 0 of 0 is not a secret.
+        let c = OutcomeCounts { placed: 20, ..Default::default() };
+        let (ac, ret) = outcome_profile(&[&c], None, 5);
+        assert!(undefined(&ac.appointable_percent), "{:?}", ac.appointable_percent);
+        for cp in &ret.checkpoints {
+            assert_eq!(cp.recorded, Shown::Value(0));
+            assert!(undefined(&cp.in_post_percent), "{cp:?}");
+        }
+        assert_eq!(ret.leavers, Shown::Value(0));
+        for d in &ret.destinations {
+            assert_eq!(d.leavers, Shown::Value(0));
+            assert!(undefined(&d.percent), "{d:?}");
+        }
+        // Nobody offered, and no one at the later stages.
+        let degree = f(Characteristic::DegreeClass, "degree_class", &[("submitted", Some("first"), 30)]);
+        let eth = f(Characteristic::WhiteBme, "white_bme", &[("submitted", Some("white_british"), 30)]);
+        let sex = f(Characteristic::Question("sex"), "sex", &[("submitted", Some("female"), 30)]);
+        let dis = f(Characteristic::Question("disability"), "disability", &[("submitted", Some("no"), 30)]);
+        let p = profile(&degree, &eth, &sex, &dis, 5);
+        assert!(undefined(&p.offer_acceptance_percent));
+        let later = &p.stages[1];
+        assert!(
+            undefined(&later.bme_percent) && undefined(&later.female_percent) && undefined(&later.disabled_percent)
+        );
+        assert!(later.degree_class.iter().all(|d| undefined(&d.percent)), "{later:?}");
+        assert_eq!(p.stages[0].bme_percent, Shown::Value(0));
+    }
+
+    #[test]
+    fn a_suppressed_percentage_stays_suppressed() {
+        let c = OutcomeCounts { placed: 20, checkpoints: BTreeMap::from([(6, (20, 18))]), ..Default::default() };
+        let (_, ret) = outcome_profile(&[&c], None, 5);
+        let six = &ret.checkpoints[1];
+        assert_eq!(six.in_post_percent, Shown::Hidden(HIDDEN));
+        assert_eq!(six.in_post_percent.text(), "[c]");
+        assert_eq!(serde_json::to_value(six.in_post_percent).unwrap(), "[c]");
     }
 
     #[test]

@@ -4,10 +4,14 @@
 //! - Selection rate: selected / considered.
 //! - Impact ratio: a group's rate / the highest group's rate; below 0.8 is
 //!   flagged (the "four-fifths rule", US EEOC Uniform Guidelines §1607.4D, used
-//!   in UK practice as a screen, not a test).
+//!   in UK practice as a screen, not a test). The flag is decided in integers,
+//!   5·x·n_best < 4·x_best·n, so a ratio of exactly 4/5 is never flagged by a
+//!   rounding error (6/9 against 15/18 is 0.7999999999999999 in floating point).
 //! - Two-proportion z-test (pooled): z = (p₁ − p₂) / √(p̂(1 − p̂)(1/n₁ + 1/n₂)),
-//!   p̂ = (x₁ + x₂)/(n₁ + n₂); two-sided p = 2(1 − Φ(|z|)). Equals Pearson's χ²
-//!   without continuity correction (R: `prop.test(..., correct = FALSE)`).
+//!   p̂ = (x₁ + x₂)/(n₁ + n₂); two-sided p = 2Φ(−|z|) = erfc(|z|/√2), from the
+//!   lower tail directly: 2(1 − Φ(|z|)) loses the digits of a small p to
+//!   cancellation (and shows p = 9.7e-17 as 0). Equals Pearson's χ² without
+//!   continuity correction (R: `prop.test(..., correct = FALSE)`).
 //! - Fisher's exact test, two-sided: the sum of the hypergeometric probabilities
 //!   of all 2×2 tables with the same margins that are no more likely than the one
 //!   observed (R's `fisher.test` convention, relative tolerance 1e-7).
@@ -28,6 +32,24 @@ pub fn rate(x: u64, n: u64) -> Option<f64> {
     (n > 0).then(|| x as f64 / n as f64)
 }
 
+/// (x/n) / (x_best/n_best), from the exact product of counts (one rounding); None when
+/// either rate is undefined or the best rate is 0.
+pub fn impact_ratio(x: u64, n: u64, x_best: u64, n_best: u64) -> Option<f64> {
+    (n > 0 && n_best > 0 && x_best > 0)
+        .then(|| (u128::from(x) * u128::from(n_best)) as f64 / (u128::from(n) * u128::from(x_best)) as f64)
+}
+
+/// Whether x/n is below four-fifths of x_best/n_best: 5·x·n_best < 4·x_best·n, in integers
+/// (u128). None when the impact ratio is undefined.
+pub fn below_four_fifths(x: u64, n: u64, x_best: u64, n_best: u64) -> Option<bool> {
+    (n > 0 && n_best > 0 && x_best > 0).then(|| {
+        let (a, b) = (u128::from(x) * u128::from(n_best), u128::from(x_best) * u128::from(n));
+        // 5a < 4b, i.e. 4(b − a) > a, i.e. b − a > ⌊a/4⌋: the same test without 5a overflowing
+        // when the counts are near u64::MAX.
+        a < b && b - a > a / 4
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ZTest {
     pub z: f64,
@@ -46,7 +68,7 @@ pub fn two_proportion_z(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<ZTest> {
         return None;
     }
     let z = (x1 as f64 / n1 as f64 - x2 as f64 / n2 as f64) / se;
-    let p = 2.0 * (1.0 - Normal::standard().cdf(z.abs()));
+    let p = 2.0 * Normal::standard().cdf(-z.abs());
     Some(ZTest { z, p_value: p.clamp(0.0, 1.0) })
 }
 
@@ -143,6 +165,32 @@ mod tests {
     }
 
     #[test]
+    fn exactly_four_fifths_is_not_below_four_fifths() {
+        assert_eq!(below_four_fifths(6, 9, 15, 18), Some(false));
+        assert_eq!(impact_ratio(6, 9, 15, 18), Some(0.8));
+        assert_eq!(below_four_fifths(5, 9, 15, 18), Some(true));
+        assert_eq!(below_four_fifths(u64::MAX - 1, u64::MAX, u64::MAX, u64::MAX), Some(false));
+        assert_eq!(below_four_fifths(u64::MAX / 2, u64::MAX, u64::MAX, u64::MAX), Some(true));
+        assert_eq!(below_four_fifths(3, 0, 15, 18), None);
+        assert_eq!(below_four_fifths(3, 9, 0, 18), None);
+    }
+
+    #[test]
+    fn z_test_p_keeps_its_relative_precision_in_the_tail() {
+        // Expected p = erfc(|z| / √2), from Python's math.erfc with z computed the same way.
+        for ((x1, n1, x2, n2), want) in [
+            ((55, 100, 30, 100), 0.000_348_901_388_265_046_13),
+            ((60, 100, 20, 100), 7.764_036_537_930_722e-9),
+            ((40, 50, 10, 50), 1.973_175_290_075_387_5e-9),
+            ((90, 100, 10, 100), 1.122_429_717_298_292_8e-29),
+        ] {
+            let t = two_proportion_z(x1, n1, x2, n2).unwrap();
+            let rel = (t.p_value - want).abs() / want;
+            assert!(rel < 1e-9, "{x1}/{n1} vs {x2}/{n2}: p = {:e}, want {want:e} (relative error {rel:e})", t.p_value);
+        }
+    }
+
+    #[test]
     fn fisher_matches_r() {
         // R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value = 0.4857143 (Fisher's tea-tasting table)
         assert!(close(fisher_exact(3, 1, 1, 3), 0.485_714_3, 1e-6));
@@ -172,6 +220,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_four_fifths_flag_is_five_x_n_best_below_four_x_best_n(
+            x in 0u64..1000, n in 1u64..1000, xb in 1u64..1000, nb in 1u64..1000,
+        ) {
+            prop_assert_eq!(below_four_fifths(x, n, xb, nb), Some(5 * x * nb < 4 * xb * n));
+        }
+
         #[test]
         fn fisher_p_is_a_probability_and_symmetric(a in 0u64..15, b in 0u64..15, c in 0u64..15, d in 0u64..15) {
             let p = fisher_exact(a, b, c, d);

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::disclosure::protect;
-use super::reports::{Disclosure, Shown};
+use super::disclosure::protect_linked;
+use super::reports::{Disclosure, Shown, UNDEFINED};
 use super::stats::percent_half_up;
 use super::validation::{FieldErrors, ObjectReader};
 
@@ -146,7 +146,7 @@ fn check_options(path: &str, options: &[String], e: &mut FieldErrors) {
 #[derive(Debug, Clone, Serialize)]
 pub struct CellView {
     pub n: Shown<u64>,
-    /// Of the row total, rounded half up.
+    /// Of the row total, rounded half up; undefined (`null`) when the row total is 0.
     pub percent: Shown<u64>,
 }
 
@@ -155,8 +155,9 @@ impl CellView {
     pub fn text(&self) -> String {
         match (&self.n, &self.percent) {
             (Shown::Value(n), Shown::Value(p)) => format!("{n} ({p}%)"),
+            (Shown::Value(n), Shown::Undefined) => format!("{n} ({UNDEFINED})"),
             (Shown::Value(n), Shown::Hidden(_)) => n.to_string(),
-            (Shown::Hidden(h), _) => (*h).to_owned(),
+            (n, _) => n.text(),
         }
     }
 }
@@ -180,34 +181,43 @@ pub struct QuestionTable {
 }
 
 /// `counts`: (question, dimension, group value, answer, n) as the SQL gives them.
+///
+/// One table per question and dimension. A question's tables break the same answers down by
+/// different groupings, so their "All respondents" rows (the option totals) and grand totals
+/// are the same numbers: a total shown in one table would give away what another hides. They
+/// are protected together (`disclosure::protect_linked`). Tables of different questions share
+/// no total (each counts who answered that question), so each question is protected apart.
 pub fn tables(def: &SurveyDefinition, counts: &[(String, String, String, String, u64)]) -> Vec<QuestionTable> {
     let threshold = u64::from(def.disclosure_threshold);
     let mut out = Vec::new();
     for q in &def.questions {
-        for d in &def.groups {
-            let mut table = vec![vec![0u64; q.options.len()]; d.options.len()];
-            for (qid, dim, value, answer, n) in counts {
-                if qid == &q.id
-                    && dim == &d.id
-                    && let (Some(r), Some(c)) =
-                        (d.options.iter().position(|o| o == value), q.options.iter().position(|o| o == answer))
-                {
-                    table[r][c] += n;
+        let raw: Vec<Vec<Vec<u64>>> = def
+            .groups
+            .iter()
+            .map(|d| {
+                let mut table = vec![vec![0u64; q.options.len()]; d.options.len()];
+                for (qid, dim, value, answer, n) in counts {
+                    if qid == &q.id
+                        && dim == &d.id
+                        && let (Some(r), Some(c)) =
+                            (d.options.iter().position(|o| o == value), q.options.iter().position(|o| o == answer))
+                    {
+                        table[r][c] += n;
+                    }
                 }
-            }
-            let p = protect(&table, threshold);
+                table
+            })
+            .collect();
+        for (d, p) in def.groups.iter().zip(protect_linked(&raw, threshold)) {
             let row = |r: usize, label: String| {
                 let total = p.shown(r, q.options.len());
                 TableRow {
                     group: label,
                     cells: (0..q.options.len())
                         .map(|c| {
-                            let n = p.shown(r, c);
-                            let pct = match (n, total) {
-                                (Some(n), Some(t)) => percent_half_up(n, t),
-                                _ => None,
-                            };
-                            CellView { n: Shown::from_option(n), percent: Shown::from_option(pct) }
+                            let n = Shown::from_option(p.shown(r, c));
+                            let percent = n.zip(Shown::from_option(total)).and_then(|(n, t)| percent_half_up(n, t));
+                            CellView { n, percent }
                         })
                         .collect(),
                     total: Shown::from_option(total),
@@ -233,6 +243,7 @@ pub fn disclosure(def: &SurveyDefinition) -> Disclosure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::disclosure::{Protected, Why, determined_linked, protect};
     use serde_json::json;
 
     fn def(threshold: u32) -> SurveyDefinition {
@@ -268,6 +279,17 @@ mod tests {
     }
 
     #[test]
+    fn a_group_with_no_respondents_has_undefined_not_suppressed_percentages() {
+        let t = tables(&def(5), &[c("Current trainee", "Agree", 12), c("Current trainee", "Neutral", 9)]);
+        let alumni = &t[0].rows[1];
+        assert!(matches!(alumni.total, Shown::Value(0)));
+        for cell in &alumni.cells {
+            assert_eq!(serde_json::to_value(cell).unwrap(), json!({"n": 0, "percent": null}));
+            assert_eq!(cell.text(), "0 (–)");
+        }
+    }
+
+    #[test]
     fn small_cells_hide_their_percentages_too() {
         let t = tables(
             &def(5),
@@ -280,6 +302,63 @@ mod tests {
         let row = &t[0].rows[0];
         assert_eq!(row.cells[1].text(), "[c]");
         assert!(row.cells.iter().filter(|c| c.text() == "[c]").count() >= 2, "a lone [c] would follow from the total");
+    }
+
+    /// What one survey question by specialism and by cohort publishes, as tables of what is
+    /// hidden, for `disclosure::determined_linked` to audit.
+    fn published(tables: &[QuestionTable], counts: &[Vec<Vec<u64>>]) -> Vec<Protected> {
+        tables
+            .iter()
+            .zip(counts)
+            .map(|(t, c)| {
+                let mut p = protect(c, 0);
+                p.threshold = 5;
+                for (r, row) in t.rows.iter().chain(std::iter::once(&t.all)).enumerate() {
+                    for (i, n) in row.cells.iter().map(|x| &x.n).chain(std::iter::once(&row.total)).enumerate() {
+                        p.hidden[r][i] = matches!(n, Shown::Hidden(_)).then_some(Why::Secondary);
+                    }
+                }
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hidden_cell_cannot_be_worked_out_from_another_groupings_totals() {
+        let d = SurveyDefinition::parse_json(json!({
+            "title": "Trainee experience",
+            "questions": [{"id": "q1", "text": "The scheme met my expectations", "options": ["Agree", "Neither", "Disagree"]}],
+            "groups": [
+                {"id": "specialism", "name": "Specialism", "options": ["Finance", "Human resources"]},
+                {"id": "cohort", "name": "Cohort", "options": ["Current trainee", "Alumni"]}
+            ]
+        }))
+        .unwrap();
+        // 36 respondents. By specialism: Finance 7, 11, 0; HR 10, 4, 4. By cohort: current 4, 6, 0;
+        // alumni 13, 9, 4. Protected apart, the specialism table showed "All: Agree 17" and the
+        // cohort table "All: Neither 15", both with 36 in all: Disagree = 36 − 17 − 15 = 4, and
+        // Finance's shown 0 then gives away HR's 4 who disagree (and the cohort table the alumni's).
+        let by_specialism = vec![vec![7, 11, 0], vec![10, 4, 4]];
+        let by_cohort = vec![vec![4, 6, 0], vec![13, 9, 4]];
+        let mut counts = Vec::new();
+        for (dim, groups, table) in [
+            ("specialism", ["Finance", "Human resources"], &by_specialism),
+            ("cohort", ["Current trainee", "Alumni"], &by_cohort),
+        ] {
+            for (g, row) in groups.iter().zip(table) {
+                for (a, n) in ["Agree", "Neither", "Disagree"].iter().zip(row) {
+                    counts.push(("q1".to_owned(), dim.to_owned(), (*g).to_owned(), (*a).to_owned(), *n));
+                }
+            }
+        }
+        let t = tables(&d, &counts);
+        assert_eq!(t[0].rows[1].cells[2].text(), "[c]", "HR: 4 disagree");
+        assert_eq!(t[1].rows[1].cells[2].text(), "[c]", "alumni: 4 disagree");
+        let audit = published(&t, &[by_specialism.clone(), by_cohort.clone()]);
+        assert_eq!(determined_linked(&audit), None, "{:?}", audit.iter().map(|p| &p.hidden).collect::<Vec<_>>());
+        // Protected apart, the same figures leak.
+        let apart = [protect(&by_specialism, 5), protect(&by_cohort, 5)];
+        assert!(determined_linked(&apart).is_some());
     }
 
     #[test]
