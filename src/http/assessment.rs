@@ -154,6 +154,14 @@ pub async fn score(
     auth.require(Action::ScoreSession { on_panel: on_panel(&auth.0, scheme.id.as_str(), &session) })?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let sheet = Scoresheet::parse(&value, &session)?;
+    // Scores are for what was seen: not before the session starts.
+    let starts = centre.session_starts_at(&session, state.clock.tz()).map_err(|e| ApiError::Internal(e.into()))?;
+    if state.clock.now() < starts {
+        return Err(ApiError::Conflict {
+            title: "Session not started",
+            detail: format!("this session starts at {starts}; scores can be recorded once it has started"),
+        });
+    }
     let assessor = me_in(&auth.0, scheme.id.as_str()).unwrap_or_default().to_owned();
     let actor = format!("assessor:{assessor}");
     let result = assessment::record(

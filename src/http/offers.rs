@@ -126,18 +126,22 @@ pub async fn record(
     let scheme = schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let outcome = Outcome::parse(&value, &scheme)?;
-    outcomes::record(&state.db, id, &outcome, &actor(&auth), state.clock.now()).await.map_err(|e| match e {
-        outcomes::RecordError::Exists(occasion) => {
-            ApiError::Conflict { title: "Already recorded", detail: format!("{occasion} is already recorded") }
-        }
-        outcomes::RecordError::WrongStatus(status, needs) => ApiError::Conflict {
-            title: "Not at this stage",
-            detail: format!("the application is {status}; this record needs it to be {needs}"),
+    outcomes::record(&state.db, id, &outcome, &actor(&auth), state.clock.now(), state.clock.today()).await.map_err(
+        |e| match e {
+            outcomes::RecordError::Exists(occasion) => {
+                ApiError::Conflict { title: "Already recorded", detail: format!("{occasion} is already recorded") }
+            }
+            outcomes::RecordError::WrongStatus(status, needs) => ApiError::Conflict {
+                title: "Not at this stage",
+                detail: format!("the application is {status}; this record needs it to be {needs}"),
+            },
+            outcomes::RecordError::NotFound => ApiError::NotFound("application"),
+            outcomes::RecordError::Inconsistent(why) => {
+                ApiError::Conflict { title: "Contradicts the record", detail: why }
+            }
+            outcomes::RecordError::Db(e) => e.into(),
         },
-        outcomes::RecordError::NotFound => ApiError::NotFound("application"),
-        outcomes::RecordError::Inconsistent(why) => ApiError::Conflict { title: "Contradicts the record", detail: why },
-        outcomes::RecordError::Db(e) => e.into(),
-    })?;
+    )?;
     tracing::info!(application = %id, occasion = outcome.occasion(), "outcome recorded");
     Ok(HttpResponse::Created().json(json!({"outcomes": outcomes::list(&state.db, id).await?})))
 }

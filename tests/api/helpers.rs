@@ -9,7 +9,6 @@
 //! point elsewhere.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fasttrack::startup::{self, Parts, Running};
@@ -37,10 +36,6 @@ pub fn postgres_admin_url() -> String {
 
 pub fn redis_url() -> String {
     std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 /// Everything a test may want to change before start.

@@ -326,6 +326,18 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     let first = &sheets[0].0;
     let s0 = session_of(first).await;
     let t0 = &tokens[&panel[&s0]];
+    // Not before the session has happened.
+    let (code, body) = post(
+        &app,
+        &format!("/api/v1/sessions/{SCHEME}:{s0}/scores"),
+        t0,
+        json!({"application_id": first.id, "overall": "appointable"}),
+    )
+    .await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("once it has started"), "{body}");
+    // The last centre's day has passed.
+    app.clock.set("2027-03-11T18:00:00Z".parse().unwrap());
     let (code, body) = post(&app, &format!("/api/v1/sessions/{SCHEME}:{s0}/scores"), t0,
         json!({"application_id": first.id, "scores": [{"exercise": "interview", "competency": "motivation", "score": 5}]})).await;
     assert_eq!(code, 422);
@@ -500,6 +512,14 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
         .await;
         assert_eq!(code, 201, "{body}");
         assert_eq!(status(&app, &recruiter, &p.id).await, "placed");
+        if i == 0 {
+            // The 3-month checkpoint of a 6 September start falls on 6 December: not before.
+            let (code, body) =
+                post(&app, &out(p), &hr, json!({"kind": "checkpoint", "months": 3, "in_post": true})).await;
+            assert_eq!(code, 409, "{body}");
+            assert!(body["detail"].as_str().unwrap().contains("2027-12-06"), "{body}");
+            app.clock.set("2027-12-07T09:00:00Z".parse().unwrap());
+        }
         let in_post = i >= 5;
         let (code, _) = post(&app, &out(p), &hr, json!({"kind": "checkpoint", "months": 3, "in_post": in_post})).await;
         assert_eq!(code, 201);

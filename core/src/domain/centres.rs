@@ -122,6 +122,11 @@ impl AssessmentCentre {
         e.finish(|| c)
     }
 
+    /// When a session starts: its local time on the centre's date, in `tz`.
+    pub fn session_starts_at(&self, s: &SessionDef, tz: &jiff::tz::TimeZone) -> Result<jiff::Timestamp, jiff::Error> {
+        Ok(self.date.to_datetime(s.start).to_zoned(tz.clone())?.timestamp())
+    }
+
     pub fn session(&self, id: &str) -> Option<&SessionDef> {
         self.sessions.iter().find(|s| s.id == id)
     }

@@ -37,6 +37,7 @@ pub async fn record(
     outcome: &Outcome,
     actor: &str,
     now: Timestamp,
+    today: jiff::civil::Date,
 ) -> Result<(), RecordError> {
     let key = id.to_string();
     let mut tx = db.pool().begin().await?;
@@ -68,7 +69,7 @@ pub async fn record(
         }
     };
     if !matches!(outcome, Outcome::Placement { .. }) {
-        check_consistent(&mut tx, &key, outcome).await?;
+        check_consistent(&mut tx, &key, outcome, today).await?;
     }
     let occasion = outcome.occasion();
     let inserted = sqlx::query(
@@ -108,6 +109,7 @@ async fn check_consistent(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     key: &str,
     outcome: &Outcome,
+    today: jiff::civil::Date,
 ) -> Result<(), RecordError> {
     let rows =
         sqlx::query("SELECT occasion, start_date, months, in_post, left_on FROM outcomes WHERE application_id = $1")
@@ -147,6 +149,23 @@ async fn check_consistent(
             {
                 return Err(RecordError::Inconsistent(format!("the trainee left on {l}, before {months} months")));
             }
+        }
+        _ => {}
+    }
+    // Nothing is recorded before it happens: a checkpoint from its date, a leaving on or
+    // before today.
+    match outcome {
+        Outcome::Checkpoint { months, .. } => {
+            if let Some(due) = after(i64::from(*months))
+                && due > today
+            {
+                return Err(RecordError::Inconsistent(format!(
+                    "the {months}-month checkpoint falls on {due}; it can be recorded from then"
+                )));
+            }
+        }
+        Outcome::Left { date, .. } if *date > today => {
+            return Err(RecordError::Inconsistent(format!("the leaving date {date} has not come yet")));
         }
         _ => {}
     }
