@@ -174,7 +174,7 @@ pub async fn apply(
 
     let now = state.clock.now();
     check_window(&scheme, now)?;
-    let this_year = now.in_tz("Europe/London").map(|z| z.year()).unwrap_or(2026);
+    let this_year = state.clock.local(now).year();
     let form = ApplicationForm::parse(&value, &scheme, this_year)?;
 
     let id = ApplicationId::new_v7();

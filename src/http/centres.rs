@@ -30,6 +30,9 @@ pub async fn create(
     let scheme = schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let centre = AssessmentCentre::parse_json(value)?;
+    if let Some(why) = scheme.centre_date_problem(&centre) {
+        return Err(ApiError::invalid("date", why));
+    }
     centres::add(&state.db, scheme.id.as_str(), &centre, state.clock.now()).await.map_err(|e| match e {
         centres::AddError::Exists(id) => ApiError::Conflict {
             title: "Centre exists",

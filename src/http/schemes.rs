@@ -74,6 +74,9 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, payload: web::Payloa
     auth.require(Action::CreateScheme)?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
     let def = SchemeDefinition::parse_json(value)?;
+    if def.closes_at <= state.clock.now() {
+        return Err(ApiError::invalid("closes_at", "must be in the future: a new scheme cannot have closed already"));
+    }
     store::schemes::create(&state.db, &def, state.clock.now()).await.map_err(|e| match e {
         CreateError::Exists(id) => {
             ApiError::Conflict { title: "Scheme exists", detail: format!("a scheme with id {id} already exists") }

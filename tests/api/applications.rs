@@ -161,17 +161,25 @@ async fn a_burst_of_concurrent_duplicates_yields_exactly_one_application(backend
 async fn applying_after_the_closing_date_is_a_conflict_naming_when_it_closed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let recruiter = app.token(Role::Recruiter).await;
-    let scheme = json!({
+    let mut scheme = json!({
         "id": "closed-scheme", "name": "Closed scheme",
         "opens_at": "2025-01-01T09:00:00Z", "closes_at": "2025-03-01T12:00:00Z",
         "streams": [{"id": "acute-trusts", "name": "Acute"}]
     });
+    // A scheme cannot be created closed.
+    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "closes_at", "{problem}");
+    let closes = app.clock.now() + jiff::SignedDuration::from_hours(24);
+    scheme["closes_at"] = json!(closes.to_string());
     assert_eq!(app.post_json("/api/v1/schemes", Some(&recruiter), &scheme).await.status(), 201);
+    app.advance(jiff::SignedDuration::from_hours(25));
     let res = app.apply("closed-scheme", &application("late@example.ac.uk")).await;
     assert_eq!(res.status(), 409);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: Value = res.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("2025-03-01T12:00:00Z"), "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains(&closes.to_string()), "{problem}");
     app.stop().await;
 }
 
@@ -212,6 +220,26 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(backend: Backend) {
 
     let res = app.apply("no-such-scheme", &application("x@example.ac.uk")).await;
     assert_eq!(res.status(), 404);
+
+    // Each loose value is refused naming its field.
+    let cases: &[(&str, Value, &str)] = &[
+        ("phone", json!(""), "phone"),
+        ("graduation_year", json!(1980), "graduation_year"),
+        ("graduation_year", json!(2030), "graduation_year"),
+        ("name", json!("Ada\u{200B}Lovelace"), "name"),
+        ("name", json!("\u{202E}ecalevoL adA"), "name"),
+        ("preferred_venues", json!(["Atlantis"]), "preferred_venues[0]"),
+    ];
+    for (key, value, field) in cases {
+        let mut body = application("loose@example.ac.uk");
+        body[*key] = value.clone();
+        let res = app.apply(SCHEME, &body).await;
+        assert_eq!(res.status(), 422, "{key} = {value}");
+        let problem: Value = res.json().await.unwrap();
+        let fields: Vec<&str> =
+            problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, [*field], "{key} = {value}: {problem}");
+    }
 
     use sqlx::Row;
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM applications").fetch_one(app.db.pool()).await.unwrap().get("n");

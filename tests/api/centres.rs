@@ -166,6 +166,8 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     .await;
     let recruiter = app.token(Role::Recruiter).await;
     let closes = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    // c0 is two days after closing; by the sift (four days on) it is in the past.
+    let c0_day = app.clock.today().checked_add(jiff::Span::new().days(2)).unwrap();
     let scheme = json!({
         "id": "rebook", "name": "Rebooking scheme", "opens_at": "2026-01-01T00:00:00Z", "closes_at": closes.to_string(),
         "streams": [{"id": "alpha", "name": "Alpha", "ac_seats": 3, "reserve": 1}],
@@ -173,7 +175,7 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
                    "norm": {"mean": 0.5, "sd": 0.5, "version": "n1"},
                    "items": [{"kind": "multiple_choice", "id": "q1", "stem": "?", "options": ["a", "b"], "key": 0}]}],
         // c0 is in the past: its free seats are never offered.
-        "assessment_centres": [{"id": "c0", "name": "Centre 0", "venue": "York", "date": "2026-01-05",
+        "assessment_centres": [{"id": "c0", "name": "Centre 0", "venue": "York", "date": c0_day.to_string(),
                                 "sessions": [session("early", 5)]},
                                {"id": "c1", "name": "Centre 1", "venue": "Leeds", "date": "2027-06-01",
                                 "sessions": [session("am", 2), session("pm", 1)]}]
@@ -198,7 +200,7 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     for (id, _) in &people {
         poll("scoring", async || (status(id).await == "scored").then_some(())).await;
     }
-    app.advance(jiff::SignedDuration::from_hours(2));
+    app.advance(jiff::SignedDuration::from_hours(4 * 24));
     let sift: Value = {
         let r = app.post_json("/api/v1/schemes/rebook/sift", Some(&recruiter), &json!({})).await;
         assert_eq!(r.status(), 202);

@@ -45,6 +45,20 @@ async fn recruiters_create_schemes_and_bad_definitions_are_refused_field_by_fiel
     let fields: Vec<&str> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["closes_at", "streams[0].places[0].organisation"]);
+
+    // A name on one visible line; centres not before the closing date.
+    let mut bad = scheme.clone();
+    bad["id"] = json!("ddat-bad-2");
+    bad["name"] = json!("Graduate DDaT\r\nBcc: everyone");
+    bad["assessment_centres"] = json!([{"id": "early", "name": "Early", "venue": "Leeds", "date": "2029-12-01",
+        "sessions": [{"id": "am", "start": "09:00", "end": "12:00", "capacity": 5,
+                      "exercises": [{"kind": "interview", "competencies": ["motivation"]}]}]}]);
+    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &bad).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "assessment_centres[0].date"], "{problem}");
     app.stop().await;
 }
 

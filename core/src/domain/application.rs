@@ -135,6 +135,15 @@ pub fn centre_preference(details: &ApplicantDetails, centre_id: &str, name: &str
     venue_points + if details.preferred_dates.contains(&date) { 2 } else { 0 }
 }
 
+/// Whether a preferred venue names one of the scheme's centres (by id, name or venue). A
+/// scheme that lists no centres yet accepts any: its centres are added later.
+fn known_venue(scheme: &SchemeDefinition, v: &str) -> bool {
+    scheme.assessment_centres.is_empty()
+        || scheme.assessment_centres.iter().any(|c| {
+            [c.id.as_str(), c.name.as_str(), c.venue.as_str()].iter().any(|x| x.trim().eq_ignore_ascii_case(v))
+        })
+}
+
 impl ApplicationForm {
     /// `this_year` bounds the graduation year (we take recent and upcoming graduates).
     pub fn parse(body: &Value, scheme: &SchemeDefinition, this_year: i16) -> Result<Self, FieldErrors> {
@@ -146,6 +155,9 @@ impl ApplicationForm {
         let name = r.text("name", 200, true, &mut e);
         let email =
             r.text("email", 254, true, &mut e).and_then(|s| Email::parse(&s).map_err(|m| e.push("email", m)).ok());
+        if body.get("phone").and_then(Value::as_str).is_some_and(|p| p.trim().is_empty()) {
+            e.push("phone", "must not be empty: leave it out if you would rather not give one");
+        }
         let phone = r.text("phone", 32, false, &mut e).and_then(|p| {
             let ok = p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c))
                 && p.chars().filter(char::is_ascii_digit).count() >= 7;
@@ -168,7 +180,8 @@ impl ApplicationForm {
                 &mut e,
             )
         });
-        let year = r.integer("graduation_year", 1960..=i64::from(this_year) + 4, &mut e);
+        // Recent and upcoming graduates: within 30 years, or expected within two.
+        let year = r.integer("graduation_year", i64::from(this_year) - 30..=i64::from(this_year) + 2, &mut e);
         let right_to_work_uk = r.boolean("right_to_work_uk", true, &mut e);
 
         let mut stream_preferences: Vec<StreamId> = Vec::new();
@@ -212,6 +225,10 @@ impl ApplicationForm {
             match v.as_str().map(str::trim).filter(|s| !s.is_empty() && s.len() <= 200) {
                 Some(s) if preferred_venues.iter().any(|x| x.eq_ignore_ascii_case(s)) => {
                     e.push(path, "is listed twice")
+                }
+                Some(s) if !known_venue(scheme, s) => {
+                    let known: Vec<&str> = scheme.assessment_centres.iter().map(|c| c.venue.as_str()).collect();
+                    e.push(path, format!("names none of this scheme's centres: choose from {}", known.join(", ")))
                 }
                 Some(s) => preferred_venues.push(s.to_owned()),
                 None => e.push(path, "must be a venue, centre id or centre name (1-200 characters)"),

@@ -155,6 +155,13 @@ impl SchemeDefinition {
         class.meets(min)
     }
 
+    /// A centre is held after applications close: one dated before the closing day has no
+    /// shortlist to assess.
+    pub fn centre_date_problem(&self, c: &AssessmentCentre) -> Option<String> {
+        let closing_day = self.closes_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        (c.date < closing_day).then(|| format!("must not be before the closing date ({closing_day})"))
+    }
+
     pub fn is_open_at(&self, now: Timestamp) -> bool {
         self.opens_at <= now && now < self.closes_at
     }
@@ -194,6 +201,13 @@ impl SchemeDefinition {
         let mut errors = FieldErrors::new();
         if self.name.trim().is_empty() {
             errors.push("name", "must not be empty");
+        } else if self.name.chars().any(char::is_control) || super::validation::has_invisible(&self.name) {
+            errors.push("name", "must be one line of visible text (no line breaks, control or formatting characters)");
+        }
+        for (i, c) in self.assessment_centres.iter().enumerate() {
+            if let Some(why) = self.centre_date_problem(c) {
+                errors.push(format!("assessment_centres[{i}].date"), why);
+            }
         }
         if self.closes_at <= self.opens_at {
             errors.push("closes_at", "must be after opens_at");

@@ -94,6 +94,9 @@ impl<'a> ObjectReader<'a> {
             Some("") => return None,
             Some(s) if s.chars().count() > max => errors.push(path, format!("must be at most {max} characters")),
             Some(s) if s.chars().any(|c| c.is_control()) => errors.push(path, "must not contain control characters"),
+            Some(s) if has_invisible(s) => {
+                errors.push(path, "must not contain invisible formatting characters (such as U+200B or U+202E)")
+            }
             Some(s) => return Some(s.to_owned()),
         }
         None
@@ -189,5 +192,34 @@ mod tests {
         let mut r = ObjectReader::new("", &body, &mut errors).unwrap();
         assert_eq!(r.text("phone", 10, false, &mut errors), None);
         assert!(errors.is_empty());
+    }
+}
+
+/// Whether text holds characters that change how it shows without showing themselves:
+/// Unicode format characters (general category Cf) such as zero-width spaces and
+/// bidirectional overrides, which let a name read one way and sort or match another.
+pub fn has_invisible(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{070F}' | '\u{180E}' | '\u{FEFF}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+    })
+}
+
+#[cfg(test)]
+mod invisible_tests {
+    use super::*;
+
+    #[test]
+    fn zero_width_and_bidi_override_characters_are_invisible() {
+        assert!(has_invisible("Ada\u{200B}"));
+        assert!(has_invisible("\u{202E}ecalevoL"));
+        assert!(!has_invisible("Zoë O'Brien-Łukasz 李"));
     }
 }
