@@ -59,3 +59,31 @@ fn assessor_tokens_name_an_assessor_of_a_known_scheme() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("--assessor"), "{bad}");
     }
 }
+
+/// The shipped schemes are compiled in: run from any other folder, the service knows them.
+#[test]
+fn the_shipped_schemes_are_known_from_any_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fasttrack(dir.path())
+        .current_dir(dir.path())
+        .args(["admin", "token", "create", "--role", "assessor", "--name", "Dr Okafor"])
+        .args(["--assessor", "london-imt-pilot:as-okafor"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn shipped_schemes_are_every_file_in_config_schemes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/schemes");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    files.sort();
+    let shipped: Vec<(String, String)> =
+        fasttrack::startup::SHIPPED_SCHEMES.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
+    assert_eq!(shipped, files, "add the new file to startup::SHIPPED_SCHEMES");
+}
