@@ -124,12 +124,10 @@ async fn only_the_current_claim_records_an_outcome(backend: Backend) {
     app.stop_first().await;
     let lease = std::time::Duration::from_millis(1);
     let first = notifications::claim(&app.db, n, jiff::Timestamp::now(), lease).await.unwrap().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    // The first holder was too slow: its lease ran out and a second worker took over.
-    let second = notifications::claim(&app.db, n, jiff::Timestamp::now(), std::time::Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
+    // The first holder was too slow: its lease ran out and a second worker took over (a
+    // second later, by the time it passes to claim).
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    let second = notifications::claim(&app.db, n, later, std::time::Duration::from_secs(60)).await.unwrap().unwrap();
     assert_eq!((first.attempt, second.attempt), (1, 2));
     // The slow first worker's failure must not hand the email back while the second sends it.
     notifications::mark_failed(
