@@ -23,6 +23,16 @@ use fasttrack_core::store::{self, Db};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection};
 
+/// The workers' context for a job the bench runs itself.
+fn bench_ctx(db: &Db, queue: &fasttrack_workers::Queue) -> fasttrack_workers::Ctx {
+    fasttrack_workers::Ctx {
+        db: db.clone(),
+        queue: queue.clone(),
+        clock: fasttrack_core::Clock::system(jiff::tz::TimeZone::get("Europe/London").unwrap()),
+        stale: Duration::from_secs(600),
+    }
+}
+
 /// A fixed-seed xorshift generator of numbers below `n`: the same inputs every run.
 fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
     let mut rng = seed;
@@ -242,7 +252,7 @@ async fn sift(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64) {
             .await
             .unwrap();
     let t = Instant::now();
-    fasttrack_workers::sift::run_sift(db, &queue, &job, Duration::from_secs(600)).await.unwrap();
+    fasttrack_workers::sift::run_sift(&bench_ctx(db, &queue), &job).await.unwrap();
     let sift_secs = t.elapsed().as_secs_f64();
     let done = store::jobs::get(db, &job).await.unwrap().unwrap();
     assert_eq!(done.state, "done", "{:?}", done.error);
@@ -375,7 +385,7 @@ async fn schedule(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64
     .await
     .unwrap();
     let t = Instant::now();
-    fasttrack_workers::schedule::run_schedule(db, &queue, &job, Duration::from_secs(600)).await.unwrap();
+    fasttrack_workers::schedule::run_schedule(&bench_ctx(db, &queue), &job).await.unwrap();
     let secs = t.elapsed().as_secs_f64();
     let done = store::jobs::get(db, &job).await.unwrap().unwrap();
     assert_eq!(done.state, "done", "{:?}", done.error);
