@@ -200,7 +200,7 @@ mod tests {
     fn every_kind_renders() {
         let ctx = json!({"name": "A", "scheme_name": "S", "application_id": "x", "submitted_on": "d", "closes_on": "d",
                          "withdrawn_on": "d", "streams": [], "tests": [{"name": "N", "minutes": 20, "sten": 5}],
-                         "reason": "r", "passed": true, "late_tests": ["V"], "stream": "Data",
+                         "reason": "r", "passed": true, "below_standard": true, "late_tests": ["V"], "stream": "Data",
                          "centre_name": "C", "date_text": "d", "start_text": "09:00", "end_text": "12:00", "venue": "v",
                          "organisation": "Barts Health NHS Trust"});
         for kind in [
