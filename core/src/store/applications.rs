@@ -316,30 +316,6 @@ pub async fn find_idempotency(db: &Db, scope: &str, key_hash: &str) -> sqlx::Res
     .transpose()
 }
 
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    id: &str,
-    from: Option<Status>,
-    to: Status,
-    actor: &str,
-    note: Option<&str>,
-    now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(from.map(Status::as_str))
-    .bind(to.as_str())
-    .bind(actor)
-    .bind(note)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplicationRecord {
     pub id: ApplicationId,
@@ -437,7 +413,7 @@ pub async fn transition(
             return Err(TransitionError::NotAllowed { from, to });
         }
         let mut tx = db.pool().begin().await?;
-        if !move_in_tx(&mut tx, id, from, to, actor, note, now).await? {
+        if !move_in_tx(&mut tx, &id.to_string(), from, to, actor, note, now).await? {
             continue; // someone else moved it first: look again
         }
         if let Some(email) = email {
@@ -449,23 +425,36 @@ pub async fn transition(
     Err(TransitionError::Db(sqlx::Error::Protocol("the application kept changing; try again".into())))
 }
 
+// The one way an application changes status. Every transition, one or many, goes through
+// `move_in_tx` or `move_many`: the state machine is consulted (`Status::can_move_to`), the
+// status is compare-and-set, and the timeline event is written by `record_events`, the one
+// place that inserts into application_events after an application exists.
+
+fn allowed(from: Status, to: Status) -> sqlx::Result<()> {
+    if from.can_move_to(to) {
+        Ok(())
+    } else {
+        Err(sqlx::Error::Protocol(format!("the state machine does not allow {from} -> {to}")))
+    }
+}
+
 /// Inside a transaction: moves the application from `from` to `to` if it is still `from`
 /// (compare-and-set) and records the timeline event. `false`: it was not `from` any more.
+/// An edge the state machine does not have is an error (a bug), never a write.
 pub async fn move_in_tx(
     tx: &mut sqlx::Transaction<'_, Any>,
-    id: ApplicationId,
+    id: &str,
     from: Status,
     to: Status,
     actor: &str,
     note: Option<&str>,
     now: Timestamp,
 ) -> sqlx::Result<bool> {
-    debug_assert!(from.can_move_to(to), "{from} -> {to}");
-    let key = id.to_string();
+    allowed(from, to)?;
     let changed = sqlx::query("UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
         .bind(to.as_str())
         .bind(to_ms(now))
-        .bind(&key)
+        .bind(id)
         .bind(from.as_str())
         .execute(&mut **tx)
         .await?
@@ -473,43 +462,59 @@ pub async fn move_in_tx(
     if changed == 0 {
         return Ok(false);
     }
-    insert_event(tx, &key, Some(from), to, actor, note, to_ms(now)).await?;
+    record_events(tx, actor, &[NewEvent { application_id: id, from, to, note: note.map(str::to_owned) }], now).await?;
     Ok(true)
 }
 
+/// One application of a `move_many`, with the note its timeline event carries.
+pub struct Move<'a> {
+    pub id: &'a str,
+    pub note: Option<String>,
+}
+
 /// Inside a transaction: moves every listed application that is still `from` to `to`, by
-/// compare-and-set in one statement; returns the ids that moved (the others changed meanwhile).
+/// compare-and-set in one statement, and records the timeline events of those that moved, in
+/// one more; returns the ids that moved (the others changed meanwhile).
 pub async fn move_many(
     tx: &mut sqlx::Transaction<'_, Any>,
-    ids: &[&str],
+    actor: &str,
     from: Status,
     to: Status,
+    moves: &[Move<'_>],
     now: Timestamp,
 ) -> sqlx::Result<std::collections::HashSet<String>> {
-    if ids.is_empty() {
+    allowed(from, to)?;
+    if moves.is_empty() {
         return Ok(Default::default());
     }
     let sql = format!(
         "UPDATE applications SET status = $1, updated_at = $2 WHERE status = $3 AND id IN ({}) RETURNING id",
-        super::params(4, ids.len())
+        super::params(4, moves.len())
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to.as_str()).bind(to_ms(now)).bind(from.as_str());
-    for id in ids {
-        q = q.bind(*id);
+    for m in moves {
+        q = q.bind(m.id);
     }
-    q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect()
+    let moved: std::collections::HashSet<String> =
+        q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<sqlx::Result<_>>()?;
+    let events: Vec<NewEvent<'_>> = moves
+        .iter()
+        .filter(|m| moved.contains(m.id))
+        .map(|m| NewEvent { application_id: m.id, from, to, note: m.note.clone() })
+        .collect();
+    record_events(tx, actor, &events, now).await?;
+    Ok(moved)
 }
 
-/// A timeline event to record with `insert_events`.
-pub struct NewEvent<'a> {
-    pub application_id: &'a str,
-    pub from: Status,
-    pub to: Status,
-    pub note: Option<String>,
+struct NewEvent<'a> {
+    application_id: &'a str,
+    from: Status,
+    to: Status,
+    note: Option<String>,
 }
 
-/// Inside a transaction: records the timeline events, all by one actor, in one statement.
-pub async fn insert_events(
+/// Records timeline events, all by one actor, in one statement.
+async fn record_events(
     tx: &mut sqlx::Transaction<'_, Any>,
     actor: &str,
     events: &[NewEvent<'_>],
@@ -547,6 +552,13 @@ pub async fn counts_by_status(db: &Db) -> sqlx::Result<Vec<(String, String, i64)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edge_the_state_machine_lacks_is_refused_before_any_write() {
+        assert!(allowed(Status::Scored, Status::Shortlisted).is_ok());
+        assert!(allowed(Status::Placed, Status::Submitted).is_err());
+        assert!(allowed(Status::Rejected, Status::Shortlisted).is_err());
+    }
 
     #[test]
     fn placeholders_are_renumbered_for_composition() {

@@ -205,7 +205,7 @@ pub async fn record(
         if status == Status::AcBooked.as_str()
             && !super::applications::move_in_tx(
                 &mut tx,
-                sheet.application_id,
+                &sheet.application_id.to_string(),
                 Status::AcBooked,
                 Status::Assessed,
                 actor,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::applications::{self, NewEvent};
+use super::applications::{self, Move};
 use super::notifications::{self, NewNotification};
 use super::{Db, params, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
@@ -84,24 +84,15 @@ pub async fn record(
     let mut emails = Vec::new();
     for chunk in booked.chunks(500) {
         let mut tx = db.pool().begin().await?;
-        let ids: Vec<&str> = chunk.iter().map(|b| b.application_id.as_str()).collect();
-        let moved = applications::move_many(&mut tx, &ids, Status::Shortlisted, Status::AcInvited, now).await?;
+        let moves: Vec<Move<'_>> = chunk.iter().map(|b| Move { id: &b.application_id, note: None }).collect();
+        let moved =
+            applications::move_many(&mut tx, "scheduler", Status::Shortlisted, Status::AcInvited, &moves, now).await?;
         // Those withdrawn meanwhile are left out.
         let rows: Vec<&NewBooking> = chunk.iter().filter(|b| moved.contains(&b.application_id)).collect();
         if rows.is_empty() {
             tx.commit().await?;
             continue;
         }
-        let events: Vec<NewEvent<'_>> = rows
-            .iter()
-            .map(|b| NewEvent {
-                application_id: &b.application_id,
-                from: Status::Shortlisted,
-                to: Status::AcInvited,
-                note: None,
-            })
-            .collect();
-        applications::insert_events(&mut tx, "scheduler", &events, now).await?;
         let mut q = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO bookings (application_id, scheme_id, centre_id, session_id, state, uid, sequence, job_id,
                created_at, updated_at, starts_at, reminded) VALUES {}
@@ -206,7 +197,7 @@ pub enum Answer {
 /// timeline event, in one transaction; both changes are compare-and-set.
 pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
     let now_ms = to_ms(now);
-    let (booking_state, to) = if accept { ("accepted", "ac_booked") } else { ("declined", "declined") };
+    let (booking_state, to) = if accept { ("accepted", Status::AcBooked) } else { ("declined", Status::Declined) };
     let mut tx = db.pool().begin().await?;
     let changed = sqlx::query(
         "UPDATE bookings SET state = $2, sequence = sequence + 1, updated_at = $3 WHERE application_id = $1 AND state = 'invited'",
@@ -224,26 +215,9 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
             Some(b) => Answer::NotInvited(b.state),
         });
     }
-    let moved =
-        sqlx::query("UPDATE applications SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'ac_invited'")
-            .bind(application)
-            .bind(to)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if moved == 0 {
+    if !applications::move_in_tx(&mut tx, application, Status::AcInvited, to, "applicant", None, now).await? {
         return Ok(Answer::NotInvited("the application is no longer invited".into()));
     }
-    sqlx::query(
-        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-         VALUES ($1, 'ac_invited', $2, 'applicant', NULL, $3)",
-    )
-    .bind(application)
-    .bind(to)
-    .bind(now_ms)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     Ok(Answer::Done)
 }
@@ -442,24 +416,17 @@ pub async fn move_bookings(
         if moved == 0 {
             continue;
         }
-        let reopened = sqlx::query(
-            "UPDATE applications SET status = 'ac_invited', updated_at = $2 WHERE id = $1 AND status = 'ac_booked'",
+        // An accepted seat becomes an invitation to accept the new one.
+        applications::move_in_tx(
+            &mut tx,
+            &b.application_id,
+            Status::AcBooked,
+            Status::AcInvited,
+            "scheduler",
+            Some("moved to another session at their request"),
+            now,
         )
-        .bind(&b.application_id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if reopened == 1 {
-            sqlx::query(
-                "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-                 VALUES ($1, 'ac_booked', 'ac_invited', 'scheduler', 'moved to another session at their request', $2)",
-            )
-            .bind(&b.application_id)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
+        .await?;
         // A reminder of the session left, not yet sent, would send them to the wrong place.
         notifications::cancel_pending(&mut tx, &b.application_id, "ac_reminder", now).await?;
         if notifications::insert(&mut tx, &b.email, now).await? {

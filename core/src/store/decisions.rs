@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::applications::{self, NewEvent};
+use super::applications::{self, Move};
 use super::notifications::{self, NewNotification};
 use super::{Db, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
@@ -99,29 +99,28 @@ pub async fn apply(
         for to in [Status::Offered, Status::Reserve, Status::Rejected] {
             let froms: &[Status] =
                 if to == Status::Offered { &[Status::Assessed, Status::Reserve] } else { &[Status::Assessed] };
-            let ids: Vec<&str> = chunk.iter().filter(|d| status_of(&d.outcome) == to).map(|d| d.id.as_str()).collect();
+            let moves: Vec<Move<'_>> = chunk
+                .iter()
+                .filter(|d| status_of(&d.outcome) == to)
+                .map(|d| Move {
+                    id: &d.id,
+                    note: match (&d.outcome, d.rank) {
+                        (Outcome::Offer { organisation }, Some(r)) => {
+                            Some(format!("offer with {organisation} (rank {r})"))
+                        }
+                        (Outcome::Reserve, Some(r)) => Some(format!("reserve (rank {r})")),
+                        _ => None,
+                    },
+                })
+                .collect();
             for &from in froms {
-                let changed = applications::move_many(&mut tx, &ids, from, to, now).await?;
+                let changed = applications::move_many(&mut tx, "decisions", from, to, &moves, now).await?;
                 moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)).map(|d| (d, from)));
             }
         }
         if moved.is_empty() {
             continue;
         }
-        let events: Vec<NewEvent<'_>> = moved
-            .iter()
-            .map(|(d, from)| NewEvent {
-                application_id: &d.id,
-                from: *from,
-                to: status_of(&d.outcome),
-                note: match (&d.outcome, d.rank) {
-                    (Outcome::Offer { organisation }, Some(r)) => Some(format!("offer with {organisation} (rank {r})")),
-                    (Outcome::Reserve, Some(r)) => Some(format!("reserve (rank {r})")),
-                    _ => None,
-                },
-            })
-            .collect();
-        applications::insert_events(&mut tx, "decisions", &events, now).await?;
         let offers: Vec<(&Decision, &String)> = moved
             .iter()
             .filter_map(|(d, _)| match &d.outcome {
@@ -209,15 +208,20 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    let moved = sqlx::query("UPDATE applications SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
-        .bind(application)
-        .bind(to_offer)
-        .bind(now_ms)
-        .bind(&offer.state)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if changed == 0 || moved == 0 {
+    // The offer's states are the application's: offered, accepted, declined.
+    let status = |s: &str| Status::parse(s).ok_or_else(|| sqlx::Error::Protocol(format!("an offer state {s}")));
+    let moved = changed == 1
+        && applications::move_in_tx(
+            &mut tx,
+            application,
+            status(&offer.state)?,
+            status(to_offer)?,
+            "applicant",
+            None,
+            now,
+        )
+        .await?;
+    if !moved {
         drop(tx);
         let status: Option<String> = sqlx::query("SELECT status FROM applications WHERE id = $1")
             .bind(application)
@@ -227,16 +231,6 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
             .transpose()?;
         return Ok(Answer::Not(format!("{}, and the application is {}", offer.state, status.unwrap_or_default())));
     }
-    sqlx::query(
-        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-         VALUES ($1, $2, $3, 'applicant', NULL, $4)",
-    )
-    .bind(application)
-    .bind(&offer.state)
-    .bind(to_offer)
-    .bind(now_ms)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     Ok(Answer::Done)
 }

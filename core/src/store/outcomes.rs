@@ -95,7 +95,7 @@ pub async fn record(
         return Err(RecordError::Exists(occasion));
     }
     if matches!(outcome, Outcome::Placement { .. })
-        && !super::applications::move_in_tx(&mut tx, id, Status::Accepted, Status::Placed, actor, None, now).await?
+        && !super::applications::move_in_tx(&mut tx, &key, Status::Accepted, Status::Placed, actor, None, now).await?
     {
         return Err(RecordError::WrongStatus(status, "accepted"));
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::applications::{self, NewEvent};
+use super::applications::{self, Move};
 use super::notifications::{self, NewNotification};
 use super::{Db, to_ms};
 use crate::domain::application::ApplicantDetails;
@@ -115,8 +115,13 @@ pub async fn apply(
         let mut tx = db.pool().begin().await?;
         let mut moved: Vec<&Decision> = Vec::with_capacity(chunk.len());
         for outcome in [Outcome::Shortlisted, Outcome::Reserve, Outcome::Rejected] {
-            let ids: Vec<&str> = chunk.iter().filter(|d| d.outcome == outcome).map(|d| d.id.as_str()).collect();
-            let changed = applications::move_many(&mut tx, &ids, Status::Scored, outcome_status(outcome), now).await?;
+            let moves: Vec<Move<'_>> = chunk
+                .iter()
+                .filter(|d| d.outcome == outcome)
+                .map(|d| Move { id: &d.id, note: Some(d.reason.to_owned()) })
+                .collect();
+            let changed =
+                applications::move_many(&mut tx, "sift", Status::Scored, outcome_status(outcome), &moves, now).await?;
             moved.extend(chunk.iter().filter(|d| changed.contains(&d.id)));
         }
         if moved.is_empty() {
@@ -125,16 +130,6 @@ pub async fn apply(
             on_chunk(done);
             continue;
         }
-        let events: Vec<NewEvent<'_>> = moved
-            .iter()
-            .map(|d| NewEvent {
-                application_id: &d.id,
-                from: Status::Scored,
-                to: outcome_status(d.outcome),
-                note: Some(d.reason.to_owned()),
-            })
-            .collect();
-        applications::insert_events(&mut tx, "sift", &events, now).await?;
         // results
         const C: usize = 9;
         let values: Vec<String> = (0..moved.len())
@@ -249,8 +244,10 @@ pub async fn call_up(
     now: Timestamp,
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
     let mut tx = db.pool().begin().await?;
-    let ids: Vec<&str> = called.iter().map(|(id, _)| id.as_str()).collect();
-    let moved = applications::move_many(&mut tx, &ids, Status::Reserve, Status::Shortlisted, now).await?;
+    let moves: Vec<Move<'_>> =
+        called.iter().map(|(id, _)| Move { id, note: Some("called up from the reserve list".into()) }).collect();
+    let moved =
+        applications::move_many(&mut tx, "scheduler", Status::Reserve, Status::Shortlisted, &moves, now).await?;
     let moved: Vec<&(String, NewNotification)> = called.iter().filter(|(id, _)| moved.contains(id)).collect();
     if !moved.is_empty() {
         let sql = format!(
@@ -263,16 +260,6 @@ pub async fn call_up(
         }
         q.execute(&mut *tx).await?;
     }
-    let events: Vec<NewEvent<'_>> = moved
-        .iter()
-        .map(|(id, _)| NewEvent {
-            application_id: id,
-            from: Status::Reserve,
-            to: Status::Shortlisted,
-            note: Some("called up from the reserve list".into()),
-        })
-        .collect();
-    applications::insert_events(&mut tx, "scheduler", &events, now).await?;
     let mail: Vec<NewNotification> = moved.iter().map(|(_, e)| e.clone()).collect();
     notifications::insert_many(&mut tx, &mail, now).await?;
     let emails = mail.iter().map(|n| n.id).collect();

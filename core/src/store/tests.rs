@@ -183,7 +183,16 @@ pub async fn submit(db: &Db, s: Submission<'_>) -> sqlx::Result<Submitted> {
             .await?
             .try_get("n")?;
     let completed = open == 0
-        && move_in_tx(&mut tx, s.app, Status::TestsInvited, Status::TestsCompleted, "applicant", None, s.now).await?;
+        && move_in_tx(
+            &mut tx,
+            &s.app.to_string(),
+            Status::TestsInvited,
+            Status::TestsCompleted,
+            "applicant",
+            None,
+            s.now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Submitted::Recorded { completed })
 }
@@ -242,7 +251,7 @@ pub async fn save_first_scores(
     now: Timestamp,
 ) -> sqlx::Result<bool> {
     let mut tx = db.pool().begin().await?;
-    if !move_in_tx(&mut tx, app, Status::TestsCompleted, Status::Scored, "system", None, now).await? {
+    if !move_in_tx(&mut tx, &app.to_string(), Status::TestsCompleted, Status::Scored, "system", None, now).await? {
         return Ok(false);
     }
     write_scores(&mut tx, &app.to_string(), scheme, card, to_ms(now)).await?;
