@@ -282,6 +282,8 @@ fn allocation() -> (usize, usize, f64, usize) {
                 date: day(i / 4),
                 preference_key: venues[(i % 4) as usize].to_owned(),
                 capacity: 20,
+                booked: 0,
+                min_group: 0,
                 provisions,
                 assessors: (0..4).map(|a| (format!("a{i}-{a}"), format!("org{}", next(20)))).collect(),
             }

@@ -34,6 +34,19 @@ async fn centres_are_loaded_listed_and_added(backend: Backend) {
     assert_eq!(res.status(), 422);
     let p: Value = res.json().await.unwrap();
     assert_eq!(p["errors"][0]["field"], "sessions[0].end");
+
+    // A group exercise can ask for a minimum group; it is listed with the session.
+    let mut grouped = centre.clone();
+    grouped["id"] = json!("ac-7");
+    grouped["sessions"][0]["min_group"] = json!(9);
+    let res = app.post_json(path, Some(&recruiter), &grouped).await;
+    assert_eq!(res.status(), 422, "more than the 8 seats");
+    assert_eq!(res.json::<Value>().await.unwrap()["errors"][0]["field"], "sessions[0].min_group");
+    grouped["sessions"][0]["min_group"] = json!(4);
+    assert_eq!(app.post_json(path, Some(&recruiter), &grouped).await.status(), 201);
+    let listed: Value = app.get(path, Some(&recruiter)).await.json().await.unwrap();
+    let added = listed["centres"].as_array().unwrap().iter().find(|c| c["id"] == "ac-7").unwrap();
+    assert_eq!(added["sessions"][0]["min_group"], 4);
     app.stop().await;
 }
 

@@ -41,17 +41,22 @@ fn free_sessions(
     centres
         .iter()
         .flat_map(|c| {
-            c.sessions.iter().map(move |s| Session {
-                id: format!("{}/{}", c.id, s.id),
-                date: c.date,
-                preference_key: c.id.clone(),
-                capacity: if clock.instant(c.date, s.start).is_ok_and(|t| t > now) {
-                    s.capacity.saturating_sub(taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0))
-                } else {
-                    0
-                },
-                provisions: s.provisions.clone(),
-                assessors: s.assessors.iter().map(|a| (a.id.clone(), a.organisation.clone())).collect(),
+            c.sessions.iter().map(move |s| {
+                let booked = taken.get(&(c.id.clone(), s.id.clone())).copied().unwrap_or(0);
+                Session {
+                    id: format!("{}/{}", c.id, s.id),
+                    date: c.date,
+                    preference_key: c.id.clone(),
+                    capacity: if clock.instant(c.date, s.start).is_ok_and(|t| t > now) {
+                        s.capacity.saturating_sub(booked)
+                    } else {
+                        0
+                    },
+                    booked,
+                    min_group: s.min_group.unwrap_or(0),
+                    provisions: s.provisions.clone(),
+                    assessors: s.assessors.iter().map(|a| (a.id.clone(), a.organisation.clone())).collect(),
+                }
             })
         })
         .collect()

@@ -1,24 +1,39 @@
 //! Assigning shortlisted candidates to assessment-centre sessions (SPEC §3,
-//! "Assessment centres") — the pure optimisation, not yet wired to an endpoint.
+//! "Assessment centres") — the pure optimisation behind the schedule worker.
 //!
 //! Hard constraints: never over a session's capacity; never on a date the
 //! candidate cannot attend; an adjustment only where the session provides it;
 //! no assessor with a conflict (same organisation as the candidate's employer,
-//! or a declared conflict). Within those: as many candidates placed as possible,
-//! then the greatest total preference.
+//! or a declared conflict); and a session with a minimum group size gets either
+//! nobody new or enough to reach it, counting those already booked. Within those,
+//! in this order: as many candidates placed as possible, then the greatest total
+//! preference, then the most balanced sessions — the least Σ (1 + 2 + … + n) over
+//! sessions, n a session's head count (booked and new), i.e. the least Σ n². Head
+//! counts rather than fill ratios: what an uneven plan breaks is a group exercise
+//! (a group of one), a head count is what assessors see, and it keeps every cost an
+//! exact integer. Sessions of unequal capacity therefore even out their head counts
+//! until the smaller ones are full.
 //!
-//! Solved exactly as a min-cost max-flow: source → candidate group → session
-//! class (cost = best preference − preference) → sink (capacity). Sessions that
-//! no candidate can tell apart (same date, provisions, preference key, and the
-//! same assessors *that anyone has a conflict with*) form one class; candidates
-//! who suit the same classes with the same preferences form one group. Both are
-//! interchangeable within themselves, so the flow on the small graph is optimal
-//! for the whole problem. Successive shortest paths with Dijkstra on reduced costs
-//! give a maximum flow of minimum cost, i.e. most placed, then best preference.
-//! Deterministic: nodes are ordered by id and ties go to the lower index.
+//! Solved exactly as a min-cost max-flow: source → candidate group → session class
+//! (cost BIG·(best preference − preference)) → sink, through one arc per seat level:
+//! the k-th new seat of a session costs the head count it makes, booked + k. Costs
+//! rising seat by seat (convex) make a min-cost flow fill each session's seats in
+//! order, and BIG is larger than any total of seat costs, so preference always comes
+//! before balance. Sessions that no candidate can tell apart (same date, provisions,
+//! preference key, and the same assessors *that anyone has a conflict with*) form one
+//! class; candidates who suit the same classes with the same preferences form one
+//! group. Both are interchangeable within themselves, so the flow on the small graph
+//! is optimal for the whole problem, and seats of one cost in one class are one arc:
+//! a class has one sink arc per seat level, not one per seat.
+//!
+//! A minimum makes a session semi-continuous (0, or the minimum up to capacity),
+//! which no single flow expresses; it is solved by branch and bound over flows, in
+//! `search`. Deterministic: nodes are ordered by id and ties go to the lower index.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+mod flow;
+mod search;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -29,7 +44,12 @@ pub struct Session {
     pub date: Date,
     /// What candidates' preferences refer to (e.g. the venue).
     pub preference_key: String,
+    /// Seats still free.
     pub capacity: u32,
+    /// Seats already taken: they count towards the minimum and the balance.
+    pub booked: u32,
+    /// The smallest group the session may run with, counting `booked` (0 or 1: none).
+    pub min_group: u32,
     pub provisions: Vec<String>,
     /// (assessor id, organisation)
     pub assessors: Vec<(String, String)>,
@@ -54,7 +74,8 @@ pub struct Candidate {
 pub enum Unplaced {
     /// No session the candidate could attend exists at all.
     NoSuitableSession,
-    /// Suitable sessions exist but their seats went to others in an optimal plan.
+    /// Suitable sessions exist but their seats went to others in an optimal plan, or
+    /// too few could go to them to make up a session's minimum group.
     SessionsFull,
 }
 
@@ -65,6 +86,9 @@ pub struct Plan {
     /// Candidates left for the waiting list, with the reason.
     pub waiting: Vec<(String, Unplaced)>,
     pub total_preference: u64,
+    /// False only when minimum group sizes made the search too large to finish: the
+    /// plan then keeps every constraint but may not be the best one.
+    pub proven_optimal: bool,
 }
 
 /// Whether the candidate may sit this session.
@@ -78,135 +102,6 @@ pub fn suitable(c: &Candidate, s: &Session) -> bool {
             .any(|(who, org)| c.conflicts.contains(who) || c.employer.as_deref() == Some(org.as_str()))
 }
 
-struct Edge {
-    to: usize,
-    cap: i64,
-    cost: i64,
-}
-
-struct Graph {
-    edges: Vec<Edge>,
-    adj: Vec<Vec<usize>>,
-}
-
-impl Graph {
-    fn new(n: usize) -> Self {
-        Self { edges: Vec::new(), adj: vec![Vec::new(); n] }
-    }
-    fn add(&mut self, from: usize, to: usize, cap: i64, cost: i64) -> usize {
-        self.adj[from].push(self.edges.len());
-        self.edges.push(Edge { to, cap, cost });
-        self.adj[to].push(self.edges.len());
-        self.edges.push(Edge { to: from, cap: 0, cost: -cost });
-        self.edges.len() - 2
-    }
-
-    /// Min-cost max-flow by the primal-dual method: Dijkstra on reduced costs finds the
-    /// next shortest distance, then a blocking flow (Dinic) pushes everything that travels
-    /// at that distance at once. All original costs are ≥ 0. The number of rounds is the
-    /// number of distinct path costs, which is small (preferences are small integers).
-    fn min_cost_max_flow(&mut self, s: usize, t: usize) {
-        let n = self.adj.len();
-        let mut potential = vec![0i64; n];
-        loop {
-            let mut dist = vec![i64::MAX; n];
-            dist[s] = 0;
-            let mut heap = BinaryHeap::new();
-            heap.push(Reverse((0i64, s)));
-            while let Some(Reverse((d, u))) = heap.pop() {
-                if d > dist[u] {
-                    continue;
-                }
-                for &e in &self.adj[u] {
-                    let edge = &self.edges[e];
-                    if edge.cap <= 0 {
-                        continue;
-                    }
-                    let nd = d + edge.cost + potential[u] - potential[edge.to];
-                    if nd < dist[edge.to] {
-                        dist[edge.to] = nd;
-                        heap.push(Reverse((nd, edge.to)));
-                    }
-                }
-            }
-            if dist[t] == i64::MAX {
-                return;
-            }
-            for v in 0..n {
-                // Unreached nodes keep their reduced costs non-negative by moving as far as t.
-                potential[v] += dist[v].min(dist[t]);
-            }
-            self.blocking_flows(s, t, &potential);
-        }
-    }
-
-    /// Dinic's algorithm restricted to admissible edges (reduced cost 0, capacity left).
-    fn blocking_flows(&mut self, s: usize, t: usize, potential: &[i64]) {
-        let n = self.adj.len();
-        let admissible = |g: &Graph, u: usize, e: usize| {
-            g.edges[e].cap > 0 && g.edges[e].cost + potential[u] - potential[g.edges[e].to] == 0
-        };
-        loop {
-            let mut level = vec![usize::MAX; n];
-            level[s] = 0;
-            let mut queue = std::collections::VecDeque::from([s]);
-            while let Some(u) = queue.pop_front() {
-                for &e in &self.adj[u] {
-                    let v = self.edges[e].to;
-                    if level[v] == usize::MAX && admissible(self, u, e) {
-                        level[v] = level[u] + 1;
-                        queue.push_back(v);
-                    }
-                }
-            }
-            if level[t] == usize::MAX {
-                return;
-            }
-            let mut next = vec![0usize; n];
-            // Iterative DFS with current-arc pointers.
-            loop {
-                let mut path: Vec<usize> = Vec::new();
-                let mut u = s;
-                let found = loop {
-                    if u == t {
-                        break true;
-                    }
-                    let mut advanced = false;
-                    while next[u] < self.adj[u].len() {
-                        let e = self.adj[u][next[u]];
-                        let v = self.edges[e].to;
-                        if level[v] == level[u] + 1 && admissible(self, u, e) {
-                            path.push(e);
-                            u = v;
-                            advanced = true;
-                            break;
-                        }
-                        next[u] += 1;
-                    }
-                    if !advanced {
-                        if u == s {
-                            break false;
-                        }
-                        // Dead end: retreat and skip the edge that led here.
-                        level[u] = usize::MAX;
-                        let e = path.pop().expect("not at the source");
-                        u = self.edges[e ^ 1].to;
-                        next[u] += 1;
-                    }
-                };
-                if !found {
-                    break;
-                }
-                let push = path.iter().map(|&e| self.edges[e].cap).min().unwrap_or(0);
-                for &e in &path {
-                    self.edges[e].cap -= push;
-                    self.edges[e ^ 1].cap += push;
-                }
-            }
-        }
-    }
-}
-
 /// What makes two sessions alike for every candidate: date, preference key, provisions, only
 /// those assessor organisations and ids that some candidate has a conflict with, and the
 /// session's own id if some candidate excludes it.
@@ -216,6 +111,11 @@ type ClassKey = (Date, String, Vec<String>, Vec<String>, Vec<String>, Option<Str
 type Signature = Vec<(usize, u32)>;
 
 pub fn allocate(candidates: &[Candidate], sessions: &[Session]) -> Plan {
+    plan_within(candidates, sessions, None)
+}
+
+/// `allocate` with the search for minimum group sizes held to `budget` (None: the default).
+fn plan_within(candidates: &[Candidate], sessions: &[Session], budget: Option<usize>) -> Plan {
     let mut cands: Vec<&Candidate> = candidates.iter().collect();
     cands.sort_by(|a, b| a.id.cmp(&b.id));
     let mut sess: Vec<&Session> = sessions.iter().collect();
@@ -253,45 +153,28 @@ pub fn allocate(candidates: &[Candidate], sessions: &[Session]) -> Plan {
         groups.entry(signature).or_default().push(i);
     }
     let groups: Vec<(Signature, Vec<usize>)> = groups.into_iter().collect();
-    let best = i64::from(groups.iter().flat_map(|(sig, _)| sig.iter().map(|(_, p)| *p)).max().unwrap_or(0));
 
-    let (source, sink) = (0, 1);
-    let group_node = |g: usize| 2 + g;
-    let class_node = |j: usize| 2 + groups.len() + j;
-    let mut graph = Graph::new(2 + groups.len() + classes.len());
-    let mut flows: Vec<(usize, usize, usize, i64)> = Vec::new(); // (group, class, edge, capacity)
-    for (g, (signature, members)) in groups.iter().enumerate() {
-        let size = members.len() as i64;
-        graph.add(source, group_node(g), size, 0);
-        for &(j, pref) in signature {
-            let e = graph.add(group_node(g), class_node(j), size, best - i64::from(pref));
-            flows.push((g, j, e, size));
-        }
-    }
-    for (j, class) in classes.iter().enumerate() {
-        let cap: u32 = class.iter().map(|s| s.capacity).sum();
-        graph.add(class_node(j), sink, i64::from(cap), 0);
-    }
-    graph.min_cost_max_flow(source, sink);
+    let problem = search::Problem::new(&classes, &groups, cands.len());
+    let (best, proven_optimal) = problem.solve(budget);
 
     // Members of a group go, in id order, to its classes in class order as the flow says;
-    // each class's candidates then fill its sessions in id order.
+    // each class's candidates then fill its sessions in id order, as many as the flow gave each.
     let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
     let mut next_member = vec![0usize; groups.len()];
-    for (g, j, e, size) in &flows {
-        let used = (size - graph.edges[*e].cap) as usize;
-        let members = &groups[*g].1;
-        per_class[*j].extend_from_slice(&members[next_member[*g]..next_member[*g] + used]);
-        next_member[*g] += used;
+    for ((g, j), &used) in problem.arcs().zip(&best.used) {
+        let members = &groups[g].1;
+        per_class[j].extend_from_slice(&members[next_member[g]..next_member[g] + used]);
+        next_member[g] += used;
     }
     let mut placed = vec![false; cands.len()];
     let mut assigned = Vec::new();
     let mut total = 0u64;
     for (j, members) in per_class.iter_mut().enumerate() {
         members.sort_unstable();
-        let mut seats = classes[j].iter().flat_map(|s| std::iter::repeat_n(s.id.as_str(), s.capacity as usize));
+        let mut seats =
+            classes[j].iter().zip(&best.counts[j]).flat_map(|(s, &n)| std::iter::repeat_n(s.id.as_str(), n as usize));
         for &i in members.iter() {
-            let session = seats.next().expect("the flow never exceeds a class's capacity");
+            let session = seats.next().expect("the flow gives a class's sessions all its candidates");
             assigned.push((cands[i].id.clone(), session.to_owned()));
             placed[i] = true;
             total += u64::from(cands[i].preferences.get(&classes[j][0].preference_key).copied().unwrap_or(0));
@@ -304,7 +187,7 @@ pub fn allocate(candidates: &[Candidate], sessions: &[Session]) -> Plan {
         waiting.extend(members.iter().filter(|i| !placed[**i]).map(|i| (cands[*i].id.clone(), why)));
     }
     waiting.sort_by(|a, b| a.0.cmp(&b.0));
-    Plan { assigned, waiting, total_preference: total }
+    Plan { assigned, waiting, total_preference: total, proven_optimal }
 }
 
 #[cfg(test)]
@@ -322,6 +205,8 @@ mod tests {
             date: d(day),
             preference_key: venue.into(),
             capacity: cap,
+            booked: 0,
+            min_group: 0,
             provisions: provisions.iter().map(|p| (*p).into()).collect(),
             assessors: assessors.iter().map(|(a, o)| ((*a).into(), (*o).into())).collect(),
         }
@@ -343,6 +228,19 @@ mod tests {
             exclude: Vec::new(),
             preferences: prefs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
         }
+    }
+
+    /// Head counts of the used sessions, by session id.
+    fn sizes(plan: &Plan) -> BTreeMap<String, u32> {
+        let mut sizes = BTreeMap::new();
+        for (_, s) in &plan.assigned {
+            *sizes.entry(s.clone()).or_default() += 1;
+        }
+        sizes
+    }
+
+    fn equal(n: usize) -> Vec<Candidate> {
+        (0..n).map(|i| cand(&format!("c{i:02}"), &[], &[], None, &[])).collect()
     }
 
     #[test]
@@ -371,53 +269,133 @@ mod tests {
         assert!(plan.assigned.contains(&("c2".to_owned(), "s1".to_owned())));
     }
 
-    /// Brute force: the best (placed, preference) over every assignment of small instances.
-    fn brute(cands: &[Candidate], sessions: &[Session]) -> (usize, u64) {
-        fn go(
-            i: usize,
-            cands: &[Candidate],
-            sessions: &[Session],
-            left: &mut Vec<u32>,
-            placed: usize,
-            pref: u64,
-            best: &mut (usize, u64),
-        ) {
+    #[test]
+    fn spare_seats_are_shared_out_evenly() {
+        // The issue: 61 candidates into seven 10-seat sessions came out 10,10,10,10,10,10,1.
+        let sessions: Vec<Session> = (0..7).map(|i| session(&format!("s{i}"), 1, "leeds", 10, &[], &[])).collect();
+        let plan = allocate(&equal(61), &sessions);
+        assert_eq!(plan.assigned.len(), 61);
+        let sizes = sizes(&plan);
+        let (min, max) = (sizes.values().min().copied(), sizes.values().max().copied());
+        assert_eq!((sizes.len(), min, max), (7, Some(8), Some(9)), "{sizes:?}");
+    }
+
+    #[test]
+    fn sessions_candidates_can_tell_apart_are_balanced_too() {
+        let sessions: Vec<Session> = (1..4).map(|i| session(&format!("s{i}"), i, "leeds", 10, &[], &[])).collect();
+        let plan = allocate(&equal(12), &sessions);
+        assert_eq!(sizes(&plan).into_values().collect::<Vec<_>>(), [4, 4, 4]);
+    }
+
+    #[test]
+    fn preference_comes_before_balance_and_bookings_count_towards_it() {
+        let sessions = [session("s1", 1, "a", 10, &[], &[]), session("s2", 1, "b", 10, &[], &[])];
+        let cands: Vec<Candidate> = (0..5).map(|i| cand(&format!("c{i}"), &[], &[], None, &[("a", 1)])).collect();
+        assert_eq!(sizes(&allocate(&cands, &sessions)), BTreeMap::from([("s1".to_owned(), 5)]));
+
+        // s1 already seats 6: the four newcomers even it out by going to s2.
+        let mut sessions = [session("s1", 1, "a", 4, &[], &[]), session("s2", 1, "a", 10, &[], &[])];
+        sessions[0].booked = 6;
+        assert_eq!(sizes(&allocate(&equal(4), &sessions)), BTreeMap::from([("s2".to_owned(), 4)]));
+    }
+
+    #[test]
+    fn a_session_runs_with_its_minimum_group_or_not_at_all() {
+        // Twelve candidates, seven sessions of at least five: two sessions of six, not 2,2,2,2,2,1,1.
+        let mut sessions: Vec<Session> = (0..7).map(|i| session(&format!("s{i}"), 1, "leeds", 10, &[], &[])).collect();
+        for s in &mut sessions {
+            s.min_group = 5;
+        }
+        let plan = allocate(&equal(12), &sessions);
+        assert!(plan.proven_optimal);
+        assert_eq!(sizes(&plan).into_values().collect::<Vec<_>>(), [6, 6]);
+
+        // Two candidates cannot make up a group of three: they wait.
+        sessions.truncate(1);
+        sessions[0].min_group = 3;
+        let plan = allocate(&equal(2), &sessions);
+        assert!(plan.assigned.is_empty());
+        assert_eq!(plan.waiting.iter().map(|(_, why)| *why).collect::<Vec<_>>(), [Unplaced::SessionsFull; 2]);
+
+        // Those already booked count: with two seated, one newcomer still waits, two are placed.
+        sessions[0].min_group = 4;
+        sessions[0].booked = 2;
+        assert!(allocate(&equal(1), &sessions).assigned.is_empty());
+        assert_eq!(allocate(&equal(2), &sessions).assigned.len(), 2);
+    }
+
+    #[test]
+    fn a_minimum_can_send_candidates_elsewhere() {
+        // All three fit s1 (a group of three at least) or s2 (one seat): the minimum holds, three placed.
+        let mut sessions = [session("s1", 1, "a", 3, &[], &[]), session("s2", 2, "a", 1, &[], &[])];
+        sessions[0].min_group = 3;
+        let plan = allocate(&equal(3), &sessions);
+        assert_eq!(sizes(&plan), BTreeMap::from([("s1".to_owned(), 3)]));
+        // Only two suit s1: it cannot run, so one is placed (in s2), one waits.
+        let mut cands = equal(3);
+        cands[2].unavailable.push(d(1));
+        let plan = allocate(&cands, &sessions);
+        assert_eq!(plan.assigned.len(), 1);
+        assert_eq!(sizes(&plan), BTreeMap::from([("s2".to_owned(), 1)]));
+    }
+
+    /// What a plan achieves, larger is better: (placed, total preference, least balance).
+    type Value = (usize, u64, std::cmp::Reverse<u64>);
+
+    /// Balance: Σ 1 + 2 + … + n over sessions, n the head count (booked and new).
+    fn balance(sessions: &[Session], new: &[u32]) -> u64 {
+        sessions.iter().zip(new).map(|(s, &n)| (1..=u64::from(n)).map(|k| u64::from(s.booked) + k).sum::<u64>()).sum()
+    }
+
+    /// A session given anyone reaches its minimum, counting those booked.
+    fn keeps_minimum(s: &Session, new: u32) -> bool {
+        new == 0 || s.booked + new >= s.min_group
+    }
+
+    /// Brute force: the best value over every assignment of small instances.
+    fn brute(cands: &[Candidate], sessions: &[Session]) -> Value {
+        fn go(i: usize, cands: &[Candidate], sessions: &[Session], new: &mut Vec<u32>, pref: u64, best: &mut Value) {
             if i == cands.len() {
-                if (placed, pref) > *best {
-                    *best = (placed, pref);
+                if sessions.iter().zip(new.iter()).all(|(s, &n)| keeps_minimum(s, n)) {
+                    let placed = new.iter().sum::<u32>() as usize;
+                    let value = (placed, pref, std::cmp::Reverse(balance(sessions, new)));
+                    *best = value.max(*best);
                 }
                 return;
             }
-            go(i + 1, cands, sessions, left, placed, pref, best);
+            go(i + 1, cands, sessions, new, pref, best);
             for (j, s) in sessions.iter().enumerate() {
-                if left[j] > 0 && suitable(&cands[i], s) {
-                    left[j] -= 1;
+                if new[j] < s.capacity && suitable(&cands[i], s) {
+                    new[j] += 1;
                     let p = u64::from(cands[i].preferences.get(&s.preference_key).copied().unwrap_or(0));
-                    go(i + 1, cands, sessions, left, placed + 1, pref + p, best);
-                    left[j] += 1;
+                    go(i + 1, cands, sessions, new, pref + p, best);
+                    new[j] -= 1;
                 }
             }
         }
-        let mut best = (0, 0);
-        go(0, cands, sessions, &mut sessions.iter().map(|s| s.capacity).collect(), 0, 0, &mut best);
+        let mut best = (0, 0, std::cmp::Reverse(u64::MAX));
+        go(0, cands, sessions, &mut vec![0; sessions.len()], 0, &mut best);
         best
     }
 
     fn instance() -> impl Strategy<Value = (Vec<Candidate>, Vec<Session>)> {
-        let session_strategy =
-            (1i8..4, 0usize..2, 0u32..3, any::<bool>(), 0usize..3).prop_map(|(day, venue, cap, step_free, org)| {
-                (day, ["v0", "v1"][venue], cap, step_free, ["o0", "o1", "o2"][org])
-            });
+        let session_strategy = (1i8..4, 0usize..2, 0u32..4, any::<bool>(), 0usize..3, 0u32..2, 0u32..4).prop_map(
+            |(day, venue, cap, step_free, org, booked, min)| {
+                (day, ["v0", "v1"][venue], cap, step_free, ["o0", "o1", "o2"][org], booked, min)
+            },
+        );
         let candidate =
             (proptest::collection::vec(1i8..4, 0..2), any::<bool>(), 0usize..4, 0u32..4, 0u32..4, 0usize..6);
-        (proptest::collection::vec(session_strategy, 1..4), proptest::collection::vec(candidate, 0..6)).prop_map(
+        (proptest::collection::vec(session_strategy, 1..4), proptest::collection::vec(candidate, 0..7)).prop_map(
             |(ss, cs)| {
                 let sessions = ss
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (day, venue, cap, sf, org))| {
+                    .map(|(i, (day, venue, cap, sf, org, booked, min))| {
                         let prov: &[&str] = if sf { &["step_free_access"] } else { &[] };
-                        session(&format!("s{i}"), day, venue, cap, prov, &[(&format!("a{i}"), org)])
+                        let mut s = session(&format!("s{i}"), day, venue, cap, prov, &[(&format!("a{i}"), org)]);
+                        (s.booked, s.min_group) = (booked, min);
+                        s
                     })
                     .collect();
                 let candidates = cs
@@ -440,31 +418,40 @@ mod tests {
         )
     }
 
+    /// The plan keeps every hard constraint; returns its value.
+    fn check(plan: &Plan, cands: &[Candidate], sessions: &[Session]) -> Result<Value, TestCaseError> {
+        let mut new = vec![0u32; sessions.len()];
+        for (c, s) in &plan.assigned {
+            let cand = cands.iter().find(|x| &x.id == c).unwrap();
+            let j = sessions.iter().position(|x| &x.id == s).unwrap();
+            prop_assert!(suitable(cand, &sessions[j]), "{c} cannot sit {s}");
+            new[j] += 1;
+        }
+        for (s, &n) in sessions.iter().zip(&new) {
+            prop_assert!(n <= s.capacity, "{} over capacity", s.id);
+            prop_assert!(keeps_minimum(s, n), "{} below its minimum with {n}", s.id);
+        }
+        prop_assert_eq!(plan.assigned.len() + plan.waiting.len(), cands.len());
+        Ok((plan.assigned.len(), plan.total_preference, std::cmp::Reverse(balance(sessions, &new))))
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn the_plan_is_feasible_and_optimal((cands, sessions) in instance()) {
             let plan = allocate(&cands, &sessions);
-            // Feasible: every assignment suits, no session over capacity, nobody twice.
-            let mut used: BTreeMap<&str, u32> = BTreeMap::new();
-            for (c, s) in &plan.assigned {
-                let cand = cands.iter().find(|x| &x.id == c).unwrap();
-                let sess = sessions.iter().find(|x| &x.id == s).unwrap();
-                prop_assert!(suitable(cand, sess), "{c} cannot sit {s}");
-                *used.entry(s.as_str()).or_default() += 1;
-            }
-            for s in &sessions {
-                prop_assert!(used.get(s.id.as_str()).copied().unwrap_or(0) <= s.capacity);
-            }
-            prop_assert_eq!(plan.assigned.len() + plan.waiting.len(), cands.len());
-            // Optimal: as many placed as possible, then the best total preference.
-            prop_assert_eq!((plan.assigned.len(), plan.total_preference), brute(&cands, &sessions));
+            // Optimal: most placed, then the best total preference, then the most balanced.
+            prop_assert!(plan.proven_optimal);
+            prop_assert_eq!(check(&plan, &cands, &sessions)?, brute(&cands, &sessions));
             // Deterministic regardless of input order.
             let mut rev_c = cands.clone();
             rev_c.reverse();
             let mut rev_s = sessions.clone();
             rev_s.reverse();
             prop_assert_eq!(allocate(&rev_c, &rev_s), plan);
+            // A search cut short still keeps every constraint.
+            let hurried = plan_within(&cands, &sessions, Some(0));
+            prop_assert!(check(&hurried, &cands, &sessions)? <= brute(&cands, &sessions));
         }
     }
 }

@@ -171,6 +171,7 @@ mod tests {
             start: jiff::civil::time(9, 0, 0, 0),
             end: jiff::civil::time(12, 0, 0, 0),
             capacity: 4,
+            min_group: None,
             exercises: vec![
                 Exercise {
                     kind: ExerciseKind::Interview,

@@ -30,6 +30,10 @@ pub struct SessionDef {
     pub start: Time,
     pub end: Time,
     pub capacity: u32,
+    /// The smallest group the session may run with (a group exercise needs a group): the
+    /// scheduler gives it nobody rather than fewer. None: any number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_group: Option<u32>,
     pub exercises: Vec<Exercise>,
     #[serde(default)]
     pub assessors: Vec<Assessor>,
@@ -161,6 +165,11 @@ impl AssessmentCentre {
             if s.capacity == 0 {
                 e.push(sp("capacity"), "must be at least 1");
             }
+            match s.min_group {
+                Some(0) => e.push(sp("min_group"), "must be at least 1"),
+                Some(m) if m > s.capacity => e.push(sp("min_group"), "must not be more than capacity"),
+                _ => {}
+            }
             if s.exercises.is_empty() {
                 e.push(sp("exercises"), "a session runs at least one exercise");
             }
@@ -211,5 +220,18 @@ mod tests {
         let e = AssessmentCentre::parse_json(v).unwrap_err();
         let fields: Vec<_> = e.iter().map(|x| x.field.as_str()).collect();
         assert_eq!(fields, ["sessions[0].end", "sessions[0].capacity", "sessions[0].provisions[0]"]);
+    }
+
+    #[test]
+    fn a_minimum_group_is_between_one_and_the_capacity() {
+        let mut v = centre();
+        v["sessions"][0]["min_group"] = json!(4);
+        assert_eq!(AssessmentCentre::parse_json(v.clone()).unwrap().sessions[0].min_group, Some(4));
+        assert_eq!(AssessmentCentre::parse_json(centre()).unwrap().sessions[0].min_group, None);
+        for bad in [0, 7] {
+            v["sessions"][0]["min_group"] = json!(bad);
+            let e = AssessmentCentre::parse_json(v.clone()).unwrap_err();
+            assert_eq!(e.iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["sessions[0].min_group"], "{bad}");
+        }
     }
 }
