@@ -31,4 +31,12 @@ impl SchemeCache {
         }
         Ok(Some(def))
     }
+
+    /// Drops a scheme this process changed, so its next read is fresh (other processes see
+    /// the change within `TTL`).
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+    }
 }

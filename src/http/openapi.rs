@@ -27,7 +27,7 @@ impl Modify for BearerAuth {
         application/problem+json (RFC 9457) with a field list on 422."),
     paths(
         ops::health, ops::ready, ops::metrics, document,
-        schemes::list, schemes::create,
+        schemes::list, schemes::create, schemes::get, schemes::patch, schemes::close,
         applications::apply, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,

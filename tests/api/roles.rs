@@ -29,6 +29,9 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/openapi.json", None),
     ("GET", "/api/v1/schemes", None),
     ("POST", "/api/v1/schemes", Some(&["recruiter", "admin"])),
+    ("GET", "/api/v1/schemes/{scheme}", Some(&["recruiter", "admin"])),
+    ("PATCH", "/api/v1/schemes/{scheme}", Some(&["recruiter", "admin"])),
+    ("POST", "/api/v1/schemes/{scheme}/close", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/applications", None),
     ("GET", "/api/v1/applications/{id}", Some(&["own", "recruiter", "admin"])),
     ("DELETE", "/api/v1/applications/{id}", Some(&["own", "admin"])),
@@ -75,8 +78,10 @@ fn concrete(path: &str, app_id: &str) -> String {
     } else {
         uuid::Uuid::now_v7().to_string()
     };
+    // Closing a scheme is for good: close the one no other route here uses.
+    let scheme = if path.ends_with("/close") { "gmts" } else { "london-imt-pilot" };
     path.replace("{id}", &id)
-        .replace("{scheme}", "london-imt-pilot")
+        .replace("{scheme}", scheme)
         .replace("{test}", "numerical")
         .replace("{session}", "london-imt-pilot:ac-1:am")
         .replace("{job}", &uuid::Uuid::now_v7().to_string())

@@ -54,6 +54,8 @@ pub struct Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     CreateScheme,
+    /// Read any scheme's whole definition (closed ones too), change it while safe, close it.
+    ManageScheme,
     /// Read an application's status and timeline.
     ReadApplication(ApplicationId),
     /// Withdraw (applicant) or erase (admin) an application.
@@ -112,7 +114,7 @@ impl Caller {
         use Action::*;
         use Role::*;
         let allowed = match (self.role, action) {
-            (Recruiter | Admin, CreateScheme) => true,
+            (Recruiter | Admin, CreateScheme | ManageScheme) => true,
             (
                 Applicant,
                 ReadApplication(id)

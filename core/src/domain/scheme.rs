@@ -48,6 +48,16 @@ pub struct SchemeDefinition {
     pub assessment_centres: Vec<AssessmentCentre>,
 }
 
+/// Where a scheme is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Not yet taking applications.
+    NotOpen,
+    Open,
+    Closed,
+}
+
 /// What the online tests of a scheme accept at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestWindow {
@@ -153,6 +163,109 @@ impl SchemeDefinition {
     pub fn accepts_degree(&self, class: DegreeClass) -> bool {
         let Some(min) = self.min_degree_class.as_deref().and_then(DegreeClass::from_code) else { return true };
         class.meets(min)
+    }
+
+    pub fn phase(&self, now: Timestamp) -> Phase {
+        if now < self.opens_at {
+            Phase::NotOpen
+        } else if now < self.closes_at {
+            Phase::Open
+        } else {
+            Phase::Closed
+        }
+    }
+
+    /// Whether `new` may replace this definition at `now`, and if not, every reason (field,
+    /// why). Before opening anything may change. Once open, what applicants have already met
+    /// stays: the opening date, the minimum degree class (screening is done), the streams they
+    /// ranked and the tests they take (keys and norms may change with a new version, then
+    /// `fasttrack rescore`); the closing date may move but not into the past (to close now,
+    /// close the scheme). Once closed, the closing date and the seats the sift used stay too.
+    pub fn change_problems(&self, new: &SchemeDefinition, now: Timestamp) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut refuse = |field: &str, why: String| out.push((field.to_owned(), why));
+        if new.id != self.id {
+            refuse("id", "cannot change; it is the scheme's address".into());
+        }
+        let phase = self.phase(now);
+        if phase == Phase::NotOpen {
+            return out;
+        }
+        let when = if phase == Phase::Open { "once the scheme is open" } else { "once the scheme has closed" };
+        if new.opens_at != self.opens_at {
+            refuse("opens_at", format!("cannot change {when}"));
+        }
+        if new.min_degree_class != self.min_degree_class {
+            refuse("min_degree_class", format!("cannot change {when}: applicants were screened against it"));
+        }
+        for (i, s) in self.streams.iter().enumerate() {
+            if !new.streams.iter().any(|n| n.id == s.id) {
+                refuse(&format!("streams[{i}]"), format!("{} cannot be removed {when}: applicants ranked it", s.id));
+            }
+        }
+        let shape = |d: &SchemeDefinition| -> Vec<(String, Option<u32>, Vec<String>)> {
+            d.tests
+                .iter()
+                .map(|t| (t.id.to_string(), t.time_limit_minutes, t.items.iter().map(|i| i.id().to_owned()).collect()))
+                .collect()
+        };
+        if shape(new) != shape(self) {
+            refuse("tests", format!("their ids, items and time limits cannot change {when} (keys and norms can)"));
+        }
+        match phase {
+            Phase::Open if new.closes_at != self.closes_at && new.closes_at <= now => {
+                refuse("closes_at", "must not be in the past; to close the scheme now, close it".into());
+            }
+            Phase::Closed if new.closes_at != self.closes_at => {
+                refuse("closes_at", "cannot change once the scheme has closed: the sift is one batch".into());
+            }
+            Phase::Closed => {
+                for (i, s) in self.streams.iter().enumerate() {
+                    if let Some(n) = new.streams.iter().find(|n| n.id == s.id)
+                        && (n.ac_seats, n.reserve) != (s.ac_seats, s.reserve)
+                    {
+                        refuse(&format!("streams[{i}].ac_seats"), format!("cannot change {when}: the sift uses them"));
+                    }
+                }
+                if new.streams.len() != self.streams.len() {
+                    refuse("streams", format!("cannot be added {when}"));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// This definition with a JSON merge patch (RFC 7396) applied: objects merge key by key,
+    /// `null` removes a key, anything else (arrays included) replaces. The result is checked
+    /// as a whole, as a new definition would be.
+    pub fn patched(&self, patch: &serde_json::Value) -> Result<Self, FieldErrors> {
+        fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+            match (target, patch) {
+                (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+                    for (k, v) in p {
+                        if v.is_null() {
+                            t.remove(k);
+                        } else {
+                            merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                        }
+                    }
+                }
+                (t, p) => *t = p.clone(),
+            }
+        }
+        if !patch.is_object() {
+            let mut e = FieldErrors::new();
+            e.push("(body)", "must be a JSON object of the fields to change");
+            return Err(e);
+        }
+        let mut value = serde_json::to_value(self).map_err(|e| {
+            let mut errors = FieldErrors::new();
+            errors.push("(body)", e.to_string());
+            errors
+        })?;
+        merge(&mut value, patch);
+        Self::parse_json(value)
     }
 
     /// A centre is held after applications close: one dated before the closing day has no
@@ -309,6 +422,48 @@ mod tests {
         assert!(def.answer_is_late(at("2027-01-01T00:10:31Z"), deadline, grace));
         assert!(!def.answer_is_late(at("2027-01-01T00:00:30Z"), None, grace));
         assert!(def.answer_is_late(at("2027-01-01T00:00:31Z"), None, grace));
+    }
+
+    #[test]
+    fn what_may_change_depends_on_where_the_scheme_is() {
+        let def = SchemeDefinition::parse_toml(MINIMAL).unwrap();
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let fields = |new: &SchemeDefinition, now: &str| -> Vec<String> {
+            def.change_problems(new, at(now)).into_iter().map(|(f, _)| f).collect()
+        };
+        let mut later = def.clone();
+        later.opens_at = at("2026-02-01T00:00:00Z");
+        later.min_degree_class = Some("2:1".into());
+        assert!(fields(&later, "2025-12-01T00:00:00Z").is_empty(), "anything before opening");
+        assert_eq!(fields(&later, "2026-06-01T00:00:00Z"), ["opens_at", "min_degree_class"]);
+
+        let mut renamed = def.clone();
+        renamed.name = "Demo scheme 2027".into();
+        renamed.closes_at = at("2027-02-01T00:00:00Z");
+        assert!(fields(&renamed, "2026-06-01T00:00:00Z").is_empty(), "open: the name and closing date may move");
+        assert_eq!(fields(&renamed, "2027-01-15T00:00:00Z"), ["closes_at"], "closed: the closing date stays");
+
+        let mut early = def.clone();
+        early.closes_at = at("2026-05-01T00:00:00Z");
+        assert_eq!(fields(&early, "2026-06-01T00:00:00Z"), ["closes_at"], "not into the past");
+
+        let mut no_streams = def.clone();
+        no_streams.streams[0].id = StreamId::parse("other").unwrap();
+        assert_eq!(fields(&no_streams, "2026-06-01T00:00:00Z"), ["streams[0]"]);
+        let mut seats = def.clone();
+        seats.streams[0].ac_seats = 40;
+        assert!(fields(&seats, "2026-06-01T00:00:00Z").is_empty());
+        assert_eq!(fields(&seats, "2027-01-02T00:00:00Z"), ["streams[0].ac_seats"]);
+    }
+
+    #[test]
+    fn a_merge_patch_changes_only_what_it_names_and_is_checked_whole() {
+        let def = SchemeDefinition::parse_toml(MINIMAL).unwrap();
+        let p = def.patched(&serde_json::json!({"name": "Renamed", "disclosure_threshold": 10})).unwrap();
+        assert_eq!((p.name.as_str(), p.disclosure_threshold, &p.streams), ("Renamed", 10, &def.streams));
+        let e = def.patched(&serde_json::json!({"closes_at": "2025-01-01T00:00:00Z"})).unwrap_err();
+        assert_eq!(e.iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["closes_at"]);
+        assert!(def.patched(&serde_json::json!(["name"])).is_err());
     }
 
     #[test]

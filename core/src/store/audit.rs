@@ -14,11 +14,24 @@ pub async fn record(
     application: Option<ApplicationId>,
     now: Timestamp,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, application_id) VALUES ($1, $2, $3, $4)")
+    record_detail(db, caller, action, application, None, now).await
+}
+
+/// An audit entry with a detail that names what was acted on (an id, never personal data).
+pub async fn record_detail(
+    db: &Db,
+    caller: &Caller,
+    action: &str,
+    application: Option<ApplicationId>,
+    detail: Option<&str>,
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, application_id, detail) VALUES ($1, $2, $3, $4, $5)")
         .bind(to_ms(now))
         .bind(format!("{}:{}", caller.role.as_str(), caller.token_id))
         .bind(action)
         .bind(application.map(|a| a.to_string()))
+        .bind(detail)
         .execute(db.pool())
         .await?;
     Ok(())

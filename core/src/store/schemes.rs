@@ -110,7 +110,7 @@ pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Re
     } else {
         let updated = sqlx::query(
             "UPDATE schemes SET name = $2, definition = $3, definition_hash = $4, opens_at = $5, closes_at = $6,
-             updated_at = $7 WHERE id = $1 AND definition_hash <> $4",
+             updated_at = $7 WHERE id = $1 AND definition_hash <> $4 AND edited_at IS NULL",
         )
         .bind(def.id.as_str())
         .bind(&def.name)
@@ -130,6 +130,45 @@ pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Re
     }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Replaces a scheme's definition (a recruiter's change), compare-and-set on the definition
+/// it was computed from, so a concurrent change is not silently lost. `false`: it changed
+/// meanwhile. Scheme files no longer update it afterwards.
+pub async fn update(db: &Db, old: &SchemeDefinition, new: &SchemeDefinition, now: Timestamp) -> sqlx::Result<bool> {
+    let (_, old_hash) = hash(old);
+    let (json, h) = hash(new);
+    let mut tx = db.pool().begin().await?;
+    let updated = sqlx::query(
+        "UPDATE schemes SET name = $2, definition = $3, definition_hash = $4, opens_at = $5, closes_at = $6,
+         updated_at = $7, edited_at = $7 WHERE id = $1 AND definition_hash = $8",
+    )
+    .bind(new.id.as_str())
+    .bind(&new.name)
+    .bind(&json)
+    .bind(&h)
+    .bind(to_ms(new.opens_at))
+    .bind(to_ms(new.closes_at))
+    .bind(to_ms(now))
+    .bind(&old_hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    insert_streams(&mut tx, new).await?;
+    super::centres::upsert_all(&mut tx, new.id.as_str(), &new.assessment_centres, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Every scheme, open or not, soonest closing first (for staff).
+pub async fn list_all(db: &Db) -> sqlx::Result<Vec<StoredScheme>> {
+    let rows = sqlx::query("SELECT definition, created_at, updated_at FROM schemes ORDER BY closes_at, id")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredScheme> {
