@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use sqlx::{Any, AssertSqlSafe, Row};
 
 use super::notifications::{self, NewNotification};
-use super::{Db, from_ms, is_unique_violation, to_ms};
+use super::{Db, Unique, from_ms, is_unique_violation, to_ms};
 use crate::domain::application::{ApplicantDetails, ApplicationForm};
 use crate::domain::ids::{ApplicationId, SchemeId, TokenId};
 use crate::domain::status::Status;
@@ -291,8 +291,8 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
         }
     };
     match result {
-        Err(e) if is_unique_violation(&e, "idempotency_keys") => Err(SubmitError::IdempotencyKeyTaken),
-        Err(e) if is_unique_violation(&e, "applications") => Err(SubmitError::DuplicateEmail),
+        Err(e) if is_unique_violation(&e, Unique::IdempotencyKey) => Err(SubmitError::IdempotencyKeyTaken),
+        Err(e) if is_unique_violation(&e, Unique::ApplicationsSchemeEmail) => Err(SubmitError::DuplicateEmail),
         other => Ok(other?),
     }
 }
@@ -352,8 +352,8 @@ pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<ApplicationR
         scheme_id: row.try_get("scheme_id")?,
         status: Status::parse(&status).ok_or_else(|| decode_err("status"))?,
         details: serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        created_at: from_ms(row.try_get("created_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
+        created_at: from_ms(row.try_get("created_at")?)?,
+        updated_at: from_ms(row.try_get("updated_at")?)?,
     }))
 }
 
@@ -373,7 +373,7 @@ pub async fn timeline(db: &Db, id: ApplicationId) -> sqlx::Result<Vec<Event>> {
                 to: Status::parse(&to).ok_or_else(|| decode_err("status"))?,
                 actor: r.try_get("actor")?,
                 note: r.try_get("note")?,
-                at: from_ms(r.try_get("at")?),
+                at: from_ms(r.try_get("at")?)?,
             })
         })
         .collect()

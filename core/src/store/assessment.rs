@@ -68,7 +68,7 @@ pub async fn recorded(db: &Db, ids: &[String]) -> sqlx::Result<BTreeMap<String, 
         for r in q.fetch_all(db.pool()).await? {
             let exercise: String = r.try_get("exercise")?;
             let Some(kind) = ExerciseKind::parse(&exercise) else { continue };
-            let score = u8::try_from(r.try_get::<i64, _>("score")?).unwrap_or(0);
+            let score = super::int(&r, "score")?;
             out.entry(r.try_get("application_id")?)
                 .or_default()
                 .scores
@@ -187,10 +187,7 @@ pub async fn record(
         .await?
     {
         let Some(kind) = ExerciseKind::parse(&r.try_get::<String, _>("exercise")?) else { continue };
-        rec.scores.insert(
-            (kind, r.try_get("competency")?, r.try_get("assessor_id")?),
-            u8::try_from(r.try_get::<i64, _>("score")?).unwrap_or(0),
-        );
+        rec.scores.insert((kind, r.try_get("competency")?, r.try_get("assessor_id")?), super::int(&r, "score")?);
     }
     for r in sqlx::query("SELECT assessor_id, appointable FROM ac_judgements WHERE application_id = $1")
         .bind(&app)

@@ -48,14 +48,7 @@ pub async fn taken(db: &Db, scheme: &str) -> sqlx::Result<BTreeMap<(String, Stri
     .bind(scheme)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                (r.try_get("centre_id")?, r.try_get("session_id")?),
-                u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
-            ))
-        })
-        .collect()
+    rows.iter().map(|r| Ok(((r.try_get("centre_id")?, r.try_get("session_id")?), super::int(r, "n")?))).collect()
 }
 
 pub struct NewBooking {
@@ -171,7 +164,7 @@ pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
             uid: r.try_get("uid")?,
             sequence: r.try_get("sequence")?,
             rebook: r.try_get::<i64, _>("rebook")? != 0,
-            starts_at: r.try_get::<Option<i64>, _>("starts_at")?.map(super::from_ms),
+            starts_at: r.try_get::<Option<i64>, _>("starts_at")?.map(super::from_ms).transpose()?,
         })
     })
     .transpose()
@@ -258,7 +251,7 @@ pub async fn due_reminders(db: &Db, now: Timestamp, window: std::time::Duration)
                 sequence: r.try_get("sequence")?,
                 centre_id: r.try_get("centre_id")?,
                 session_id: r.try_get("session_id")?,
-                starts_at: super::from_ms(r.try_get("starts_at")?),
+                starts_at: super::from_ms(r.try_get("starts_at")?)?,
                 details: serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
                 scheme_id: r.try_get("scheme_id")?,
             })

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use sqlx::{Any, Row};
 
-use super::{Db, is_unique_violation, to_ms};
+use super::{Db, Unique, is_unique_violation, to_ms};
 use crate::domain::centres::AssessmentCentre;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub async fn add(db: &Db, scheme: &str, c: &AssessmentCentre, now: Timestamp) ->
     .execute(db.pool())
     .await;
     match r {
-        Err(e) if is_unique_violation(&e, "assessment_centres") => Err(AddError::Exists(c.id.clone())),
+        Err(e) if is_unique_violation(&e, Unique::AssessmentCentre) => Err(AddError::Exists(c.id.clone())),
         other => other.map(drop).map_err(Into::into),
     }
 }

@@ -109,8 +109,8 @@ pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
         result: result.and_then(|s| serde_json::from_str(&s).ok()),
         error: r.try_get("error")?,
         created_by: r.try_get("created_by")?,
-        created_at: from_ms(r.try_get("created_at")?),
-        updated_at: from_ms(r.try_get("updated_at")?),
+        created_at: from_ms(r.try_get("created_at")?)?,
+        updated_at: from_ms(r.try_get("updated_at")?)?,
     }))
 }
 

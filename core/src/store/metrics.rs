@@ -50,9 +50,7 @@ async fn count_stages(
         q = q.bind(s);
     }
     let rows = q.fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("stage")?, r.try_get("value")?, u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0))))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("stage")?, r.try_get("value")?, super::int(r, "n")?))).collect()
 }
 
 /// Freezes the funnel counts of every stage up to `last_stage`, for every stored answer and

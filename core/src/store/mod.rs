@@ -106,8 +106,20 @@ pub fn to_ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-pub fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+/// An integer column read into the width it must fit (a count, a score): one that does not
+/// fit is a decode error, never a silent 0.
+pub fn int<T>(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<T>
+where
+    T: TryFrom<i64>,
+    T::Error: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row;
+    T::try_from(row.try_get::<i64, _>(column)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// A stored time; one out of range is a decode error, never a silent epoch.
+pub fn from_ms(ms: i64) -> sqlx::Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// `$from, $from+1, …` (`n` placeholders), for `IN (…)` lists built for the Any driver (whose
@@ -132,23 +144,73 @@ where
     text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// True when `err` is a unique-constraint violation on `table`. PostgreSQL names the
-/// constraint (`applications_scheme_email_key`), SQLite names the columns
-/// (`UNIQUE constraint failed: applications.scheme_id, …`); both start with the table.
-pub fn is_unique_violation(err: &sqlx::Error, table: &str) -> bool {
-    let Some(db) = err.as_database_error() else {
-        return false;
-    };
-    if !db.is_unique_violation() {
-        return false;
+/// The unique constraints whose violation is an answer (409), not a fault. Each is known by
+/// its name in PostgreSQL and by the columns SQLite reports (`UNIQUE constraint failed:
+/// t.a, t.b`), kept equal in both migration sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// One application per email per scheme.
+    ApplicationsSchemeEmail,
+    /// An Idempotency-Key is used once per scope.
+    IdempotencyKey,
+    /// Scheme ids.
+    Scheme,
+    /// Centre ids within a scheme.
+    AssessmentCentre,
+}
+
+impl Unique {
+    const ALL: [Unique; 4] =
+        [Unique::ApplicationsSchemeEmail, Unique::IdempotencyKey, Unique::Scheme, Unique::AssessmentCentre];
+
+    fn postgres_name(self) -> &'static str {
+        match self {
+            Unique::ApplicationsSchemeEmail => "applications_scheme_email_key",
+            Unique::IdempotencyKey => "idempotency_keys_pkey",
+            Unique::Scheme => "schemes_pkey",
+            Unique::AssessmentCentre => "assessment_centres_pkey",
+        }
     }
-    match db.constraint() {
-        Some(c) => c.starts_with(table),
-        None => db.message().contains(&format!(" {table}.")),
+
+    fn sqlite_columns(self) -> &'static str {
+        match self {
+            Unique::ApplicationsSchemeEmail => "applications.scheme_id, applications.email_norm",
+            Unique::IdempotencyKey => "idempotency_keys.scope, idempotency_keys.key_hash",
+            Unique::Scheme => "schemes.id",
+            Unique::AssessmentCentre => "assessment_centres.scheme_id, assessment_centres.id",
+        }
     }
+
+    /// Which of the known constraints `err` violates, if any.
+    pub fn violated_by(err: &sqlx::Error) -> Option<Unique> {
+        let sqlx::Error::Database(db) = err else { return None };
+        if !db.is_unique_violation() {
+            return None;
+        }
+        Self::ALL.into_iter().find(|u| match db.constraint() {
+            Some(name) => name == u.postgres_name(),
+            None => db.message().strip_prefix("UNIQUE constraint failed: ") == Some(u.sqlite_columns()),
+        })
+    }
+}
+
+/// True when `err` violates the unique constraint `which`.
+pub fn is_unique_violation(err: &sqlx::Error, which: Unique) -> bool {
+    Unique::violated_by(err) == Some(which)
 }
 
 /// Ask the pool for a connection and give up after `timeout`: used by /ready.
 pub async fn ping_within(db: &Db, timeout: Duration) -> anyhow::Result<()> {
     tokio::time::timeout(timeout, db.ping()).await.context("database did not answer in time")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_time_out_of_range_is_an_error_not_the_epoch() {
+        assert_eq!(from_ms(1_700_000_000_000).unwrap().as_millisecond(), 1_700_000_000_000);
+        assert!(from_ms(i64::MAX).is_err());
+    }
 }

@@ -213,9 +213,9 @@ pub async fn list(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<Notifica
                 state: r.try_get("state")?,
                 attempts: r.try_get("attempts")?,
                 last_error: r.try_get("last_error")?,
-                created_at: from_ms(r.try_get("created_at")?),
-                updated_at: from_ms(r.try_get("updated_at")?),
-                sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ms),
+                created_at: from_ms(r.try_get("created_at")?)?,
+                updated_at: from_ms(r.try_get("updated_at")?)?,
+                sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ms).transpose()?,
             })
         })
         .collect()

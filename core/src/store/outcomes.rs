@@ -196,7 +196,7 @@ pub async fn list(db: &Db, id: ApplicationId) -> sqlx::Result<Vec<serde_json::Va
             if let Some(p) = r.try_get::<Option<i64>, _>("in_post")? {
                 v.insert("in_post".into(), (p != 0).into());
             }
-            v.insert("recorded_at".into(), super::from_ms(r.try_get("recorded_at")?).to_string().into());
+            v.insert("recorded_at".into(), super::from_ms(r.try_get("recorded_at")?)?.to_string().into());
             Ok(serde_json::Value::Object(v))
         })
         .collect()

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{Db, from_ms, is_unique_violation, to_ms};
+use super::{Db, Unique, from_ms, is_unique_violation, to_ms};
 use crate::domain::auth::hex;
 use crate::domain::ids::SchemeId;
 use crate::domain::scheme::SchemeDefinition;
@@ -88,7 +88,7 @@ pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(
     let (json, h) = hash(def);
     let mut tx = db.pool().begin().await?;
     match insert_row(&mut tx, def, &json, &h, now, false).await {
-        Err(e) if is_unique_violation(&e, "schemes") => {
+        Err(e) if is_unique_violation(&e, Unique::Scheme) => {
             return Err(CreateError::Exists(def.id.clone()));
         }
         other => other?,
@@ -176,8 +176,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<StoredScheme> {
     let definition = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(StoredScheme {
         definition,
-        created_at: from_ms(row.try_get("created_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
+        created_at: from_ms(row.try_get("created_at")?)?,
+        updated_at: from_ms(row.try_get("updated_at")?)?,
     })
 }
 

@@ -85,7 +85,7 @@ pub async fn counts(db: &Db, survey: &str) -> sqlx::Result<Vec<(String, String, 
                 r.try_get("dimension")?,
                 r.try_get("value")?,
                 r.try_get("answer")?,
-                u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
+                super::int(r, "n")?,
             ))
         })
         .collect()

@@ -36,7 +36,7 @@ impl Attempt {
 }
 
 fn attempt(r: &sqlx::any::AnyRow) -> sqlx::Result<Attempt> {
-    let opt_ts = |c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(from_ms));
+    let opt_ts = |c: &str| r.try_get::<Option<i64>, _>(c)?.map(from_ms).transpose();
     let answers: Option<String> = r.try_get("answers")?;
     Ok(Attempt {
         test_id: r.try_get("test_id")?,
