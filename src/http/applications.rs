@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use fasttrack_core::application::{ApplicantDetails, ApplicationForm};
 use fasttrack_core::auth::{Action, hex, token_from_bytes, token_hash};
 use fasttrack_core::scheme::SchemeDefinition;
+use fasttrack_core::status::Leaving;
 use fasttrack_core::store::applications::{
     self, IdempotencyRecord, NewApplication, Screening, SubmitError, TransitionError,
 };
@@ -376,18 +377,20 @@ pub async fn withdraw(
         );
         match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
             // A seat or a place they held goes to the next candidate.
-            Ok(Status::AcInvited | Status::AcBooked) => {
-                store::bookings::cancel(&state.db, &id.to_string(), now).await?;
-                state
-                    .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
-                    .await?;
-            }
-            Ok(Status::Offered | Status::Accepted) => {
-                state
-                    .start_job("decisions", &app.scheme_id, "system:pass-on", |job_id| Job::RunDecisions { job_id })
-                    .await?;
-            }
-            Ok(_) => {}
+            Ok(from) => match from.on_leaving() {
+                Leaving::FreeSeat => {
+                    store::bookings::cancel(&state.db, &id.to_string(), now).await?;
+                    state
+                        .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
+                        .await?;
+                }
+                Leaving::PassOnPlace => {
+                    state
+                        .start_job("decisions", &app.scheme_id, "system:pass-on", |job_id| Job::RunDecisions { job_id })
+                        .await?;
+                }
+                Leaving::Nothing => {}
+            },
             Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
             Err(TransitionError::NotAllowed { from: Status::Withdrawn, .. }) => {}
             Err(TransitionError::NotAllowed { from, .. }) => {

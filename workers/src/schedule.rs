@@ -160,10 +160,12 @@ async fn schedule(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<ser
     // Only while seats are still to be had: after the last centre a call-up would be empty.
     let free_seats: u32 =
         free_sessions(&centres, &bookings::taken(db, scheme_id).await?, clock).iter().map(|s| s.capacity).sum();
-    let mut to_call = fasttrack_core::store::sift::reserves_to_call(db, scheme_id, &ac_seats).await?;
+    let (active, reserves, details) = fasttrack_core::store::sift::call_up_inputs(db, scheme_id).await?;
+    let mut to_call = fasttrack_core::sift::reserves_to_call(&ac_seats, &active, &reserves);
     to_call.truncate(free_seats as usize);
     let called: Vec<(String, NewNotification)> = to_call
         .iter()
+        .filter_map(|(id, stream)| Some((id, stream, details.get(id)?)))
         .map(|(id, stream, details)| {
             let stream = scheme.stream(stream).map_or(stream.as_str(), |s| s.name.as_str());
             let email = NewNotification::once(

@@ -27,14 +27,8 @@ async fn sift_scheme(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<
         .streams
         .iter()
         .map(|s| {
-            let (shortlisted, reserved) = taken.get(s.id.as_str()).copied().unwrap_or_default();
-            (
-                s.id.to_string(),
-                Seats {
-                    shortlist: s.ac_seats.saturating_sub(shortlisted),
-                    reserve: s.reserve.saturating_sub(reserved),
-                },
-            )
+            let taken = taken.get(s.id.as_str()).copied().unwrap_or_default();
+            (s.id.to_string(), Seats::left(s.ac_seats, s.reserve, taken))
         })
         .collect();
     let candidates: Vec<Candidate> = rows
@@ -44,7 +38,7 @@ async fn sift_scheme(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<
             stream: r.stream.clone(),
             composite: r.composite,
             passed: r.passed,
-            guaranteed: r.disability_confident && r.declared_disability && !r.overridden,
+            guaranteed: Candidate::guaranteed(r.disability_confident, r.declared_disability, r.overridden),
         })
         .collect();
     let decisions = sift(scheme_id, &candidates, &seats);

@@ -30,10 +30,44 @@ pub struct Candidate {
     pub guaranteed: bool,
 }
 
+impl Candidate {
+    /// The Disability Confident guarantee applies: the applicant opted in, declared a
+    /// disability, and no recruiter recorded a named override. (Meeting the minimum
+    /// criteria — the cut scores — is checked by the sift itself.)
+    pub fn guaranteed(opted_in: bool, declared_disability: bool, overridden: bool) -> bool {
+        opted_in && declared_disability && !overridden
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Seats {
     pub shortlist: u32,
     pub reserve: u32,
+}
+
+impl Seats {
+    /// What a (possibly resumed) sift still has to give in a stream: its seats and reserve
+    /// places less those already taken by an earlier, interrupted run.
+    pub fn left(ac_seats: u32, reserve: u32, taken: (u32, u32)) -> Seats {
+        Seats { shortlist: ac_seats.saturating_sub(taken.0), reserve: reserve.saturating_sub(taken.1) }
+    }
+}
+
+/// Reserve call-up: a stream whose shortlist has fewer active candidates than its seats
+/// (some declined or withdrew before their centre) calls up its best reserves, in rank order,
+/// to fill the gap. `active`: shortlisted or called up and still in the running, per stream;
+/// `reserves`: (id, stream) still on the reserve list, best first within each stream.
+pub fn reserves_to_call<'a>(
+    ac_seats: &BTreeMap<String, u32>,
+    active: &BTreeMap<String, u32>,
+    reserves: &'a [(String, String)],
+) -> Vec<&'a (String, String)> {
+    let mut out = Vec::new();
+    for (stream, seats) in ac_seats {
+        let vacancies = seats.saturating_sub(active.get(stream).copied().unwrap_or(0)) as usize;
+        out.extend(reserves.iter().filter(|(_, s)| s == stream).take(vacancies));
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -125,6 +159,20 @@ pub fn sift(scheme: &str, candidates: &[Candidate], seats: &BTreeMap<String, Sea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_short_of_candidates_calls_up_its_best_reserves_only_to_fill_the_gap() {
+        let seats: BTreeMap<String, u32> = [("a".into(), 3), ("b".into(), 2)].into();
+        let active: BTreeMap<String, u32> = [("a".into(), 1), ("b".into(), 2)].into();
+        let reserves: Vec<(String, String)> =
+            [("r1", "a"), ("r2", "a"), ("r3", "a"), ("s1", "b")].map(|(i, s)| (i.into(), s.into())).to_vec();
+        let called: Vec<&str> = reserves_to_call(&seats, &active, &reserves).iter().map(|(i, _)| i.as_str()).collect();
+        assert_eq!(called, ["r1", "r2"], "two gaps in a, none in b");
+        assert_eq!(Seats::left(3, 2, (4, 1)), Seats { shortlist: 0, reserve: 1 });
+        assert!(Candidate::guaranteed(true, true, false));
+        assert!(!Candidate::guaranteed(true, true, true), "a named override removes it");
+        assert!(!Candidate::guaranteed(true, false, false));
+    }
     use proptest::prelude::*;
 
     fn cand(id: &str, stream: &str, composite: f64, passed: bool, guaranteed: bool) -> Candidate {

@@ -109,12 +109,33 @@ impl Status {
         }
     }
 
+    /// What leaving from this state sets off (a withdrawal, or later an erasure of someone
+    /// still in a live stage): a seat they held goes to the waiting list, a place they held
+    /// passes to the best reserve.
+    pub fn on_leaving(self) -> Leaving {
+        match self {
+            Status::AcInvited | Status::AcBooked => Leaving::FreeSeat,
+            Status::Offered | Status::Accepted => Leaving::PassOnPlace,
+            _ => Leaving::Nothing,
+        }
+    }
+
     pub fn can_move_to(self, to: Status) -> bool {
         if to == Status::Withdrawn {
             return !self.is_final();
         }
         self.successors().contains(&to)
     }
+}
+
+/// The follow-up of an application leaving the pipeline (`Status::on_leaving`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaving {
+    Nothing,
+    /// Cancel their assessment-centre seat and schedule again to offer it on.
+    FreeSeat,
+    /// Run the decisions again to pass their place to the best reserve.
+    PassOnPlace,
 }
 
 impl std::fmt::Display for Status {
@@ -126,6 +147,14 @@ impl std::fmt::Display for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leaving_frees_a_held_seat_or_passes_on_a_held_place() {
+        assert_eq!(Status::AcBooked.on_leaving(), Leaving::FreeSeat);
+        assert_eq!(Status::AcInvited.on_leaving(), Leaving::FreeSeat);
+        assert_eq!(Status::Accepted.on_leaving(), Leaving::PassOnPlace);
+        assert_eq!(Status::Scored.on_leaving(), Leaving::Nothing);
+    }
 
     #[test]
     fn names_round_trip() {

@@ -288,16 +288,25 @@ pub async fn mark_reminded(
     Ok(written)
 }
 
+/// Whether a booking (table or alias `b`) may move to another session, as SQL: the rule,
+/// written once. The seat is offered or accepted, its session has not started (at `now`, a
+/// placeholder), the application is at the assessment-centre stage, and nobody has scored it.
+fn movable(b: &str, now: &str) -> String {
+    format!(
+        "{b}.state IN ('invited', 'accepted') AND ({b}.starts_at IS NULL OR {b}.starts_at > {now})
+         AND EXISTS (SELECT 1 FROM applications ap WHERE ap.id = {b}.application_id
+                     AND ap.status IN ('ac_invited', 'ac_booked'))
+         AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = {b}.application_id)"
+    )
+}
+
 /// The candidate asks for another session: the booking (invited or accepted) is marked and
 /// kept until the scheduler finds a seat elsewhere.
 pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<Answer> {
-    let changed = sqlx::query(
-        "UPDATE bookings SET rebook = 1, updated_at = $2
-         WHERE application_id = $1 AND state IN ('invited', 'accepted') AND (starts_at IS NULL OR starts_at > $2)
-           AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
-                       AND a.status IN ('ac_invited', 'ac_booked'))
-           AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = bookings.application_id)",
-    )
+    let changed = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE bookings SET rebook = 1, updated_at = $2 WHERE application_id = $1 AND {}",
+        movable("bookings", "$2")
+    )))
     .bind(application)
     .bind(to_ms(now))
     .execute(db.pool())
@@ -346,14 +355,13 @@ pub struct Rebooker {
 /// Those waiting to move whose session has not started and who have no scores: a request
 /// left pending when the session came is void (they attended, or missed it).
 pub async fn rebookers(db: &Db, scheme: &str, now: Timestamp) -> sqlx::Result<Vec<Rebooker>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT b.application_id, b.centre_id, b.session_id, b.uid, b.sequence, a.details FROM bookings b
          JOIN applications a ON a.id = b.application_id
-         WHERE b.scheme_id = $1 AND b.rebook = 1 AND b.state IN ('invited', 'accepted')
-           AND a.status IN ('ac_invited', 'ac_booked') AND (b.starts_at IS NULL OR b.starts_at > $2)
-           AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = b.application_id)
+         WHERE b.scheme_id = $1 AND b.rebook = 1 AND {}
          ORDER BY b.application_id",
-    )
+        movable("b", "$2")
+    )))
     .bind(scheme)
     .bind(to_ms(now))
     .fetch_all(db.pool())
@@ -387,15 +395,12 @@ pub async fn move_bookings(
     let mut tx = db.pool().begin().await?;
     let mut emails = Vec::new();
     for (b, sequence) in moves {
-        let moved = sqlx::query(
+        let moved = sqlx::query(AssertSqlSafe(format!(
             "UPDATE bookings SET centre_id = $2, session_id = $3, state = 'invited', sequence = sequence + 1,
                rebook = 0, job_id = $4, updated_at = $5, starts_at = $6, reminded = 0
-             WHERE application_id = $1 AND rebook = 1 AND sequence = $7 AND state IN ('invited', 'accepted')
-               AND starts_at > $5
-               AND NOT EXISTS (SELECT 1 FROM ac_scores x WHERE x.application_id = bookings.application_id)
-               AND EXISTS (SELECT 1 FROM applications a WHERE a.id = bookings.application_id
-                           AND a.status IN ('ac_invited', 'ac_booked'))",
-        )
+             WHERE application_id = $1 AND rebook = 1 AND sequence = $7 AND {}",
+            movable("bookings", "$5")
+        )))
         .bind(&b.application_id)
         .bind(&b.centre_id)
         .bind(&b.session_id)

@@ -205,7 +205,7 @@ pub async fn ping_within(db: &Db, timeout: Duration) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+mod decoding {
     use super::*;
 
     #[test]

@@ -187,15 +187,13 @@ pub async fn record_override(
     Ok(())
 }
 
-/// For each stream, the best-ranked reserves to call up so that the stream again has its
-/// `ac_seats` candidates: a shortlisted (or called-up) candidate who declined their seat or
-/// withdrew before being assessed leaves a vacancy. One query for the counts, one per stream
-/// with a vacancy for the reserves.
-pub async fn reserves_to_call(
+/// What the call-up rule (`sift::reserves_to_call`) needs: per stream, the shortlisted and
+/// called-up candidates still in the running (not lost before their centre: declined or
+/// withdrawn without an AC result), and the reserves still waiting, best first.
+pub async fn call_up_inputs(
     db: &Db,
     scheme: &str,
-    ac_seats: &BTreeMap<String, u32>,
-) -> sqlx::Result<Vec<(String, String, ApplicantDetails)>> {
+) -> sqlx::Result<(BTreeMap<String, u32>, Vec<(String, String)>, BTreeMap<String, ApplicantDetails>)> {
     let rows = sqlx::query(
         "SELECT r.stream_id, COUNT(*) AS n FROM sift_results r JOIN applications a ON a.id = r.application_id
          WHERE r.scheme_id = $1 AND r.outcome IN ('shortlisted', 'called_up')
@@ -206,34 +204,25 @@ pub async fn reserves_to_call(
     .bind(scheme)
     .fetch_all(db.pool())
     .await?;
-    let active: BTreeMap<String, i64> =
-        rows.iter().map(|r| Ok((r.try_get("stream_id")?, r.try_get("n")?))).collect::<sqlx::Result<_>>()?;
-    let mut out = Vec::new();
-    for (stream, seats) in ac_seats {
-        let vacancies = i64::from(*seats) - active.get(stream).copied().unwrap_or(0);
-        if vacancies <= 0 {
-            continue;
-        }
-        let rows = sqlx::query(
-            "SELECT a.id, a.details FROM sift_results r JOIN applications a ON a.id = r.application_id
-             WHERE r.scheme_id = $1 AND r.stream_id = $2 AND r.outcome = 'reserve' AND a.status = 'reserve'
-             ORDER BY r.rank, a.id LIMIT $3",
-        )
-        .bind(scheme)
-        .bind(stream)
-        .bind(vacancies)
-        .fetch_all(db.pool())
-        .await?;
-        for r in rows {
-            let d: String = r.try_get("details")?;
-            out.push((
-                r.try_get("id")?,
-                stream.clone(),
-                serde_json::from_str(&d).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            ));
-        }
+    let active: BTreeMap<String, u32> =
+        rows.iter().map(|r| Ok((r.try_get("stream_id")?, super::int(r, "n")?))).collect::<sqlx::Result<_>>()?;
+    let rows = sqlx::query(
+        "SELECT a.id, r.stream_id, a.details FROM sift_results r JOIN applications a ON a.id = r.application_id
+         WHERE r.scheme_id = $1 AND r.outcome = 'reserve' AND a.status = 'reserve'
+         ORDER BY r.stream_id, r.rank, a.id",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    let mut reserves = Vec::with_capacity(rows.len());
+    let mut details = BTreeMap::new();
+    for r in rows {
+        let id: String = r.try_get("id")?;
+        let d: String = r.try_get("details")?;
+        details.insert(id.clone(), serde_json::from_str(&d).map_err(|e| sqlx::Error::Decode(Box::new(e)))?);
+        reserves.push((id, r.try_get("stream_id")?));
     }
-    Ok(out)
+    Ok((active, reserves, details))
 }
 
 /// Calls up reserves (reserve → shortlisted, compare-and-set) with their timeline events and
