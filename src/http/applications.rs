@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use fasttrack_core::application::{ApplicantDetails, ApplicationForm};
 use fasttrack_core::auth::{Action, hex, token_from_bytes, token_hash};
+use fasttrack_core::mail::{Addressee, Mail, TestInvite};
 use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::status::Leaving;
 use fasttrack_core::store::applications::{
@@ -69,8 +70,9 @@ pub struct ApplicationView {
     pub timeline: Vec<EventView>,
 }
 
-fn london_date(t: Timestamp) -> String {
-    t.in_tz("Europe/London").map(|z| z.strftime("%-d %B %Y").to_string()).unwrap_or_else(|_| t.to_string())
+/// A date as people read it where the service is ("2 December 2026").
+fn local_date(clock: &fasttrack_core::Clock, t: Timestamp) -> String {
+    clock.local(t).strftime("%-d %B %Y").to_string()
 }
 
 /// The one-time pad that masks the applicant token kept for Idempotency-Key replays. Only a
@@ -207,20 +209,19 @@ pub async fn apply(
         }
         _ => None,
     };
-    let streams: Vec<&str> =
-        form.stream_preferences.iter().filter_map(|s| scheme.stream(s.as_str())).map(|s| s.name.as_str()).collect();
-    let confirmation = NewNotification {
-        id: NotificationId::new_v7(),
-        application_id: Some(id),
-        kind: "confirmation".into(),
-        recipient: form.email.as_str().to_owned(),
-        template: "confirmation".into(),
-        context: json!({
-            "name": form.name, "scheme_name": scheme.name, "application_id": id.to_string(),
-            "submitted_on": london_date(now), "closes_on": london_date(scheme.closes_at), "streams": streams,
-        }),
-        idempotency_key: format!("{id}:confirmation:submitted"),
-    };
+    let streams: Vec<String> =
+        form.stream_preferences.iter().filter_map(|s| scheme.stream(s.as_str())).map(|s| s.name.clone()).collect();
+    let confirmation = NewNotification::new(
+        &id.to_string(),
+        form.email.as_str(),
+        &Mail::Confirmation {
+            to: Addressee::new(&form.name, &scheme.name, &id.to_string()),
+            submitted_on: local_date(&state.clock, now),
+            closes_on: local_date(&state.clock, scheme.closes_at),
+            streams,
+        },
+        format!("{id}:confirmation:submitted"),
+    );
     let email_id = confirmation.id;
     let screening_email = screening.email.as_ref().map(|e| e.id);
     let submitted = applications::submit(
@@ -274,16 +275,14 @@ pub async fn apply(
 /// Straight after submission: eligible applicants are invited to the scheme's tests,
 /// the others are told why they cannot go on. A scheme without tests waits for the sift.
 fn screen<'a>(scheme: &'a SchemeDefinition, form: &ApplicationForm, id: ApplicationId) -> Screening<'a> {
-    let email = |kind: &str, context: Value| NewNotification::once(&id.to_string(), kind, form.email.as_str(), context);
+    let email = |mail: Mail| NewNotification::once(&id.to_string(), form.email.as_str(), &mail);
+    let to = || Addressee::new(&form.name, &scheme.name, &id.to_string());
     match form.eligibility(scheme) {
         Err(reason) => Screening {
             outcome: Status::Ineligible,
             note: Some(reason.clone()),
             tests: Vec::new(),
-            email: Some(email(
-                "ineligible",
-                json!({"name": form.name, "scheme_name": scheme.name, "application_id": id.to_string(), "reason": reason}),
-            )),
+            email: Some(email(Mail::Ineligible { to: to(), reason: reason.clone() })),
         },
         Ok(()) if scheme.tests.is_empty() => {
             Screening { outcome: Status::Submitted, note: None, tests: Vec::new(), email: None }
@@ -292,13 +291,14 @@ fn screen<'a>(scheme: &'a SchemeDefinition, form: &ApplicationForm, id: Applicat
             outcome: Status::TestsInvited,
             note: None,
             tests: scheme.tests.iter().map(|t| t.id.as_str()).collect(),
-            email: Some(email(
-                "tests_invited",
-                json!({
-                    "name": form.name, "scheme_name": scheme.name, "application_id": id.to_string(),
-                    "tests": scheme.tests.iter().map(|t| json!({"name": t.name, "minutes": t.time_limit_minutes})).collect::<Vec<_>>(),
-                }),
-            )),
+            email: Some(email(Mail::TestsInvited {
+                to: to(),
+                tests: scheme
+                    .tests
+                    .iter()
+                    .map(|t| TestInvite { name: t.name.clone(), minutes: t.time_limit_minutes })
+                    .collect(),
+            })),
         },
     }
 }
@@ -366,15 +366,11 @@ pub async fn withdraw(
         let scheme =
             store::schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
         let now = state.clock.now();
-        let email = NewNotification::once(
-            &id.to_string(),
-            "withdrawn",
-            &app.details.email,
-            json!({
-                "name": app.details.name, "scheme_name": scheme.name, "application_id": id.to_string(),
-                "withdrawn_on": london_date(now),
-            }),
-        );
+        let mail = Mail::Withdrawn {
+            to: Addressee::new(&app.details.name, &scheme.name, &id.to_string()),
+            withdrawn_on: local_date(&state.clock, now),
+        };
+        let email = NewNotification::once(&id.to_string(), &app.details.email, &mail);
         match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
             // A seat or a place they held goes to the next candidate.
             Ok(from) => match from.on_leaving() {

@@ -7,6 +7,7 @@
 
 use anyhow::Context;
 use fasttrack_core::decisions::{Candidate, Outcome, decide};
+use fasttrack_core::mail::{Addressee, Mail};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{decisions, jobs, metrics, schemes};
 use serde_json::json;
@@ -83,17 +84,14 @@ async fn decide_scheme(
             Outcome::Rejected => ("ac_rejected", None),
         };
         *summary.entry(d.stream.clone()).or_default().entry(kind).or_default() += 1;
-        let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str());
-        emails.insert(
-            d.id.clone(),
-            NewNotification::once(
-                &d.id,
-                kind,
-                &row.details.email,
-                json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id,
-                       "stream": stream, "organisation": organisation}),
-            ),
-        );
+        let to = Addressee::new(&row.details.name, &scheme.name, &d.id);
+        let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str()).to_owned();
+        let mail = match &d.outcome {
+            Outcome::Offer { .. } => Mail::Offer { to, stream, organisation },
+            Outcome::Reserve => Mail::AcReserve { to, stream, organisation },
+            Outcome::Rejected => Mail::AcRejected { to, stream, organisation },
+        };
+        emails.insert(d.id.clone(), NewNotification::once(&d.id, &row.details.email, &mail));
     }
     let planned = out.iter().filter(|d| matches!(d.outcome, Outcome::Offer { .. })).count();
     let (email_ids, written) = decisions::apply(db, scheme_id, job_id, &out, &emails, cx.clock.now()).await?;

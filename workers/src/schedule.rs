@@ -9,14 +9,15 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use fasttrack_core::Clock;
 use fasttrack_core::allocation::{Candidate, Session, Unplaced, allocate};
 use fasttrack_core::application::{ApplicantDetails, centre_preference};
 use fasttrack_core::centres::AssessmentCentre;
+use fasttrack_core::mail::{Addressee, CalendarEvent, Mail, SessionText};
 use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::bookings::{self, NewBooking};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{centres, jobs, schemes};
-use fasttrack_core::{ApplicationId, Clock, NotificationId};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -102,25 +103,32 @@ fn invitation(
         session_id: session_id.to_owned(),
         uid: uid.clone(),
         starts_at: start,
-        email: NewNotification {
-            id: NotificationId::new_v7(),
-            application_id: app.parse::<ApplicationId>().ok(),
-            kind: "ac_invitation".into(),
-            recipient: details.email.clone(),
-            template: "ac_invitation".into(),
-            context: json!({
-                "name": details.name, "scheme_name": scheme.name, "application_id": app,
-                "centre_name": centre.name, "venue": centre.venue, "moved": sequence > 0,
-                "date_text": centre.date.strftime("%A %-d %B %Y").to_string(),
-                "start_text": s.start.strftime("%H:%M").to_string(), "end_text": s.end.strftime("%H:%M").to_string(),
-                "ics": {
-                    "uid": uid, "sequence": sequence, "start_utc": ics_time(start), "end_utc": ics_time(end),
-                    "stamp_utc": ics_time(clock.now()), "summary": format!("{}: {}", scheme.name, centre.name),
-                    "location": centre.venue, "description": "Assessment centre. Please bring photo ID.",
+        email: NewNotification::new(
+            app,
+            &details.email,
+            &Mail::AcInvitation {
+                to: Addressee::new(&details.name, &scheme.name, app),
+                session: SessionText {
+                    centre_name: centre.name.clone(),
+                    venue: centre.venue.clone(),
+                    date_text: centre.date.strftime("%A %-d %B %Y").to_string(),
+                    start_text: s.start.strftime("%H:%M").to_string(),
                 },
-            }),
-            idempotency_key: format!("{app}:ac_invitation:{centre_id}/{session_id}{occasion}"),
-        },
+                end_text: s.end.strftime("%H:%M").to_string(),
+                moved: sequence > 0,
+                ics: Box::new(CalendarEvent {
+                    uid,
+                    sequence,
+                    start_utc: ics_time(start),
+                    end_utc: ics_time(end),
+                    stamp_utc: ics_time(clock.now()),
+                    summary: format!("{}: {}", scheme.name, centre.name),
+                    location: centre.venue.clone(),
+                    description: "Assessment centre. Please bring photo ID.".into(),
+                }),
+            },
+            format!("{app}:ac_invitation:{centre_id}/{session_id}{occasion}"),
+        ),
     })
 }
 
@@ -167,13 +175,9 @@ async fn schedule(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<ser
         .iter()
         .filter_map(|(id, stream)| Some((id, stream, details.get(id)?)))
         .map(|(id, stream, details)| {
-            let stream = scheme.stream(stream).map_or(stream.as_str(), |s| s.name.as_str());
-            let email = NewNotification::once(
-                id,
-                "shortlisted",
-                &details.email,
-                json!({"name": details.name, "scheme_name": scheme.name, "application_id": id, "stream": stream}),
-            );
+            let stream = scheme.stream(stream).map_or(stream.as_str(), |s| s.name.as_str()).to_owned();
+            let mail = Mail::Shortlisted { to: Addressee::new(&details.name, &scheme.name, id), stream };
+            let email = NewNotification::once(id, &details.email, &mail);
             (id.clone(), email)
         })
         .collect();
@@ -254,24 +258,18 @@ pub async fn send_reminders(cx: &Ctx) -> anyhow::Result<usize> {
         let (scheme, list) = &loaded[&d.scheme_id];
         let centre = list.iter().find(|c| c.id == d.centre_id);
         let local = cx.clock.local(d.starts_at);
-        let email = NewNotification {
-            id: NotificationId::new_v7(),
-            application_id: d.application_id.parse::<ApplicationId>().ok(),
-            kind: "ac_reminder".into(),
-            recipient: d.details.email.clone(),
-            template: "ac_reminder".into(),
-            context: json!({
-                "name": d.details.name, "scheme_name": scheme.name, "application_id": d.application_id,
-                "centre_name": centre.as_ref().map_or(d.centre_id.clone(), |c| c.name.clone()),
-                "venue": centre.as_ref().map_or(String::new(), |c| c.venue.clone()),
-                "date_text": local.strftime("%A %-d %B %Y").to_string(), "start_text": local.strftime("%H:%M").to_string(),
-            }),
-            // The booking's SEQUENCE: a candidate moved away and back is reminded again.
-            idempotency_key: format!(
-                "{}:ac_reminder:{}/{}:{}",
-                d.application_id, d.centre_id, d.session_id, d.sequence
-            ),
+        let mail = Mail::AcReminder {
+            to: Addressee::new(&d.details.name, &scheme.name, &d.application_id),
+            session: SessionText {
+                centre_name: centre.as_ref().map_or(d.centre_id.clone(), |c| c.name.clone()),
+                venue: centre.as_ref().map_or(String::new(), |c| c.venue.clone()),
+                date_text: local.strftime("%A %-d %B %Y").to_string(),
+                start_text: local.strftime("%H:%M").to_string(),
+            },
         };
+        // The booking's SEQUENCE: a candidate moved away and back is reminded again.
+        let key = format!("{}:ac_reminder:{}/{}:{}", d.application_id, d.centre_id, d.session_id, d.sequence);
+        let email = NewNotification::new(&d.application_id, &d.details.email, &mail, key);
         reminders.push((d, email));
     }
     let ids = bookings::mark_reminded(db, &reminders, cx.clock.now()).await?;

@@ -3,12 +3,12 @@
 //! transaction, once (a repeated job finds it already scored).
 
 use anyhow::Context;
+use fasttrack_core::mail::{Addressee, Mail, TestResult};
 use fasttrack_core::scoring::score_attempts;
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::tests::Attempt;
 use fasttrack_core::store::{applications, schemes, tests};
 use fasttrack_core::{ApplicationId, NotificationId, Status};
-use serde_json::json;
 
 use crate::ctx::Ctx;
 
@@ -26,19 +26,13 @@ pub async fn score_application(cx: &Ctx, id: ApplicationId) -> anyhow::Result<Op
     let card = score_attempts(&scheme.tests, &inputs);
     let late: Vec<&str> =
         attempts.iter().filter(|a| a.late).filter_map(|a| scheme.test(&a.test_id).map(|t| t.name.as_str())).collect();
-    let email = NewNotification {
-        id: NotificationId::new_v7(),
-        application_id: Some(id),
-        kind: "scored".into(),
-        recipient: app.details.email.clone(),
-        template: "scored".into(),
-        context: json!({
-            "name": app.details.name, "scheme_name": scheme.name, "application_id": id.to_string(),
-            "passed": card.passed, "late_tests": late,
-            "tests": card.tests.iter().map(|t| json!({"name": t.name, "sten": t.score.sten})).collect::<Vec<_>>(),
-        }),
-        idempotency_key: format!("{id}:scored"),
+    let mail = Mail::Scored {
+        to: Addressee::new(&app.details.name, &scheme.name, &id.to_string()),
+        passed: card.passed,
+        late_tests: late.iter().map(|t| (*t).to_owned()).collect(),
+        tests: card.tests.iter().map(|t| TestResult { name: t.name.clone(), sten: t.score.sten }).collect(),
     };
+    let email = NewNotification::once(&id.to_string(), &app.details.email, &mail);
     let saved = tests::save_first_scores(db, id, scheme.id.as_str(), &card, &email, cx.clock.now()).await?;
     if saved {
         tracing::info!(passed = card.passed, "application scored");

@@ -3,6 +3,7 @@
 //! transaction. Running it again after it finished finds nobody left to sift.
 
 use anyhow::Context;
+use fasttrack_core::mail::{Addressee, Mail};
 use fasttrack_core::sift::{Candidate, Outcome, Seats, sift};
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::{jobs, schemes};
@@ -48,23 +49,15 @@ async fn sift_scheme(cx: &Ctx, job_id: &str, scheme_id: &str) -> anyhow::Result<
     let mut emails = BTreeMap::new();
     for d in &decisions {
         let row = by_id[d.id.as_str()];
-        let kind = match d.outcome {
-            Outcome::Shortlisted => "shortlisted",
-            Outcome::Reserve => "reserve",
-            Outcome::Rejected => "rejected",
+        let to = Addressee::new(&row.details.name, &scheme.name, &d.id);
+        let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str()).to_owned();
+        let mail = match d.outcome {
+            Outcome::Shortlisted => Mail::Shortlisted { to, stream },
+            Outcome::Reserve => Mail::Reserve { to, stream },
+            // The true reason of a rejection: below a cut score, or outranked.
+            Outcome::Rejected => Mail::Rejected { to, stream, below_standard: !row.passed },
         };
-        let stream = scheme.stream(&d.stream).map_or(d.stream.as_str(), |s| s.name.as_str());
-        emails.insert(
-            d.id.clone(),
-            NewNotification::once(
-                &d.id,
-                kind,
-                &row.details.email,
-                // The true reason of a rejection: below a cut score, or outranked.
-                json!({"name": row.details.name, "scheme_name": scheme.name, "application_id": d.id, "stream": stream,
-                       "below_standard": !row.passed}),
-            ),
-        );
+        emails.insert(d.id.clone(), NewNotification::once(&d.id, &row.details.email, &mail));
     }
     let email_ids =
         fasttrack_core::store::sift::apply(db, scheme_id, job_id, &decisions, &emails, cx.clock.now(), |_| {}).await?;

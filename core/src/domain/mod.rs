@@ -11,6 +11,7 @@ pub mod disclosure;
 pub mod email;
 pub mod equality;
 pub mod ids;
+pub mod mail;
 pub mod metrics;
 pub mod outcomes;
 pub mod reports;

@@ -13,6 +13,7 @@ use sqlx::{Any, Row};
 
 use super::{Db, from_ms, id_column, to_ms};
 use crate::domain::ids::{ApplicationId, NotificationId};
+use crate::domain::mail::Mail;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewNotification {
@@ -26,18 +27,23 @@ pub struct NewNotification {
 }
 
 impl NewNotification {
-    /// The one email of `kind` an application gets: the template is the kind and the occasion
-    /// (idempotency key) is `application:kind`, so it is never sent twice.
-    pub fn once(application: &str, kind: &str, recipient: &str, context: Value) -> Self {
+    /// The email `mail` for an application, once per `idempotency_key` (application + kind +
+    /// occasion): the same occasion never makes two emails.
+    pub fn new(application: &str, recipient: &str, mail: &Mail, idempotency_key: String) -> Self {
         Self {
             id: NotificationId::new_v7(),
             application_id: application.parse().ok(),
-            kind: kind.into(),
+            kind: mail.kind().into(),
             recipient: recipient.into(),
-            template: kind.into(),
-            context,
-            idempotency_key: format!("{application}:{kind}"),
+            template: mail.kind().into(),
+            context: mail.context(),
+            idempotency_key,
         }
+    }
+
+    /// The one email of its kind an application gets: the occasion is `application:kind`.
+    pub fn once(application: &str, recipient: &str, mail: &Mail) -> Self {
+        Self::new(application, recipient, mail, format!("{application}:{}", mail.kind()))
     }
 }
 

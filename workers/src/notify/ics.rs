@@ -3,21 +3,8 @@
 //! from Europe/London by the caller, so summer time is handled), a UID stable
 //! for the booking and a SEQUENCE bumped on every change.
 
-use serde::Deserialize;
-
 /// What an invitation needs; it travels in the email's context as `ics`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Event {
-    pub uid: String,
-    pub sequence: i64,
-    /// UTC, formatted `YYYYMMDDTHHMMSSZ`.
-    pub start_utc: String,
-    pub end_utc: String,
-    pub stamp_utc: String,
-    pub summary: String,
-    pub location: String,
-    pub description: String,
-}
+pub use fasttrack_core::mail::CalendarEvent as Event;
 
 fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace('\n', "\\n")
