@@ -88,6 +88,27 @@ async fn one_booked_candidate(app: &TestApp, recruiter: &str) -> (String, String
     (id, token)
 }
 
+/// A booking state the code does not know cannot be written: CHECK constraints (triggers
+/// on SQLite) that list exactly `BookingState::ALL`.
+async fn a_booking_state_outside_the_enum_is_refused_by_the_database(backend: Backend) {
+    let app = TestApp::spawn_with(backend, Options::api_only()).await;
+    let recruiter = app.token(Role::Recruiter).await;
+    let (id, _) = one_booked_candidate(&app, &recruiter).await;
+    let set = async |state: &str| {
+        sqlx::query("UPDATE bookings SET state = $1 WHERE application_id = $2")
+            .bind(state)
+            .bind(&id)
+            .execute(app.db.pool())
+            .await
+    };
+    let err = set("maybe").await.expect_err("an unknown state is refused");
+    assert!(err.to_string().contains("bookings_state_check"), "{err}");
+    for state in fasttrack_core::centres::BookingState::ALL {
+        set(state.as_str()).await.unwrap_or_else(|e| panic!("{state}: {e}"));
+    }
+    app.stop().await;
+}
+
 fn reminders(app: &TestApp) -> Vec<String> {
     app.sent_emails().into_iter().filter(|e| e.contains("X-Fasttrack-Kind: ac_reminder")).collect()
 }
@@ -338,6 +359,7 @@ both_backends!(
     a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees,
     centres_are_loaded_listed_and_added,
     a_reminder_goes_once_48_hours_before_the_session,
+    a_booking_state_outside_the_enum_is_refused_by_the_database,
     a_reminder_pass_that_fails_half_way_loses_no_reminder,
     a_candidate_moved_inside_the_reminder_window_is_reminded_of_the_new_session
 );

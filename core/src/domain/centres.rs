@@ -235,3 +235,45 @@ mod tests {
         }
     }
 }
+
+/// Where a candidate's assessment-centre seat stands. Stored as text with a CHECK in both
+/// migration sets (0013), so no other value can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingState {
+    /// Offered, not yet answered.
+    Invited,
+    Accepted,
+    Declined,
+    /// Withdrawn by the service (the candidate withdrew).
+    Cancelled,
+}
+
+impl BookingState {
+    pub const ALL: [BookingState; 4] =
+        [BookingState::Invited, BookingState::Accepted, BookingState::Declined, BookingState::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingState::Invited => "invited",
+            BookingState::Accepted => "accepted",
+            BookingState::Declined => "declined",
+            BookingState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    /// The seat is held: offered or accepted.
+    pub fn holds_seat(self) -> bool {
+        matches!(self, BookingState::Invited | BookingState::Accepted)
+    }
+}
+
+impl std::fmt::Display for BookingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

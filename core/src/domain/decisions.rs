@@ -242,3 +242,40 @@ mod tests {
         }
     }
 }
+
+/// Where a place offered stands: the application's own status while it is offered,
+/// accepted or declined. Stored as text with a CHECK in both migration sets (0013).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferState {
+    Offered,
+    Accepted,
+    Declined,
+}
+
+impl OfferState {
+    pub const ALL: [OfferState; 3] = [OfferState::Offered, OfferState::Accepted, OfferState::Declined];
+
+    pub fn as_str(self) -> &'static str {
+        self.status().as_str()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The application status that goes with it.
+    pub fn status(self) -> super::status::Status {
+        match self {
+            OfferState::Offered => super::status::Status::Offered,
+            OfferState::Accepted => super::status::Status::Accepted,
+            OfferState::Declined => super::status::Status::Declined,
+        }
+    }
+}
+
+impl std::fmt::Display for OfferState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -9,6 +9,7 @@ use super::applications::{self, Move};
 use super::notifications::{self, NewNotification};
 use super::{Db, params, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
+use crate::domain::centres::BookingState;
 use crate::domain::status::Status;
 
 /// A shortlisted candidate not yet holding a seat.
@@ -141,7 +142,7 @@ pub async fn record(
 pub struct Booking {
     pub centre_id: String,
     pub session_id: String,
-    pub state: String,
+    pub state: BookingState,
     pub uid: String,
     pub sequence: i64,
     /// The candidate asked for another session and waits for one.
@@ -160,7 +161,7 @@ pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
         Ok(Booking {
             centre_id: r.try_get("centre_id")?,
             session_id: r.try_get("session_id")?,
-            state: r.try_get("state")?,
+            state: super::enum_column(&r, "state", BookingState::parse)?,
             uid: r.try_get("uid")?,
             sequence: r.try_get("sequence")?,
             rebook: r.try_get::<i64, _>("rebook")? != 0,
@@ -205,7 +206,7 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
         drop(tx);
         return Ok(match get(db, application).await? {
             None => Answer::NoBooking,
-            Some(b) => Answer::NotInvited(b.state),
+            Some(b) => Answer::NotInvited(b.state.to_string()),
         });
     }
     if !applications::move_in_tx(&mut tx, application, Status::AcInvited, to, "applicant", None, now).await? {
@@ -317,10 +318,10 @@ pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx:
     }
     Ok(match get(db, application).await? {
         None => Answer::NoBooking,
-        Some(b) if b.state == "invited" || b.state == "accepted" => {
+        Some(b) if b.state.holds_seat() => {
             Answer::NotInvited(format!("{}, and its session has started or been scored", b.state))
         }
-        Some(b) => Answer::NotInvited(b.state),
+        Some(b) => Answer::NotInvited(b.state.to_string()),
     })
 }
 

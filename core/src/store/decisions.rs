@@ -10,6 +10,7 @@ use super::applications::{self, Move};
 use super::notifications::{self, NewNotification};
 use super::{Db, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
+use crate::domain::decisions::OfferState;
 use crate::domain::decisions::{Decision, Outcome};
 use crate::domain::ids::NotificationId;
 use crate::domain::status::Status;
@@ -162,7 +163,7 @@ pub struct Offer {
     pub scheme_id: String,
     pub stream_id: String,
     pub organisation_id: String,
-    pub state: String,
+    pub state: OfferState,
 }
 
 pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Offer>> {
@@ -175,7 +176,7 @@ pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Offer>> {
             scheme_id: r.try_get("scheme_id")?,
             stream_id: r.try_get("stream_id")?,
             organisation_id: r.try_get("organisation_id")?,
-            state: r.try_get("state")?,
+            state: super::enum_column(&r, "state", OfferState::parse)?,
         })
     })
     .transpose()
@@ -193,29 +194,31 @@ pub enum Answer {
 /// the place, with the timeline event, in one transaction; compare-and-set throughout.
 pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
     let now_ms = to_ms(now);
-    let (from_states, to_offer): (&[&str], &str) =
-        if accept { (&["offered"], "accepted") } else { (&["offered", "accepted"], "declined") };
+    let (from_states, to_offer): (&[OfferState], OfferState) = if accept {
+        (&[OfferState::Offered], OfferState::Accepted)
+    } else {
+        (&[OfferState::Offered, OfferState::Accepted], OfferState::Declined)
+    };
     let Some(offer) = get(db, application).await? else { return Ok(Answer::NoOffer) };
-    if !from_states.contains(&offer.state.as_str()) {
-        return Ok(Answer::Not(offer.state));
+    if !from_states.contains(&offer.state) {
+        return Ok(Answer::Not(offer.state.to_string()));
     }
     let mut tx = db.pool().begin().await?;
     let changed = sqlx::query("UPDATE offers SET state = $2, updated_at = $3 WHERE application_id = $1 AND state = $4")
         .bind(application)
-        .bind(to_offer)
+        .bind(to_offer.as_str())
         .bind(now_ms)
-        .bind(&offer.state)
+        .bind(offer.state.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
     // The offer's states are the application's: offered, accepted, declined.
-    let status = |s: &str| Status::parse(s).ok_or_else(|| sqlx::Error::Protocol(format!("an offer state {s}")));
     let moved = changed == 1
         && applications::move_in_tx(
             &mut tx,
             application,
-            status(&offer.state)?,
-            status(to_offer)?,
+            offer.state.status(),
+            to_offer.status(),
             "applicant",
             None,
             now,

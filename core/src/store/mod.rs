@@ -117,6 +117,13 @@ where
     T::try_from(row.try_get::<i64, _>(column)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// A text column holding one of an enum's values: anything else is a decode error.
+pub fn enum_column<T>(row: &sqlx::any::AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> sqlx::Result<T> {
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    parse(&text).ok_or_else(|| sqlx::Error::Decode(format!("{column}: unknown value {text:?}").into()))
+}
+
 /// A stored time; one out of range is a decode error, never a silent epoch.
 pub fn from_ms(ms: i64) -> sqlx::Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| sqlx::Error::Decode(Box::new(e)))
