@@ -14,17 +14,30 @@
 //! exact integer. Sessions of unequal capacity therefore even out their head counts
 //! until the smaller ones are full.
 //!
-//! Solved exactly as a min-cost max-flow: source → candidate group → session class
-//! (cost BIG·(best preference − preference)) → sink, through one arc per seat level:
-//! the k-th new seat of a session costs the head count it makes, booked + k. Costs
-//! rising seat by seat (convex) make a min-cost flow fill each session's seats in
-//! order, and BIG is larger than any total of seat costs, so preference always comes
-//! before balance. Sessions that no candidate can tell apart (same date, provisions,
-//! preference key, and the same assessors *that anyone has a conflict with*) form one
-//! class; candidates who suit the same classes with the same preferences form one
-//! group. Both are interchangeable within themselves, so the flow on the small graph
-//! is optimal for the whole problem, and seats of one cost in one class are one arc:
-//! a class has one sink arc per seat level, not one per seat.
+//! Solved exactly as a min-cost max-flow in two phases. Graph: source → candidate group
+//! → session class (cost best preference − preference) → sink. Sessions that no
+//! candidate can tell apart (same date, provisions, preference key, and the same assessors
+//! *that anyone has a conflict with*) form one class; candidates who suit the same classes
+//! with the same preferences form one group. Both are interchangeable within themselves,
+//! so the flow on the small graph is optimal for the whole problem.
+//!
+//! Phase one, most placed then best preference: one sink arc per class at cost 0 (the
+//! fast flow, a few rounds). Its final potentials π leave every residual arc at reduced
+//! cost ≥ 0. For any flow f of the same value, f − f* is a circulation, so
+//! cost(f) − cost(f*) = Σ_arcs rc(e)·(f(e) − f*(e)); an arc with rc > 0 has f*(e) = 0 (its
+//! reverse would be negative) and one with rc < 0 is full, so every term is ≥ 0 and the
+//! flows that place as many with as good a preference are exactly those that agree with
+//! f* on every arc with rc ≠ 0. Phase two minimises balance over that face: the arcs at
+//! rc = 0 may change either way (so candidates can still move between classes of equal
+//! preference, through any chain of groups), the others are fixed. A class's sink arc, if
+//! free, becomes one arc per seat level: the k-th new seat of a session costs the head
+//! count it makes, booked + k; costs rising seat by seat (convex) make a min-cost flow
+//! fill each session's seats in order, so the flow's cost is the class's balance and
+//! seats of one cost in one class are one arc. Phase two starts from phase one's flow
+//! (on each class's cheapest seats) with potentials that make every arc non-negative
+//! except the seats a class holds at a dearer level than a free seat it can reach over
+//! zero-cost arcs; only those are handed back and routed again, so when phase one's loads
+//! are already balanced (e.g. every seat taken) phase two is one search of the graph.
 //!
 //! A minimum makes a session semi-continuous (0, or the minimum up to capacity),
 //! which no single flow expresses; it is solved by branch and bound over flows, in

@@ -29,14 +29,49 @@ impl Graph {
         self.edges.len() - 2
     }
 
+    /// An arc already carrying `flow`, with `left` more to spare: a residual arc both ways.
+    pub(super) fn add_used(&mut self, from: usize, to: usize, left: i64, flow: i64, cost: i64) -> usize {
+        let e = self.add(from, to, left, cost);
+        self.edges[e + 1].cap = flow;
+        e
+    }
+
+    /// The edges at a node, leaving it (forward or residual).
+    pub(super) fn adj(&self, u: usize) -> &[usize] {
+        &self.adj[u]
+    }
+
+    /// The node an edge leaves.
+    pub(super) fn from(&self, e: usize) -> usize {
+        self.edges[e ^ 1].to
+    }
+
+    /// The flow on a forward edge.
+    pub(super) fn flow(&self, e: usize) -> i64 {
+        self.edges[e ^ 1].cap
+    }
+
     /// Min-cost max-flow by the primal-dual method: Dijkstra on reduced costs finds the
     /// next shortest distance, then a blocking flow (Dinic) pushes everything that travels
     /// at that distance at once. All original costs are ≥ 0. The number of rounds is the
     /// number of distinct path costs, which is small (preferences and seat levels are small
-    /// integers). Returns the work done, in edges looked at.
-    pub(super) fn min_cost_max_flow(&mut self, s: usize, t: usize) -> usize {
+    /// integers). Returns the work done, in edges looked at, and the final potentials: every
+    /// edge with capacity left has a reduced cost `cost + p[from] - p[to]` ≥ 0 under them
+    /// (the optimality certificate the allocation's balance phase relies on).
+    pub(super) fn min_cost_max_flow(&mut self, s: usize, t: usize) -> (usize, Vec<i64>) {
+        let potential = vec![0i64; self.adj.len()];
+        self.min_cost_max_flow_from(s, t, potential)
+    }
+
+    /// The same from a flow already in the graph, given potentials under which every edge
+    /// with capacity left has a reduced cost ≥ 0 (then the flow is the cheapest of its value).
+    pub(super) fn min_cost_max_flow_from(&mut self, s: usize, t: usize, mut potential: Vec<i64>) -> (usize, Vec<i64>) {
         let n = self.adj.len();
-        let mut potential = vec![0i64; n];
+        debug_assert!(
+            (0..self.edges.len()).all(|e| self.edges[e].cap <= 0
+                || self.edges[e].cost + potential[self.from(e)] >= potential[self.edges[e].to]),
+            "potentials must leave no edge with capacity at a negative reduced cost"
+        );
         let mut work = 0;
         loop {
             let mut dist = vec![i64::MAX; n];
@@ -66,7 +101,7 @@ impl Graph {
                 }
             }
             if dist[t] == i64::MAX {
-                return work;
+                return (work, potential);
             }
             for v in 0..n {
                 // Unreached nodes keep their reduced costs non-negative by moving as far as t.

@@ -6,8 +6,10 @@
 //! the first `lo` (in id order) are forced, the next ones up to `hi` free, the rest
 //! closed. A node's flow relaxes it — free sessions may fall below their minimum — so
 //! its value is the best any plan in the node can reach. A forced session's first
-//! `need` seats cost H less than every other seat, H larger than all other costs
-//! together: the flow fills them whenever some maximum flow can, and some maximum flow
+//! `need` seats cost H less than every other seat in the preference phase, H larger than
+//! all preference costs together (a separate sink arc, so at most one of a class's two
+//! arcs is at reduced cost 0 and the balance phase never trades one for the other): the
+//! flow fills them whenever some maximum flow can, and some maximum flow
 //! can whenever any flow can (the seats a matching can cover form a matroid, so a
 //! coverable set extends to a maximum matching); otherwise the node has no plan.
 //!
@@ -66,6 +68,12 @@ struct Kind {
     need: u32,
 }
 
+/// Seat levels of a sink arc: (cost, the sessions whose next seat it is), cheapest first.
+type Levels = Vec<(i64, Vec<usize>)>;
+
+/// A seat level in the balance phase: (edge, cost, the sessions it seats).
+type SeatArc<'s> = (usize, i64, &'s [usize]);
+
 /// For each kind, at least `.0` and at most `.1` of its sessions are open.
 type Node = Vec<(usize, usize)>;
 
@@ -120,26 +128,17 @@ impl<'a> Problem<'a> {
             })
             .collect();
 
-        // Balance costs at most the head counts of every seat filled; BIG puts a unit of
-        // preference above all of it, and the forced bonus puts a forced seat above both.
-        let balance_max: i128 = classes
-            .iter()
-            .flatten()
-            .map(|s| {
-                let (cap, booked) = (i128::from(s.capacity), i128::from(s.booked));
-                cap * booked + cap * (cap + 1) / 2
-            })
-            .sum();
+        // The preference phase's costs: a unit of preference per candidate and class, and the
+        // forced bonus above all of them together (balance is the second phase's, alone).
         let best = i128::from(groups.iter().flat_map(|(sig, _)| sig.iter().map(|(_, p)| *p)).max().unwrap_or(0));
-        let big = balance_max + 1;
-        let bonus = if kinds.is_empty() { 0 } else { candidates as i128 * big * best + balance_max + 1 };
+        let bonus = if kinds.is_empty() { 0 } else { candidates as i128 * best + 1 };
         let seat_max = classes.iter().flatten().map(|s| i128::from(s.booked) + i128::from(s.capacity)).max();
-        let nodes = (2 + groups.len() + classes.len()) as i128;
+        let nodes = (3 + groups.len() + classes.len()) as i128;
         assert!(
-            nodes * (bonus + big * best + seat_max.unwrap_or(0)) < i128::from(i64::MAX / 2),
+            nodes * (bonus + best + seat_max.unwrap_or(0)) < i128::from(i64::MAX / 2),
             "preferences and capacities too large for exact integer costs"
         );
-        let (big, best) = (big as i64, best as i64);
+        let best = best as i64;
 
         let mut base = Graph::new(2 + groups.len() + classes.len());
         let mut arcs = Vec::new();
@@ -147,7 +146,7 @@ impl<'a> Problem<'a> {
             let size = members.len() as i64;
             base.add(SOURCE, 2 + g, size, 0);
             for &(j, pref) in signature {
-                let e = base.add(2 + g, 2 + groups.len() + j, size, big * (best - i64::from(pref)));
+                let e = base.add(2 + g, 2 + groups.len() + j, size, best - i64::from(pref));
                 arcs.push((g, j, e, pref));
             }
         }
@@ -177,13 +176,17 @@ impl<'a> Problem<'a> {
     }
 
     /// The node's optimal flow, or None if it cannot fill its forced sessions; and the work
-    /// it took.
+    /// it took. Two phases, exact by the argument in the module docs: the most placed and
+    /// forced seats, then the best preference, in one flow with a single arc per class for
+    /// its forced seats and one for its other seats; then the least balance over the flows
+    /// that share that optimum, i.e. over the arcs at reduced cost 0.
     fn relax(&self, node: &Node) -> (Option<Relaxed>, usize) {
         let mut graph = self.base.clone();
-        // Per class: (sink edge, the sessions whose next seat it is), cheapest first.
-        let mut levels: Vec<Vec<(usize, Vec<usize>)>> = Vec::with_capacity(self.classes.len());
+        // Per class, its sink arcs: (edge, seat levels as (cost, the sessions whose next seat
+        // it is), cheapest first). The forced seats' arc, if any, comes first.
+        let mut sinks: Vec<Vec<(usize, Levels)>> = Vec::with_capacity(self.classes.len());
         for (j, class) in self.classes.iter().enumerate() {
-            let mut by_cost: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+            let (mut forced_levels, mut other_levels) = (BTreeMap::new(), BTreeMap::new());
             for (p, s) in class.iter().enumerate() {
                 let forced = match self.open(node, j, p) {
                     Open::Closed => continue,
@@ -191,29 +194,126 @@ impl<'a> Problem<'a> {
                     Open::Forced(need) => need,
                 };
                 for k in 1..=s.capacity {
-                    let bonus = if k <= forced { 0 } else { self.forced_bonus };
-                    by_cost.entry(bonus + i64::from(s.booked) + i64::from(k)).or_default().push(p);
+                    let levels = if k <= forced { &mut forced_levels } else { &mut other_levels };
+                    levels.entry(i64::from(s.booked) + i64::from(k)).or_insert_with(Vec::new).push(p);
                 }
             }
             let class_node = 2 + self.groups + j;
-            levels.push(
-                by_cost
-                    .into_iter()
-                    .map(|(cost, ps)| (graph.add(class_node, SINK, ps.len() as i64, cost), ps))
-                    .collect(),
-            );
+            let mut arcs = Vec::new();
+            for (levels, cost) in [(forced_levels, 0), (other_levels, self.forced_bonus)] {
+                let seats: usize = levels.values().map(Vec::len).sum();
+                if seats > 0 {
+                    arcs.push((graph.add(class_node, SINK, seats as i64, cost), levels.into_iter().collect()));
+                }
+            }
+            sinks.push(arcs);
         }
-        let work = graph.min_cost_max_flow(SOURCE, SINK);
+        let (mut work, potential) = graph.min_cost_max_flow(SOURCE, SINK);
+        let reduced = |e: usize| graph.edges[e].cost + potential[graph.from(e)] - potential[graph.edges[e].to];
+
+        // The balance phase: the arcs at reduced cost 0 keep their flow and may change it
+        // either way; the others keep it. A free sink arc hands its flow back to its class
+        // (from a super source) and offers its seats one level at a time, at the head count
+        // each makes; routing it all again at least cost is the balance optimum.
+        let n = 3 + self.groups + self.classes.len();
+        let top = n - 1;
+        let mut second = Graph::new(n);
+        let mut moved = vec![None; graph.edges.len()];
+        for e in (0..self.base.edges.len()).step_by(2) {
+            if reduced(e) == 0 {
+                let (u, v) = (graph.from(e), graph.edges[e].to);
+                moved[e] = Some(second.add_used(u, v, graph.edges[e].cap, graph.flow(e), 0));
+            }
+        }
+        let mut counts: Vec<Vec<u32>> = self.classes.iter().map(|c| vec![0; c.len()]).collect();
+        // Per class with a free sink arc: its level edges in the second graph, each with the
+        // sessions it seats, cheapest first, carrying the first phase's flow on the cheapest.
+        let mut levels_used: Vec<(usize, Vec<SeatArc>)> = Vec::new();
+        for (j, arcs) in sinks.iter().enumerate() {
+            let class_node = 2 + self.groups + j;
+            let mut edges = Vec::new();
+            for (e, levels) in arcs {
+                let mut flow = graph.flow(*e);
+                if reduced(*e) == 0 {
+                    for (cost, ps) in levels {
+                        let seats = ps.len() as i64;
+                        let on = flow.min(seats);
+                        flow -= on;
+                        edges.push((second.add_used(class_node, SINK, seats - on, on, *cost), *cost, ps.as_slice()));
+                    }
+                } else if flow > 0 {
+                    // Reduced cost < 0: full, every level taken (> 0: empty).
+                    debug_assert_eq!(graph.edges[*e].cap, 0);
+                    for (_, ps) in levels {
+                        for &p in ps {
+                            counts[j][p] += 1;
+                        }
+                    }
+                }
+            }
+            if !edges.is_empty() {
+                levels_used.push((j, edges));
+            }
+        }
+
+        // Potentials for the second graph: a node's is minus the cheapest free seat it can reach
+        // over arcs of cost 0 (found by searching back from the seats, cheapest first), so every
+        // arc but the seats a class holds and could give to a cheaper one has reduced cost ≥ 0.
+        // Those seats it hands back to its class, from a super source, to be routed again.
+        let free_seat = |e: usize, cost: i64| (second.edges[e].cap > 0).then_some(cost);
+        let mut offers: Vec<(i64, usize)> = levels_used
+            .iter()
+            .filter_map(|(j, edges)| {
+                edges.iter().find_map(|&(e, c, _)| free_seat(e, c)).map(|c| (c, 2 + self.groups + j))
+            })
+            .collect();
+        offers.sort_unstable();
+        let none = i64::from(self.classes.iter().flatten().map(|s| s.booked + s.capacity).max().unwrap_or(0)) + 1;
+        let mut potential = vec![-none; n];
+        let mut labelled = vec![false; n];
+        labelled[SINK] = true;
+        for (cost, v) in offers {
+            if labelled[v] {
+                continue;
+            }
+            (labelled[v], potential[v]) = (true, -cost);
+            let mut stack = vec![v];
+            while let Some(w) = stack.pop() {
+                for &e in second.adj(w) {
+                    let u = second.edges[e].to;
+                    if !labelled[u] && second.edges[e ^ 1].cap > 0 {
+                        (labelled[u], potential[u]) = (true, -cost);
+                        stack.push(u);
+                    }
+                }
+            }
+        }
+        for (j, edges) in &levels_used {
+            let class_node = 2 + self.groups + j;
+            let mut back = 0;
+            for &(e, cost, _) in edges {
+                if cost > -potential[class_node] {
+                    back += second.flow(e);
+                    second.edges[e].cap += second.flow(e);
+                    second.edges[e ^ 1].cap = 0;
+                }
+            }
+            if back > 0 {
+                second.add(top, class_node, back, 0);
+            }
+        }
+        potential[top] = potential.iter().copied().max().unwrap_or(0);
+        potential[SINK] = 0;
+        let (more, _) = second.min_cost_max_flow_from(top, SINK, potential);
+        work += more;
 
         // Only the dearest seat level a class uses can be part-used (a cheaper free seat
         // would make a cheaper flow), and a session has one seat per level: the first
         // sessions of that level take it.
-        let mut counts: Vec<Vec<u32>> = self.classes.iter().map(|c| vec![0; c.len()]).collect();
-        for (j, class_levels) in levels.iter().enumerate() {
-            for (e, ps) in class_levels {
-                let used = ps.len() - graph.edges[*e].cap as usize;
-                for &p in &ps[..used] {
-                    counts[j][p] += 1;
+        for (j, edges) in &levels_used {
+            for &(e, _, ps) in edges {
+                for &p in &ps[..second.flow(e) as usize] {
+                    counts[*j][p] += 1;
                 }
             }
         }
@@ -222,7 +322,14 @@ impl<'a> Problem<'a> {
                 return (None, work);
             }
         }
-        let used: Vec<usize> = self.arcs.iter().map(|&(_, _, e, _)| graph.edges[e ^ 1].cap as usize).collect();
+        let used: Vec<usize> = self
+            .arcs
+            .iter()
+            .map(|&(_, _, e, _)| match moved[e] {
+                Some(m) => second.flow(m) as usize,
+                None => graph.flow(e) as usize,
+            })
+            .collect();
         let placed = counts.iter().flatten().map(|&n| u64::from(n)).sum();
         let preference = self.arcs.iter().zip(&used).map(|(&(_, _, _, pref), &n)| u64::from(pref) * n as u64).sum();
         let balance = self
