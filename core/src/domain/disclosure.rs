@@ -508,6 +508,23 @@ mod tests {
         assert!(linked[0].hidden[1][2].is_some() && linked[1].hidden[1][2].is_some());
     }
 
+    /// Within one table: every small count is hidden, and every hidden cell has another
+    /// completion (it cannot be recovered from that table's totals).
+    fn each_table_is_protected(p: &Protected, threshold: u64) -> Result<(), proptest::test_runner::TestCaseError> {
+        for r in 0..=p.rows {
+            for c in 0..=p.cols {
+                let v = p.grid[r][c];
+                if v >= 1 && v < threshold && !(r == p.rows && c == p.cols) {
+                    prop_assert!(p.hidden[r][c].is_some(), "small cell shown at {r},{c}");
+                }
+                if p.hidden[r][c].is_some() {
+                    prop_assert!(alternative_exists(p, r, c), "cell {r},{c} can be recovered: {p:?}");
+                }
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         /// Streams and the scheme together: every table is still protected on its own, and no
         /// cell position has exactly one hidden value among the parts and the whole.
@@ -521,17 +538,7 @@ mod tests {
             let mut all = out.clone();
             all.push(whole);
             for p in &all {
-                for r in 0..=p.rows {
-                    for c in 0..=p.cols {
-                        let v = p.grid[r][c];
-                        if v >= 1 && v < threshold && !(r == p.rows && c == p.cols) {
-                            prop_assert!(p.hidden[r][c].is_some(), "small cell shown at {r},{c}");
-                        }
-                        if p.hidden[r][c].is_some() {
-                            prop_assert!(alternative_exists(p, r, c), "cell {r},{c} can be recovered: {p:?}");
-                        }
-                    }
-                }
+                each_table_is_protected(p, threshold)?;
             }
             for r in 0..=all[0].rows {
                 for c in 0..=all[0].cols {
@@ -556,17 +563,7 @@ mod tests {
             let second: Vec<Vec<u64>> = (0..b).map(|j| (0..c).map(|k| (0..a).map(|i| cube[i][j][k]).sum()).collect()).collect();
             let out = protect_linked(&[first, second], threshold);
             for p in &out {
-                for r in 0..=p.rows {
-                    for c in 0..=p.cols {
-                        let v = p.grid[r][c];
-                        if v >= 1 && v < threshold && !(r == p.rows && c == p.cols) {
-                            prop_assert!(p.hidden[r][c].is_some(), "small cell shown at {r},{c}");
-                        }
-                        if p.hidden[r][c].is_some() {
-                            prop_assert!(alternative_exists(p, r, c), "cell {r},{c} can be recovered: {p:?}");
-                        }
-                    }
-                }
+                each_table_is_protected(p, threshold)?;
             }
             prop_assert_eq!(&out[0].hidden[out[0].rows], &out[1].hidden[out[1].rows]);
             prop_assert_eq!(determined_linked(&out), None, "a hidden value follows from a chain of sums");
