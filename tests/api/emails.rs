@@ -116,6 +116,32 @@ async fn finished_jobs_are_cleared_from_the_queue(backend: Backend) {
     app.stop().await;
 }
 
+/// A job that comes before its email is due (a retry scheduled in whole seconds, a clock
+/// between processes) does not vanish: it says when to come back, and then it sends.
+async fn an_early_email_job_waits_for_its_row_and_then_sends(backend: Backend) {
+    use fasttrack_workers::notify::Outcome;
+    let app = TestApp::spawn_with(backend, Options::api_only()).await;
+    let (id, _) = app.apply_ok(SCHEME, &application("early@example.ac.uk")).await;
+    let n = notification_id(&app, &id, "confirmation").await;
+    let due = app.clock.now() + jiff::SignedDuration::from_secs(10);
+    sqlx::query("UPDATE notifications SET next_attempt_at = $1 WHERE id = $2")
+        .bind(due.as_millisecond())
+        .bind(n.to_string())
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let notifier = app.notifier();
+    assert_eq!(
+        notifier.deliver(n).await.unwrap(),
+        Outcome::NotYetDue(jiff::Timestamp::from_millisecond(due.as_millisecond()).unwrap())
+    );
+    assert_eq!(app.email_state(&id, "confirmation").await.unwrap(), ("pending".to_owned(), 0));
+    app.advance(jiff::SignedDuration::from_secs(11));
+    assert_eq!(notifier.deliver(n).await.unwrap(), Outcome::Sent);
+    assert_eq!(notifier.deliver(n).await.unwrap(), Outcome::Skipped, "sent once");
+    app.stop().await;
+}
+
 async fn only_the_current_claim_records_an_outcome(backend: Backend) {
     use fasttrack_core::store::notifications;
     let mut app = TestApp::spawn_with(backend, Options { parts: startup::API_ONLY, ..Default::default() }).await;
@@ -148,6 +174,7 @@ async fn only_the_current_claim_records_an_outcome(backend: Backend) {
 
 both_backends!(
     only_the_current_claim_records_an_outcome,
+    an_early_email_job_waits_for_its_row_and_then_sends,
     finished_jobs_are_cleared_from_the_queue,
     confirmation_email_goes_out_once_even_when_its_job_runs_again,
     a_committed_email_is_sent_after_its_job_is_lost_and_the_api_process_dies,

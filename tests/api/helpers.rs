@@ -178,10 +178,13 @@ impl TestApp {
     /// Runs all due work inline (scores, jobs, reminders, emails) until none is left, and
     /// says what it did. Use with `Options::api_only()`, so no background worker competes.
     pub async fn drain(&self) -> fasttrack_workers::drain::Drained {
-        let cx = self.ctx();
+        fasttrack_workers::drain::drain(&self.ctx(), &self.notifier()).await.expect("drain")
+    }
+
+    /// The email sender on the test's connections and clock, to deliver one email directly.
+    pub fn notifier(&self) -> Notifier {
         let mailer = Mailer::from_settings(&self.settings).expect("mailer");
-        let notifier = Notifier::new(self.db.clone(), mailer, &self.settings, self.clock.clone());
-        fasttrack_workers::drain::drain(&cx, &notifier).await.expect("drain")
+        Notifier::new(self.db.clone(), mailer, &self.settings, self.clock.clone())
     }
 
     /// Stops the first instance (API and/or workers), as a kill between steps would.

@@ -54,7 +54,7 @@ pub async fn drain(cx: &Ctx, notifier: &Notifier) -> anyhow::Result<Drained> {
                 break;
             }
             for id in due {
-                if notifier.deliver(id).await? != Outcome::Skipped {
+                if !matches!(notifier.deliver(id).await?, Outcome::Skipped | Outcome::NotYetDue(_)) {
                     pass.emails += 1;
                 }
             }

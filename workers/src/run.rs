@@ -60,8 +60,8 @@ async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError
 /// Delivers an email; if the send failed but may succeed later, pushes a job for that time.
 async fn send_email(state: &JobState, id: fasttrack_core::NotificationId) -> anyhow::Result<&'static str> {
     let outcome = state.notifier.deliver(id).await?;
-    if let Outcome::Retrying(at) = outcome {
-        let delay = Duration::try_from(state.cx.clock.now().duration_until(at)).unwrap_or_default();
+    if let Outcome::Retrying(at) | Outcome::NotYetDue(at) = outcome {
+        let delay = crate::notify::backoff::wait_until(state.cx.clock.now(), at);
         if let Err(e) = state.cx.queue.enqueue_after(Job::SendEmail { notification_id: id }, delay).await {
             tracing::warn!(error = format!("{e:#}"), "could not schedule the retry; the sweeper will");
         }

@@ -179,23 +179,17 @@ fn submission(new: &NewApplication<'_>) -> Vec<Stmt> {
         }
         out.push(stmt);
     }
-    out.push(if new.screening.outcome != Status::Submitted {
-        Stmt::new(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-             VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2), ($1, 'submitted', $3, 'system', $4, $2)",
-        )
-        .text(&id)
-        .int(now)
-        .text(new.screening.outcome.as_str())
-        .opt(new.screening.note.clone())
-    } else {
-        Stmt::new(
-            "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at)
-             VALUES ($1, NULL, 'submitted', 'applicant', NULL, $2)",
-        )
-        .text(&id)
-        .int(now)
-    });
+    // The first timeline events: submitted, and the screening's outcome if it moved on.
+    let mut events: Vec<(Option<Status>, Status, &str, Option<String>)> =
+        vec![(None, Status::Submitted, "applicant", None)];
+    if new.screening.outcome != Status::Submitted {
+        events.push((Some(Status::Submitted), new.screening.outcome, "system", new.screening.note.clone()));
+    }
+    let mut stmt = Stmt::new(format!("{EVENTS_INSERT}{}", super::tuples(events.len(), 6)));
+    for (from, to, actor, note) in events {
+        stmt = stmt.text(&id).opt(from.map(|s| s.as_str().to_owned())).text(to.as_str()).text(actor).opt(note).int(now);
+    }
+    out.push(stmt);
     out.push(
         Stmt::new(
             "INSERT INTO tokens (id, token_hash, role, name, application_id, created_at)
@@ -506,6 +500,10 @@ pub async fn move_many(
     Ok(moved)
 }
 
+/// The one statement that adds timeline events (followed by its VALUES tuples).
+const EVENTS_INSERT: &str =
+    "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES ";
+
 struct NewEvent<'a> {
     application_id: &'a str,
     from: Status,
@@ -523,10 +521,7 @@ async fn record_events(
     if events.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO application_events (application_id, from_status, to_status, actor, note, at) VALUES {}",
-        super::tuples(events.len(), 6)
-    );
+    let sql = format!("{EVENTS_INSERT}{}", super::tuples(events.len(), 6));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for e in events {
         q = q

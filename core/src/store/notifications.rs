@@ -83,6 +83,15 @@ pub struct Claimed {
     pub attempt: u32,
 }
 
+/// When a pending email is due (None: it is not pending — sent, dead, held, or unknown).
+pub async fn pending_due_at(db: &Db, id: NotificationId) -> sqlx::Result<Option<Timestamp>> {
+    let row = sqlx::query("SELECT next_attempt_at FROM notifications WHERE id = $1 AND state = 'pending'")
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| from_ms(r.try_get("next_attempt_at")?)).transpose()
+}
+
 /// Takes the row for sending if it is due and nobody holds it (or a holder's lease ran out:
 /// that worker died mid-send). `None`: already sent, dead, held by a live worker, or not due.
 pub async fn claim(

@@ -27,6 +27,9 @@ pub enum Outcome {
     Sent,
     /// Failed; the row is pending again and due at this time.
     Retrying(Timestamp),
+    /// The job came before its row was due (a retry pushed early, or a clock between
+    /// processes): nothing sent; it must run again at this time.
+    NotYetDue(Timestamp),
     Dead,
 }
 
@@ -36,6 +39,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Sent => "sent",
             Outcome::Retrying(_) => "retrying",
+            Outcome::NotYetDue(_) => "not_yet_due",
             Outcome::Dead => "dead",
         }
     }
@@ -83,7 +87,15 @@ impl Notifier {
     /// down): the queue retries the job, and the row is untouched or still leased.
     #[tracing::instrument(name = "deliver email", skip_all, fields(notification = %id))]
     pub async fn deliver(&self, id: NotificationId) -> anyhow::Result<Outcome> {
-        let Some(row) = notifications::claim(&self.db, id, self.clock.now(), self.lease).await? else {
+        let now = self.clock.now();
+        let Some(row) = notifications::claim(&self.db, id, now, self.lease).await? else {
+            // An early job waits for its row: it never simply disappears.
+            if let Some(at) = notifications::pending_due_at(&self.db, id).await?
+                && at > now
+            {
+                tracing::debug!("not yet due");
+                return Ok(Outcome::NotYetDue(at));
+            }
             tracing::debug!("nothing to send");
             return Ok(Outcome::Skipped);
         };
