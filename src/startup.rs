@@ -136,6 +136,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
         let state = web::Data::new(AppState {
             settings,
             clock,
+            runs_workers: parts.workers,
             db: db.clone(),
             queue: queue.clone(),
             mailer,

@@ -36,6 +36,11 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut => ApiError::Unavailable("the database is busy; try again shortly".into()),
+            // The connection was cut or the pool is going: an outage, not a fault of the request.
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                tracing::warn!(error = %e, "database unreachable");
+                ApiError::Unavailable("the database cannot be reached; try again shortly".into())
+            }
             e => ApiError::Internal(e.into()),
         }
     }
@@ -84,6 +89,9 @@ pub struct Problem {
     pub errors: Vec<fasttrack_core::FieldError>,
 }
 
+/// What a 503 asks a client to wait before trying again (an outage is usually seconds long).
+const RETRY_AFTER_SECS: u32 = 5;
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -115,6 +123,9 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if matches!(self, ApiError::Unavailable(_)) {
+            res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
         res.body(serde_json::to_string(&body).unwrap_or_default())
     }
 }
@@ -122,4 +133,22 @@ impl ResponseError for ApiError {
 /// Problem details for routes and methods that do not exist.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("route"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_database_connection_is_a_503_with_retry_after_not_a_500() {
+        let cut = sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"));
+        for e in [cut, sqlx::Error::PoolClosed, sqlx::Error::PoolTimedOut] {
+            let res = ApiError::from(e).error_response();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        }
+        let res = ApiError::from(sqlx::Error::RowNotFound).error_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(res.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

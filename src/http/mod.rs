@@ -37,6 +37,9 @@ use crate::metrics::{HttpLabels, Metrics};
 pub struct AppState {
     pub settings: Settings,
     pub clock: fasttrack_core::Clock,
+    /// This process also runs the workers (the embedded default): its readiness includes
+    /// the queue and the mail transport.
+    pub runs_workers: bool,
     pub db: Db,
     pub queue: Queue,
     pub mailer: Mailer,

@@ -30,8 +30,12 @@ pub struct Check {
 pub struct Readiness {
     pub status: &'static str,
     pub database: Check,
+    /// Reported always; it decides readiness only where this process runs workers (an API
+    /// whose push fails leaves the job to the sweeper).
     pub queue: Check,
-    pub mail: Check,
+    /// Checked only where this process runs workers (it sends the mail); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail: Option<Check>,
 }
 
 /// The outcome of one check: the detail goes to the log, the caller (anyone) only learns
@@ -46,7 +50,9 @@ fn check(part: &'static str, r: anyhow::Result<()>) -> Check {
     }
 }
 
-/// Ready: the database, the job queue and the mail transport all answer (503 otherwise).
+/// Ready: this process can do its work (503 otherwise). An API process needs its database;
+/// a process that also runs workers needs the job queue and the mail transport too, so a
+/// mail outage never takes the APIs out of a load balancer.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
@@ -58,15 +64,21 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
                 .await
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("queue did not answer in time")))
         },
-        state.mailer.ping(),
+        async {
+            match state.runs_workers {
+                true => Some(state.mailer.ping().await),
+                false => None,
+            }
+        },
     );
     let body = Readiness {
         status: "ok",
         database: check("database", db),
         queue: check("queue", queue),
-        mail: check("mail", mail),
+        mail: mail.map(|m| check("mail", m)),
     };
-    if body.database.ok && body.queue.ok && body.mail.ok {
+    let workers_ok = !state.runs_workers || (body.queue.ok && body.mail.as_ref().is_some_and(|m| m.ok));
+    if body.database.ok && workers_ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(Readiness { status: "unavailable", ..body })

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, application};
+use crate::helpers::{Backend, Options, TestApp, application};
 
 async fn health_ready_and_metrics_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -55,7 +55,24 @@ async fn ready_reports_a_mail_server_that_is_down(backend: Backend) {
     app.stop().await;
 }
 
+/// An API process does not send mail: a mail outage leaves it ready (and /ready opens no
+/// SMTP connection), so a load balancer keeps it.
+async fn an_api_process_stays_ready_when_mail_is_down(backend: Backend) {
+    let mut app = TestApp::spawn_with(backend, Options::api_only()).await;
+    match app.smtp.as_mut() {
+        Some(smtp) => smtp.stop(),
+        None => std::fs::remove_dir_all(app.settings.mail_outbox_dir()).unwrap_or(()),
+    }
+    let res = app.get("/ready", None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("mail").is_none(), "{body}");
+    assert_eq!(body["database"]["ok"], true);
+    app.stop().await;
+}
+
 both_backends!(
+    an_api_process_stays_ready_when_mail_is_down,
     health_ready_and_metrics_answer,
     unknown_routes_are_problem_json_404,
     ready_reports_a_mail_server_that_is_down
