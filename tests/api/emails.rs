@@ -3,7 +3,7 @@
 
 use fasttrack::startup;
 use fasttrack_core::{NotificationId, Role};
-use fasttrack_workers::Queue;
+use fasttrack_workers::queue::Lane;
 use serde_json::Value;
 use sqlx::Row;
 
@@ -49,9 +49,9 @@ async fn confirmation_email_goes_out_once_even_when_its_job_runs_again(backend: 
 
 /// Empties the job queue, as a Redis restart (nothing kept on disk) would.
 async fn empty_the_queue(app: &TestApp) {
-    match &app.queue {
-        Queue::Redis(_) => delete_redis_namespace(&app.settings.queue.namespace).await.unwrap(),
-        Queue::Sqlite(s) => {
+    match app.queue.lanes()[0] {
+        Lane::Redis(_) => delete_redis_namespace(&app.settings.queue.namespace).await.unwrap(),
+        Lane::Sqlite(s) => {
             sqlx::query("DELETE FROM Jobs").execute(s.pool()).await.unwrap();
         }
     }
@@ -217,6 +217,33 @@ mod smtp {
         let n = notification_id(&app, &id, "confirmation").await;
         // The Message-ID comes from the outbox row, so a re-send could be recognised downstream.
         assert!(received[0].header("Message-ID").unwrap().starts_with(&format!("<{n}@")));
+        app.stop().await;
+    }
+
+    /// Jobs people wait for never queue behind bulk email: with every email worker busy on a
+    /// slow mail server and a backlog behind them, a schedule job still runs and finishes
+    /// while the backlog is there (on one shared lane it waited for the whole backlog).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_people_wait_for_runs_while_a_bulk_email_backlog_waits() {
+        let app = TestApp::spawn(Backend::Postgres).await;
+        app.smtp.as_ref().unwrap().set_mode(Mode::Slow(std::time::Duration::from_secs(2)));
+        // 12 applicants: 24 emails, 4 sent at a time, 2 s each: a backlog of about 12 s.
+        for n in 0..12 {
+            app.apply_ok(SCHEME, &application(&format!("backlog{n}@example.ac.uk"))).await;
+        }
+        let recruiter = app.token(Role::Recruiter).await;
+        let res = app
+            .post_json(&format!("/api/v1/schemes/{SCHEME}/schedule"), Some(&recruiter), &serde_json::json!({}))
+            .await;
+        assert_eq!(res.status(), 202);
+        let job: Value = res.json().await.unwrap();
+        crate::helpers::wait_for_job(&app, &recruiter, job["href"].as_str().unwrap()).await;
+        let waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM notifications WHERE state <> 'sent'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get("n");
+        assert!(waiting >= 8, "the job finished with the email backlog still there ({waiting} unsent)");
         app.stop().await;
     }
 

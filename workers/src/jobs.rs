@@ -1,6 +1,7 @@
 //! The job contract shared by producers (the API, the sweeper, other jobs) and
-//! the workers. One queue carries every kind as an enum, so there is one worker,
-//! one queue name and one recovery path. The queue name is set explicitly:
+//! the workers. Every kind is one enum with one handler and one recovery path;
+//! emails go on a lane of their own so that bulk email never delays the jobs
+//! people wait for. The queue name is set explicitly:
 //! renaming a Rust type must not strand queued jobs. A job only names a row;
 //! the row decides what happens, so running a job twice is harmless.
 
@@ -34,7 +35,19 @@ impl Job {
     }
 }
 
-/// The queue name under a namespace.
+impl Job {
+    /// Bulk email travels on its own lane (`email_queue_name`).
+    pub fn is_email(&self) -> bool {
+        matches!(self, Job::SendEmail { .. })
+    }
+}
+
+/// The name of the lane of user-facing jobs under a namespace.
 pub fn queue_name(namespace: &str) -> String {
     format!("{namespace}:jobs")
+}
+
+/// The name of the email lane under a namespace.
+pub fn email_queue_name(namespace: &str) -> String {
+    format!("{namespace}:emails")
 }

@@ -16,17 +16,27 @@ use fasttrack_core::NotificationId;
 use fasttrack_core::settings::Settings;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use crate::jobs::{Job, queue_name};
+use crate::jobs::{Job, email_queue_name, queue_name};
 
+/// One queue on one backend.
 #[derive(Clone)]
-pub enum Queue {
+pub enum Lane {
     Sqlite(SqliteStorage<Job>),
     Redis(RedisStorage<Job>),
 }
 
+/// Two lanes: the jobs people wait for (scoring, sift, scheduling, decisions) and bulk
+/// email, each with its own workers, so a schedule asked for during a deadline-day email
+/// backlog runs at once instead of behind thousands of emails.
+#[derive(Clone)]
+pub struct Queue {
+    jobs: Lane,
+    emails: Lane,
+}
+
 impl Queue {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let name = queue_name(&settings.queue.namespace);
+        let ns = &settings.queue.namespace;
         let heartbeat = Duration::from_secs(settings.workers.heartbeat_secs);
         if settings.queue.url.is_empty() {
             let path = settings.queue_sqlite_path();
@@ -40,21 +50,32 @@ impl Queue {
                 .await
                 .with_context(|| format!("opening the SQLite job queue {}", path.display()))?;
             SqliteStorage::setup(&pool).await.context("setting up the SQLite job queue")?;
-            let config = SqliteConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
-            Ok(Queue::Sqlite(SqliteStorage::new(&pool).with_config(config)))
+            let lane = |name: String| {
+                let config = SqliteConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
+                Lane::Sqlite(SqliteStorage::new(&pool).with_config(config))
+            };
+            Ok(Queue { jobs: lane(queue_name(ns)), emails: lane(email_queue_name(ns)) })
         } else {
             let conn =
                 apalis_redis::connect(settings.queue.url.as_str()).await.context("connecting to Redis (queue.url)")?;
-            let config = RedisConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
-            Ok(Queue::Redis(RedisStorage::new(conn).with_config(config)))
+            let lane = |name: String| {
+                let config = RedisConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
+                Lane::Redis(RedisStorage::new(conn.clone()).with_config(config))
+            };
+            Ok(Queue { jobs: lane(queue_name(ns)), emails: lane(email_queue_name(ns)) })
         }
     }
 
     pub fn backend(&self) -> &'static str {
-        match self {
-            Queue::Sqlite(_) => "sqlite",
-            Queue::Redis(_) => "redis",
+        match self.jobs {
+            Lane::Sqlite(_) => "sqlite",
+            Lane::Redis(_) => "redis",
         }
+    }
+
+    /// The lane of user-facing jobs, and the lane of emails (for building workers).
+    pub fn lanes(&self) -> [&Lane; 2] {
+        [&self.jobs, &self.emails]
     }
 
     /// Pushes one `SendEmail` job per id, in one round trip.
@@ -63,7 +84,7 @@ impl Queue {
         self.push(&jobs, None).await
     }
 
-    /// Pushes jobs in one round trip.
+    /// Pushes jobs, each to its lane, one round trip per lane.
     pub async fn enqueue(&self, jobs: &[Job]) -> anyhow::Result<()> {
         self.push(jobs, None).await
     }
@@ -74,36 +95,52 @@ impl Queue {
     }
 
     async fn push(&self, jobs: &[Job], delay: Option<Duration>) -> anyhow::Result<()> {
-        if jobs.is_empty() {
-            return Ok(());
-        }
-        match self {
-            Queue::Sqlite(s) => {
-                push_all(&mut s.clone(), jobs, delay).await.map_err(|e| anyhow::anyhow!("SQLite queue: {e}"))
-            }
-            Queue::Redis(r) => {
-                push_all(&mut r.clone(), jobs, delay).await.map_err(|e| anyhow::anyhow!("Redis queue: {e}"))
-            }
-        }
+        let (emails, others): (Vec<Job>, Vec<Job>) = jobs.iter().cloned().partition(Job::is_email);
+        self.emails.push(&emails, delay).await?;
+        self.jobs.push(&others, delay).await
     }
 
     /// Deletes finished jobs (done or killed) from the queue's store, which apalis keeps
     /// forever otherwise. Our own tables are the record of what happened.
     pub async fn vacuum(&self) -> anyhow::Result<usize> {
-        use apalis_core::backend::Vacuum;
-        match self {
-            Queue::Sqlite(s) => s.clone().vacuum().await.map_err(|e| anyhow::anyhow!("SQLite queue vacuum: {e}")),
-            Queue::Redis(r) => r.clone().vacuum().await.map_err(|e| anyhow::anyhow!("Redis queue vacuum: {e}")),
-        }
+        Ok(self.jobs.vacuum().await? + self.emails.vacuum().await?)
     }
 
     /// For /ready: one cheap round trip to the queue's store.
     pub async fn ping(&self) -> anyhow::Result<()> {
+        self.jobs.ping().await
+    }
+}
+
+impl Lane {
+    async fn push(&self, jobs: &[Job], delay: Option<Duration>) -> anyhow::Result<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
         match self {
-            Queue::Sqlite(s) => {
+            Lane::Sqlite(s) => {
+                push_all(&mut s.clone(), jobs, delay).await.map_err(|e| anyhow::anyhow!("SQLite queue: {e}"))
+            }
+            Lane::Redis(r) => {
+                push_all(&mut r.clone(), jobs, delay).await.map_err(|e| anyhow::anyhow!("Redis queue: {e}"))
+            }
+        }
+    }
+
+    async fn vacuum(&self) -> anyhow::Result<usize> {
+        use apalis_core::backend::Vacuum;
+        match self {
+            Lane::Sqlite(s) => s.clone().vacuum().await.map_err(|e| anyhow::anyhow!("SQLite queue vacuum: {e}")),
+            Lane::Redis(r) => r.clone().vacuum().await.map_err(|e| anyhow::anyhow!("Redis queue vacuum: {e}")),
+        }
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        match self {
+            Lane::Sqlite(s) => {
                 sqlx::query("SELECT 1 FROM Jobs LIMIT 1").fetch_optional(s.pool()).await.context("SQLite job queue")?;
             }
-            Queue::Redis(r) => {
+            Lane::Redis(r) => {
                 let mut r = r.clone();
                 let pong: String = redis::cmd("PING").query_async(r.get_connection()).await.context("Redis")?;
                 anyhow::ensure!(pong == "PONG", "Redis answered {pong}");

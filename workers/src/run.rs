@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::ctx::Ctx;
 use crate::jobs::Job;
 use crate::notify::{Notifier, Outcome};
-use crate::queue::Queue;
+use crate::queue::Lane;
 use crate::{stats, sweep};
 
 /// What jobs need.
@@ -140,16 +140,21 @@ pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
             true
         })
         .shutdown_timeout(Duration::from_secs(settings.server.shutdown_timeout_secs));
-    let monitor = match queue.clone() {
-        Queue::Sqlite(s) => monitor.register(move |restarts| {
-            let backend = s.clone().poll_with_interval(poll).before_start(move |_| restart_delay(restarts));
-            worker!(format!("{base}-{restarts}"), backend, state.clone(), concurrency)
-        }),
-        Queue::Redis(r) => monitor.register(move |restarts| {
-            let backend = r.clone().poll_with_interval(poll).before_start(move |_| restart_delay(restarts));
-            worker!(format!("{base}-{restarts}"), backend, state.clone(), concurrency)
-        }),
-    };
+    // One worker per lane: user-facing jobs, then emails; names unique per lane and restart.
+    let mut monitor = monitor;
+    for (lane, label) in queue.lanes().into_iter().zip(["jobs", "emails"]) {
+        let (state, base) = (state.clone(), format!("{base}-{label}"));
+        monitor = match lane.clone() {
+            Lane::Sqlite(s) => monitor.register(move |restarts| {
+                let backend = s.clone().poll_with_interval(poll).before_start(move |_| restart_delay(restarts));
+                worker!(format!("{base}-{restarts}"), backend, state.clone(), concurrency)
+            }),
+            Lane::Redis(r) => monitor.register(move |restarts| {
+                let backend = r.clone().poll_with_interval(poll).before_start(move |_| restart_delay(restarts));
+                worker!(format!("{base}-{restarts}"), backend, state.clone(), concurrency)
+            }),
+        };
+    }
     let (stop, rx) = watch::channel(false);
     let mut monitor_rx = rx.clone();
     let monitor = tokio::spawn(monitor.run_with_signal(async move {
