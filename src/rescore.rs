@@ -46,7 +46,8 @@ pub async fn rescore(db: &Db, scheme_id: &str, dry_run: bool) -> anyhow::Result<
             });
         }
         if !dry_run {
-            tests::save_rescore(db, id, scheme_id, &card, now).await?;
+            let app: fasttrack_core::ApplicationId = id.parse().context("a stored application id")?;
+            tests::save_rescore(db, app, scheme_id, &card, now).await?;
         }
     }
     Ok(Report {

@@ -375,7 +375,7 @@ pub async fn withdraw(
             // A seat or a place they held goes to the next candidate.
             Ok(from) => match from.on_leaving() {
                 Leaving::FreeSeat => {
-                    store::bookings::cancel(&state.db, &id.to_string(), now).await?;
+                    store::bookings::cancel(&state.db, id, now).await?;
                     state
                         .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
                         .await?;

@@ -91,8 +91,7 @@ pub async fn booking(
     let id = super::applications::parse_id(&path)?;
     auth.require(Action::ReadBooking(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    let key = id.to_string();
-    if let Some(b) = bookings::get(&state.db, &key).await? {
+    if let Some(b) = bookings::get(&state.db, id).await? {
         let centre = centres::list(&state.db, &app.scheme_id).await?.into_iter().find(|c| c.id == b.centre_id);
         let session = centre.as_ref().and_then(|c| c.sessions.iter().find(|s| s.id == b.session_id));
         return Ok(HttpResponse::Ok().json(json!({
@@ -103,7 +102,7 @@ pub async fn booking(
             "end": session.map(|s| s.end.strftime("%H:%M").to_string()), "time_zone": "Europe/London",
         })));
     }
-    Ok(HttpResponse::Ok().json(match bookings::waiting_reason(&state.db, &key).await? {
+    Ok(HttpResponse::Ok().json(match bookings::waiting_reason(&state.db, id).await? {
         Some(reason) => json!({"state": "waiting_list", "reason": reason}),
         None => json!({"state": "not_scheduled"}),
     }))
@@ -113,7 +112,7 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
     let id = super::applications::parse_id(raw)?;
     auth.require(Action::AnswerBooking(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    match bookings::answer(&state.db, &id.to_string(), accept, state.clock.now()).await? {
+    match bookings::answer(&state.db, id, accept, state.clock.now()).await? {
         bookings::Answer::Done => {}
         bookings::Answer::NoBooking => {
             return Err(ApiError::Conflict {
@@ -169,7 +168,7 @@ pub async fn rebook(state: web::Data<AppState>, auth: Auth, path: web::Path<Stri
     let id = super::applications::parse_id(&path)?;
     auth.require(Action::AnswerBooking(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    match bookings::request_rebook(&state.db, &id.to_string(), state.clock.now()).await? {
+    match bookings::request_rebook(&state.db, id, state.clock.now()).await? {
         bookings::Answer::Done => {}
         bookings::Answer::NoBooking => {
             return Err(ApiError::Conflict {
@@ -201,7 +200,7 @@ pub async fn no_show(
     auth.require(Action::RecordNoShow)?;
     let id = super::applications::parse_id(&path)?;
     let now = state.clock.now();
-    if let Some(b) = bookings::get(&state.db, &id.to_string()).await?
+    if let Some(b) = bookings::get(&state.db, id).await?
         && b.starts_at.is_some_and(|t| t > now)
     {
         return Err(ApiError::Conflict {

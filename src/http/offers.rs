@@ -45,7 +45,7 @@ pub async fn run(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     auth.require(Action::ReadBooking(id))?;
-    let Some(offer) = decisions::get(&state.db, &id.to_string()).await? else {
+    let Some(offer) = decisions::get(&state.db, id).await? else {
         return Ok(HttpResponse::Ok().json(json!({"state": "not_offered"})));
     };
     let scheme = schemes::get(&state.db, &offer.scheme_id).await?.map(|s| s.definition);
@@ -62,7 +62,7 @@ async fn answer(state: &AppState, auth: &Auth, raw: &str, accept: bool) -> Resul
     let id = parse_id(raw)?;
     auth.require(Action::AnswerOffer(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    match decisions::answer(&state.db, &id.to_string(), accept, state.clock.now()).await? {
+    match decisions::answer(&state.db, id, accept, state.clock.now()).await? {
         decisions::Answer::Done => {}
         decisions::Answer::NoOffer => {
             return Err(ApiError::Conflict { title: "No offer", detail: "no place has been offered".into() });

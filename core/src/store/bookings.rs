@@ -10,6 +10,7 @@ use super::notifications::{self, NewNotification};
 use super::{Db, params, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
 use crate::domain::centres::BookingState;
+use crate::domain::ids::ApplicationId;
 use crate::domain::status::Status;
 
 /// A shortlisted candidate not yet holding a seat.
@@ -150,7 +151,9 @@ pub struct Booking {
     pub starts_at: Option<Timestamp>,
 }
 
-pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
+pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<Booking>> {
+    let application = id.to_string();
+    let application = application.as_str();
     let row = sqlx::query(
         "SELECT centre_id, session_id, state, uid, sequence, rebook, starts_at FROM bookings WHERE application_id = $1",
     )
@@ -171,7 +174,9 @@ pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Booking>> {
     .transpose()
 }
 
-pub async fn waiting_reason(db: &Db, application: &str) -> sqlx::Result<Option<String>> {
+pub async fn waiting_reason(db: &Db, id: ApplicationId) -> sqlx::Result<Option<String>> {
+    let application = id.to_string();
+    let application = application.as_str();
     let row = sqlx::query("SELECT reason FROM ac_waiting_list WHERE application_id = $1")
         .bind(application)
         .fetch_optional(db.pool())
@@ -189,7 +194,9 @@ pub enum Answer {
 
 /// The candidate accepts (→ ac_booked) or declines (→ declined) the seat offered, with the
 /// timeline event, in one transaction; both changes are compare-and-set.
-pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
+pub async fn answer(db: &Db, id: ApplicationId, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
+    let application = id.to_string();
+    let application = application.as_str();
     let now_ms = to_ms(now);
     let (booking_state, to) = if accept { ("accepted", Status::AcBooked) } else { ("declined", Status::Declined) };
     let mut tx = db.pool().begin().await?;
@@ -204,7 +211,7 @@ pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) ->
     .rows_affected();
     if changed == 0 {
         drop(tx);
-        return Ok(match get(db, application).await? {
+        return Ok(match get(db, id).await? {
             None => Answer::NoBooking,
             Some(b) => Answer::NotInvited(b.state.to_string()),
         });
@@ -303,7 +310,9 @@ fn movable(b: &str, now: &str) -> String {
 
 /// The candidate asks for another session: the booking (invited or accepted) is marked and
 /// kept until the scheduler finds a seat elsewhere.
-pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<Answer> {
+pub async fn request_rebook(db: &Db, id: ApplicationId, now: Timestamp) -> sqlx::Result<Answer> {
+    let application = id.to_string();
+    let application = application.as_str();
     let changed = sqlx::query(AssertSqlSafe(format!(
         "UPDATE bookings SET rebook = 1, updated_at = $2 WHERE application_id = $1 AND {}",
         movable("bookings", "$2")
@@ -316,7 +325,7 @@ pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx:
     if changed == 1 {
         return Ok(Answer::Done);
     }
-    Ok(match get(db, application).await? {
+    Ok(match get(db, id).await? {
         None => Answer::NoBooking,
         Some(b) if b.state.holds_seat() => {
             Answer::NotInvited(format!("{}, and its session has started or been scored", b.state))
@@ -327,7 +336,9 @@ pub async fn request_rebook(db: &Db, application: &str, now: Timestamp) -> sqlx:
 
 /// A withdrawn candidate's seat is cancelled (SEQUENCE + 1), so it is neither reminded nor
 /// listed, and the seat is free.
-pub async fn cancel(db: &Db, application: &str, now: Timestamp) -> sqlx::Result<bool> {
+pub async fn cancel(db: &Db, id: ApplicationId, now: Timestamp) -> sqlx::Result<bool> {
+    let application = id.to_string();
+    let application = application.as_str();
     let mut tx = db.pool().begin().await?;
     let n = sqlx::query(
         "UPDATE bookings SET state = 'cancelled', sequence = sequence + 1, rebook = 0, updated_at = $2

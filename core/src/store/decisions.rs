@@ -12,6 +12,7 @@ use super::{Db, to_ms, tuples};
 use crate::domain::application::ApplicantDetails;
 use crate::domain::decisions::OfferState;
 use crate::domain::decisions::{Decision, Outcome};
+use crate::domain::ids::ApplicationId;
 use crate::domain::ids::NotificationId;
 use crate::domain::status::Status;
 
@@ -166,7 +167,9 @@ pub struct Offer {
     pub state: OfferState,
 }
 
-pub async fn get(db: &Db, application: &str) -> sqlx::Result<Option<Offer>> {
+pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<Offer>> {
+    let application = id.to_string();
+    let application = application.as_str();
     let row = sqlx::query("SELECT scheme_id, stream_id, organisation_id, state FROM offers WHERE application_id = $1")
         .bind(application)
         .fetch_optional(db.pool())
@@ -192,14 +195,16 @@ pub enum Answer {
 
 /// The candidate accepts (offered → accepted) or declines (offered or accepted → declined)
 /// the place, with the timeline event, in one transaction; compare-and-set throughout.
-pub async fn answer(db: &Db, application: &str, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
+pub async fn answer(db: &Db, id: ApplicationId, accept: bool, now: Timestamp) -> sqlx::Result<Answer> {
+    let application = id.to_string();
+    let application = application.as_str();
     let now_ms = to_ms(now);
     let (from_states, to_offer): (&[OfferState], OfferState) = if accept {
         (&[OfferState::Offered], OfferState::Accepted)
     } else {
         (&[OfferState::Offered, OfferState::Accepted], OfferState::Declined)
     };
-    let Some(offer) = get(db, application).await? else { return Ok(Answer::NoOffer) };
+    let Some(offer) = get(db, id).await? else { return Ok(Answer::NoOffer) };
     if !from_states.contains(&offer.state) {
         return Ok(Answer::Not(offer.state.to_string()));
     }

@@ -261,7 +261,15 @@ pub async fn save_first_scores(
 }
 
 /// Re-scoring: replaces the scores in force (earlier rows stay, no longer current).
-pub async fn save_rescore(db: &Db, app: &str, scheme: &str, card: &Scorecard, now: Timestamp) -> sqlx::Result<()> {
+pub async fn save_rescore(
+    db: &Db,
+    app: ApplicationId,
+    scheme: &str,
+    card: &Scorecard,
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    let app = app.to_string();
+    let app = app.as_str();
     let mut tx = db.pool().begin().await?;
     write_scores(&mut tx, app, scheme, card, to_ms(now)).await?;
     tx.commit().await
