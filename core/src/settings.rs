@@ -69,6 +69,9 @@ pub struct QueueSettings {
     pub url: String,
     /// Prefix of every queue name, so several deployments (or test runs) can share one Redis.
     pub namespace: String,
+    /// Longest a push may take before it is given up and left to the sweeper (the rows are
+    /// committed), so a slow or unreachable queue never holds a request.
+    pub push_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,6 +204,9 @@ impl Settings {
         }
         if !self.mail.from.contains('@') {
             return bad("mail.from", "must be an email address such as \"fasttrack <noreply@example.org>\"");
+        }
+        if self.queue.push_timeout_ms == 0 {
+            return bad("queue.push_timeout_ms", "must be at least 1");
         }
         if self.mail.max_attempts == 0 {
             return bad("mail.max_attempts", "must be at least 1");

@@ -220,6 +220,88 @@ mod smtp {
         app.stop().await;
     }
 
+    /// A Redis of the test's own, on a spare port, that the test can stop and start again.
+    struct OwnRedis {
+        port: u16,
+        child: Option<std::process::Child>,
+    }
+
+    impl OwnRedis {
+        fn start() -> Self {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut r = OwnRedis { port, child: None };
+            r.restart();
+            r
+        }
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+        fn restart(&mut self) {
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server (Debian's redis-server package) is needed for this test");
+            self.child = Some(child);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                assert!(std::time::Instant::now() < deadline, "our redis-server did not start");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as when a
+        /// Redis under load or behind a cut network stops responding.
+        fn freeze(&self, frozen: bool) {
+            let pid = self.child.as_ref().expect("running").id().to_string();
+            let sig = if frozen { "-STOP" } else { "-CONT" };
+            assert!(std::process::Command::new("kill").args([sig, &pid]).status().unwrap().success());
+        }
+        fn stop(&mut self) {
+            if let Some(mut c) = self.child.take() {
+                let _ = std::process::Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+
+    impl Drop for OwnRedis {
+        fn drop(&mut self) {
+            self.stop();
+        }
+    }
+
+    /// With the queue down, an application is still answered at once (the push gives up
+    /// after queue.push_timeout_ms; the rows are committed) and nothing is lost: the work is
+    /// in the database, where the sweeper (here `drain`, which takes it the same way) finds
+    /// the confirmation and sends it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_queue_never_holds_a_request_and_loses_nothing() {
+        let mut redis = OwnRedis::start();
+        let options = Options { env: vec![("FASTTRACK__QUEUE__URL".into(), redis.url())], ..Options::api_only() };
+        let app = TestApp::spawn_with(Backend::Postgres, options).await;
+        // Unresponsive first (a push would wait for ever), then gone.
+        redis.freeze(true);
+        let started = std::time::Instant::now();
+        let (id, _) = app.apply_ok(SCHEME, &application("queue-hung@example.ac.uk")).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "answered after {:?}", started.elapsed());
+        // Gone: without a bound, the second push waited out the client's reconnect cycle (9.5 s).
+        redis.stop();
+        let mut gone = String::new();
+        for n in 0..3 {
+            let started = std::time::Instant::now();
+            gone = app.apply_ok(SCHEME, &application(&format!("queue-down{n}@example.ac.uk"))).await.0;
+            assert!(started.elapsed() < std::time::Duration::from_secs(3), "answered after {:?}", started.elapsed());
+        }
+        for id in [&id, &gone] {
+            assert_eq!(app.email_state(id, "confirmation").await.unwrap().0, "pending", "committed, waiting");
+        }
+        app.drain().await;
+        assert_eq!(app.email_state(&gone, "confirmation").await.unwrap().0, "sent");
+        assert_eq!(app.email_state(&id, "confirmation").await.unwrap().0, "sent");
+        app.stop().await;
+    }
+
     /// Jobs people wait for never queue behind bulk email: with every email worker busy on a
     /// slow mail server and a backlog behind them, a schedule job still runs and finishes
     /// while the backlog is there (on one shared lane it waited for the whole backlog).

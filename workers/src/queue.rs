@@ -32,12 +32,14 @@ pub enum Lane {
 pub struct Queue {
     jobs: Lane,
     emails: Lane,
+    push_timeout: Duration,
 }
 
 impl Queue {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let ns = &settings.queue.namespace;
         let heartbeat = Duration::from_secs(settings.workers.heartbeat_secs);
+        let push_timeout = Duration::from_millis(settings.queue.push_timeout_ms);
         if settings.queue.url.is_empty() {
             let path = settings.queue_sqlite_path();
             if let Some(dir) = path.parent() {
@@ -54,7 +56,7 @@ impl Queue {
                 let config = SqliteConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
                 Lane::Sqlite(SqliteStorage::new(&pool).with_config(config))
             };
-            Ok(Queue { jobs: lane(queue_name(ns)), emails: lane(email_queue_name(ns)) })
+            Ok(Queue { jobs: lane(queue_name(ns)), emails: lane(email_queue_name(ns)), push_timeout })
         } else {
             let conn =
                 apalis_redis::connect(settings.queue.url.as_str()).await.context("connecting to Redis (queue.url)")?;
@@ -62,7 +64,7 @@ impl Queue {
                 let config = RedisConfig::default().queue(&name).heartbeat_interval(heartbeat).missed_heartbeats(3);
                 Lane::Redis(RedisStorage::new(conn.clone()).with_config(config))
             };
-            Ok(Queue { jobs: lane(queue_name(ns)), emails: lane(email_queue_name(ns)) })
+            Ok(Queue { jobs: lane(queue_name(ns)), emails: lane(email_queue_name(ns)), push_timeout })
         }
     }
 
@@ -96,8 +98,13 @@ impl Queue {
 
     async fn push(&self, jobs: &[Job], delay: Option<Duration>) -> anyhow::Result<()> {
         let (emails, others): (Vec<Job>, Vec<Job>) = jobs.iter().cloned().partition(Job::is_email);
-        self.emails.push(&emails, delay).await?;
-        self.jobs.push(&others, delay).await
+        let both = async {
+            self.emails.push(&emails, delay).await?;
+            self.jobs.push(&others, delay).await
+        };
+        tokio::time::timeout(self.push_timeout, both).await.unwrap_or_else(|_| {
+            Err(anyhow::anyhow!("the queue did not take the jobs within {} ms", self.push_timeout.as_millis()))
+        })
     }
 
     /// Deletes finished jobs (done or killed) from the queue's store, which apalis keeps
