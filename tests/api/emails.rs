@@ -302,6 +302,26 @@ mod smtp {
         app.stop().await;
     }
 
+    /// Workers whose Redis goes away keep trying, and go back to work by themselves when it
+    /// returns: an application made while it was gone gets its email from the workers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn workers_recover_by_themselves_when_redis_returns() {
+        let mut redis = OwnRedis::start();
+        let options = Options { env: vec![("FASTTRACK__QUEUE__URL".into(), redis.url())], ..Default::default() };
+        let app = TestApp::spawn_with(Backend::Postgres, options).await;
+        let (before, _) = app.apply_ok(SCHEME, &application("before@example.ac.uk")).await;
+        app.wait_for_email_state(&before, "confirmation", "sent").await;
+        redis.stop();
+        let (during, _) = app.apply_ok(SCHEME, &application("during@example.ac.uk")).await;
+        redis.restart();
+        // The push was lost with the old Redis; the sweeper pushes it again and a worker that
+        // lost its connection must be fetching again to send it.
+        app.wait_for_email_state(&during, "confirmation", "sent").await;
+        let (after, _) = app.apply_ok(SCHEME, &application("after@example.ac.uk")).await;
+        app.wait_for_email_state(&after, "confirmation", "sent").await;
+        app.stop().await;
+    }
+
     /// Jobs people wait for never queue behind bulk email: with every email worker busy on a
     /// slow mail server and a backlog behind them, a schedule job still runs and finishes
     /// while the backlog is there (on one shared lane it waited for the whole backlog).
