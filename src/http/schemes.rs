@@ -149,14 +149,7 @@ pub async fn close(state: web::Data<AppState>, auth: Auth, path: web::Path<Strin
     }
     let mut new = stored.definition.clone();
     new.closes_at = now;
-    if !store::schemes::update(&state.db, &stored.definition, &new, now).await? {
-        return Err(changed_meanwhile());
-    }
-    state.schemes.forget(new.id.as_str());
-    audit_scheme(&state, &auth, "close scheme", &new, now).await?;
-    tracing::info!(scheme = %new.id, "scheme closed early");
-    let stored = store::schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?;
-    Ok(HttpResponse::Ok().json(full_view(&stored, now)))
+    save(&state, &auth, &stored.definition, &new, "close scheme", now).await
 }
 
 async fn change(
@@ -176,32 +169,30 @@ async fn change(
             return Err(ApiError::invalid(&format!("assessment_centres[{i}].date"), why));
         }
     }
-    if !store::schemes::update(&state.db, old, &new, now).await? {
-        return Err(changed_meanwhile());
-    }
-    state.schemes.forget(new.id.as_str());
-    audit_scheme(state, auth, "change scheme", &new, now).await?;
-    tracing::info!(scheme = %new.id, "scheme changed");
-    let stored = store::schemes::get(&state.db, new.id.as_str()).await?.ok_or(ApiError::NotFound("scheme"))?;
-    Ok(HttpResponse::Ok().json(full_view(&stored, now)))
+    save(state, auth, old, &new, "change scheme", now).await
 }
 
-fn changed_meanwhile() -> ApiError {
-    ApiError::Conflict {
-        title: "Changed meanwhile",
-        detail: "the scheme changed while this was made; try again".into(),
-    }
-}
-
-async fn audit_scheme(
+/// Stores a changed definition (compare-and-set on `old`), drops this process's cached copy,
+/// audits the change by scheme id, and answers with the scheme as stored.
+async fn save(
     state: &AppState,
     auth: &Auth,
+    old: &SchemeDefinition,
+    new: &SchemeDefinition,
     action: &str,
-    def: &SchemeDefinition,
     now: Timestamp,
-) -> Result<(), ApiError> {
-    store::audit::record_detail(&state.db, &auth.0, action, None, Some(def.id.as_str()), now).await?;
-    Ok(())
+) -> Result<HttpResponse, ApiError> {
+    if !store::schemes::update(&state.db, old, new, now).await? {
+        return Err(ApiError::Conflict {
+            title: "Changed meanwhile",
+            detail: "the scheme changed while this was made; try again".into(),
+        });
+    }
+    state.schemes.forget(new.id.as_str());
+    store::audit::record_detail(&state.db, &auth.0, action, None, Some(new.id.as_str()), now).await?;
+    tracing::info!(scheme = %new.id, action, "scheme saved");
+    let stored = store::schemes::get(&state.db, new.id.as_str()).await?.ok_or(ApiError::NotFound("scheme"))?;
+    Ok(HttpResponse::Ok().json(full_view(&stored, now)))
 }
 
 /// Create a scheme: the same shape as a `config/schemes/*.toml` file, as JSON.
