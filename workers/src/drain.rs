@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use fasttrack_core::store::{jobs, notifications, tests};
+use fasttrack_core::store::{jobs, tests};
 
 use crate::ctx::Ctx;
-use crate::notify::{Notifier, Outcome};
+use crate::notify::Notifier;
 
 /// What one drain did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -48,17 +48,8 @@ pub async fn drain(cx: &Ctx, notifier: &Notifier) -> anyhow::Result<Drained> {
             }
             pass.jobs += 1;
         }
-        loop {
-            let due = notifications::take_lost(&cx.db, cx.clock.now(), now_, 500).await?;
-            if due.is_empty() {
-                break;
-            }
-            for id in due {
-                if !matches!(notifier.deliver(id).await?, Outcome::Skipped | Outcome::NotYetDue(_)) {
-                    pass.emails += 1;
-                }
-            }
-        }
+        let sent = notifier.deliver_due(Duration::MAX).await?;
+        pass.emails += sent.sent + sent.dead + sent.retrying;
         if pass.total() == 0 {
             return Ok(all);
         }

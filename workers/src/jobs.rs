@@ -11,7 +11,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum Job {
-    /// Send the outbox email with this id (if it is still due).
+    /// Wake-up for the email worker: send whatever the outbox has due. `at` (milliseconds
+    /// since the epoch) is set on a wake-up pushed ahead for a retry; one that arrives before
+    /// then waits for it rather than finding nothing and vanishing.
+    SendEmails {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<i64>,
+    },
+    /// Of earlier versions, which pushed a job per email: still understood, as a wake-up.
     SendEmail { notification_id: NotificationId },
     /// Score an application whose tests are all in.
     ScoreApplication { application_id: ApplicationId },
@@ -24,9 +31,12 @@ pub enum Job {
 }
 
 impl Job {
+    /// A wake-up for the email worker.
+    pub const WAKE_EMAILS: Job = Job::SendEmails { at: None };
+
     pub fn name(&self) -> &'static str {
         match self {
-            Job::SendEmail { .. } => "send_email",
+            Job::SendEmails { .. } | Job::SendEmail { .. } => "send_emails",
             Job::ScoreApplication { .. } => "score_application",
             Job::RunSift { .. } => "run_sift",
             Job::RunSchedule { .. } => "run_schedule",
@@ -38,7 +48,7 @@ impl Job {
 impl Job {
     /// Bulk email travels on its own lane (`email_queue_name`).
     pub fn is_email(&self) -> bool {
-        matches!(self, Job::SendEmail { .. })
+        matches!(self, Job::SendEmails { .. } | Job::SendEmail { .. })
     }
 }
 

@@ -80,10 +80,13 @@ impl Queue {
         [&self.jobs, &self.emails]
     }
 
-    /// Pushes one `SendEmail` job per id, in one round trip.
+    /// Wakes the email worker for these newly committed outbox rows: one job, however many
+    /// rows (the worker takes them from the outbox).
     pub async fn enqueue_emails(&self, ids: &[NotificationId]) -> anyhow::Result<()> {
-        let jobs: Vec<Job> = ids.iter().map(|id| Job::SendEmail { notification_id: *id }).collect();
-        self.push(&jobs, None).await
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.push(&[Job::WAKE_EMAILS], None).await
     }
 
     /// Pushes jobs, each to its lane, one round trip per lane.
@@ -117,6 +120,11 @@ impl Queue {
     pub async fn ping(&self) -> anyhow::Result<()> {
         self.jobs.ping().await
     }
+
+    /// Jobs waiting in each lane (queued or scheduled, not yet taken): `[jobs, emails]`.
+    pub async fn depth(&self) -> anyhow::Result<[u64; 2]> {
+        Ok([self.jobs.depth().await?, self.emails.depth().await?])
+    }
 }
 
 impl Lane {
@@ -139,6 +147,34 @@ impl Lane {
         match self {
             Lane::Sqlite(s) => s.clone().vacuum().await.map_err(|e| anyhow::anyhow!("SQLite queue vacuum: {e}")),
             Lane::Redis(r) => r.clone().vacuum().await.map_err(|e| anyhow::anyhow!("Redis queue vacuum: {e}")),
+        }
+    }
+
+    async fn depth(&self) -> anyhow::Result<u64> {
+        match self {
+            Lane::Sqlite(s) => {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM Jobs WHERE job_type = ?1 AND status IN ('Pending', 'Queued')",
+                )
+                .bind(apalis_core::backend::BackendConfig::config(s).queue.to_string())
+                .fetch_one(s.pool())
+                .await
+                .context("SQLite job queue")?;
+                Ok(n as u64)
+            }
+            Lane::Redis(r) => {
+                let mut r = r.clone();
+                let (active, scheduled) = (r.get_config().active_jobs_list(), r.get_config().scheduled_jobs_set());
+                let (listed, waiting): (u64, u64) = redis::pipe()
+                    .cmd("LLEN")
+                    .arg(active)
+                    .cmd("ZCARD")
+                    .arg(scheduled)
+                    .query_async(r.get_connection())
+                    .await
+                    .context("Redis")?;
+                Ok(listed + waiting)
+            }
         }
     }
 

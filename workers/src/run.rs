@@ -14,9 +14,11 @@ use tokio::task::JoinHandle;
 
 use crate::ctx::Ctx;
 use crate::jobs::Job;
-use crate::notify::{Notifier, Outcome};
+use crate::notify::Notifier;
+use crate::notify::backoff::wait_until;
 use crate::queue::Lane;
 use crate::{stats, sweep};
+use jiff::Timestamp;
 
 /// What jobs need.
 pub struct JobState {
@@ -29,7 +31,8 @@ pub struct JobState {
 async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError> {
     let name = job.name();
     let result = match &job {
-        Job::SendEmail { notification_id } => send_email(&state, *notification_id).await,
+        Job::SendEmails { at } => send_emails(&state, *at).await,
+        Job::SendEmail { .. } => send_emails(&state, None).await,
         Job::ScoreApplication { application_id } => {
             match crate::score::score_application(&state.cx, *application_id).await {
                 Ok(Some(email)) => {
@@ -57,16 +60,47 @@ async fn run_job(job: Job, state: Data<Arc<JobState>>) -> Result<(), BoxDynError
     }
 }
 
-/// Delivers an email; if the send failed but may succeed later, pushes a job for that time.
-async fn send_email(state: &JobState, id: fasttrack_core::NotificationId) -> anyhow::Result<&'static str> {
-    let outcome = state.notifier.deliver(id).await?;
-    if let Outcome::Retrying(at) | Outcome::NotYetDue(at) = outcome {
-        let delay = crate::notify::backoff::wait_until(state.cx.clock.now(), at);
-        if let Err(e) = state.cx.queue.enqueue_after(Job::SendEmail { notification_id: id }, delay).await {
-            tracing::warn!(error = format!("{e:#}"), "could not schedule the retry; the sweeper will");
-        }
+/// How long one wake-up sends before handing on to a fresh job.
+const EMAIL_BUDGET: Duration = Duration::from_secs(20);
+
+/// After the database failed a wake-up, when the next one comes.
+const DATABASE_AWAY_RETRY: Duration = Duration::from_secs(3);
+
+/// Runs a wake-up of the email worker: sends what is due, then pushes the wake-ups still
+/// needed — one to carry on if the budget ran out, one for the earliest retry. A database
+/// outage is not the job's failure: it comes back later instead of using up attempts.
+async fn send_emails(state: &JobState, at: Option<i64>) -> anyhow::Result<&'static str> {
+    let cx = &state.cx;
+    let now = cx.clock.now();
+    if let Some(at) = at.and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        && at > now
+    {
+        cx.queue.enqueue_after(Job::SendEmails { at: Some(at.as_millisecond()) }, wait_until(now, at)).await?;
+        return Ok("early");
     }
-    Ok(outcome.label())
+    let done = match state.notifier.deliver_due(EMAIL_BUDGET).await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "emails could not be sent; the database is away? trying again");
+            cx.queue.enqueue_after(Job::WAKE_EMAILS, DATABASE_AWAY_RETRY).await?;
+            return Ok("database_away");
+        }
+    };
+    if done.more {
+        cx.queue.enqueue(&[Job::WAKE_EMAILS]).await?;
+    }
+    if let Some(at) = done.retry_at {
+        cx.queue
+            .enqueue_after(Job::SendEmails { at: Some(at.as_millisecond()) }, wait_until(cx.clock.now(), at))
+            .await?;
+    }
+    Ok(if done.sent > 0 {
+        "sent"
+    } else if done.retrying > 0 {
+        "retrying"
+    } else {
+        "nothing_due"
+    })
 }
 
 /// Builds the worker on a backend. A macro, because a worker's type is a deep tower

@@ -1,8 +1,10 @@
 //! The sweeper: every few seconds, enqueue again the work whose job went
 //! missing — Redis emptied, a process killed between commit and push, a worker
-//! killed mid-job: due emails, applications waiting to be scored, stalled sifts.
-//! Every worker process runs one; duplicates are harmless because every job
-//! claims its row before acting.
+//! killed mid-job: applications waiting to be scored, stalled sifts, and (one
+//! wake-up, not one job per row) emails left waiting. Every worker process runs
+//! one; duplicates are harmless because every job claims its row before acting,
+//! and a pass pushes a bounded number of jobs (`BATCH` + stalled jobs + 1),
+//! however long the backlog, so re-queueing cannot flood the queue.
 
 use std::time::Duration;
 
@@ -33,19 +35,13 @@ pub async fn sweep_once(cx: &Ctx, requeue_after: Duration) -> anyhow::Result<usi
             _ => {}
         }
     }
-    queue.enqueue(&again).await?;
-    let mut total = again.len();
-    loop {
-        let lost = notifications::take_lost(db, cx.clock.now(), requeue_after, BATCH).await?;
-        if lost.is_empty() {
-            return Ok(total);
-        }
-        queue.enqueue_emails(&lost).await?;
-        total += lost.len();
-        if (lost.len() as i64) < BATCH {
-            return Ok(total);
-        }
+    // Emails need no job each: one wake-up takes the whole outbox. Only if some email has
+    // waited past `requeue_after` (its wake-up was lost) is one pushed: at most one per pass.
+    if notifications::stranded(db, now, requeue_after).await? {
+        again.push(Job::WAKE_EMAILS);
     }
+    queue.enqueue(&again).await?;
+    Ok(again.len())
 }
 
 pub async fn run(cx: Ctx, interval: Duration, requeue_after: Duration, mut stop: watch::Receiver<bool>) {

@@ -96,6 +96,16 @@ impl Db {
         self.kind
     }
 
+    /// The lock clause of a claiming sub-select: on PostgreSQL, rows another claim holds are
+    /// skipped, so claimers running at once take disjoint rows without waiting or
+    /// deadlocking; SQLite has a single writer and needs none.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.kind {
+            DatabaseKind::Postgres => "FOR UPDATE SKIP LOCKED",
+            DatabaseKind::Sqlite => "",
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -92,6 +92,28 @@ pub async fn pending_due_at(db: &Db, id: NotificationId) -> sqlx::Result<Option<
     row.map(|r| from_ms(r.try_get("next_attempt_at")?)).transpose()
 }
 
+/// What every claim returns: the row as a worker needs it to send.
+const CLAIMED_COLUMNS: &str = "id, kind, recipient, template, context, idempotency_key, attempts";
+
+/// A row is due for sending: pending and due, or held past its lease by a worker that died
+/// mid-send. `$N` is the current time in milliseconds.
+fn due(now: &str) -> String {
+    format!("((state = 'pending' AND next_attempt_at <= {now}) OR (state = 'sending' AND claimed_until < {now}))")
+}
+
+fn claimed(row: &sqlx::any::AnyRow) -> sqlx::Result<Claimed> {
+    let context: String = row.try_get("context")?;
+    Ok(Claimed {
+        id: id_column(row, "id")?,
+        kind: row.try_get("kind")?,
+        recipient: row.try_get("recipient")?,
+        template: row.try_get("template")?,
+        context: serde_json::from_str(&context).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        attempt: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+    })
+}
+
 /// Takes the row for sending if it is due and nobody holds it (or a holder's lease ran out:
 /// that worker died mid-send). `None`: already sent, dead, held by a live worker, or not due.
 pub async fn claim(
@@ -101,27 +123,73 @@ pub async fn claim(
     lease: std::time::Duration,
 ) -> sqlx::Result<Option<Claimed>> {
     let now_ms = to_ms(now);
-    let row = sqlx::query(
+    let sql = format!(
         "UPDATE notifications SET state = 'sending', attempts = attempts + 1, claimed_until = $2, updated_at = $3
-         WHERE id = $1 AND ((state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND claimed_until < $3))
-         RETURNING kind, recipient, template, context, idempotency_key, attempts",
+         WHERE id = $1 AND {} RETURNING {CLAIMED_COLUMNS}",
+        due("$3")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .bind(now_ms + lease.as_millis() as i64)
+        .bind(now_ms)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(claimed).transpose()
+}
+
+/// Takes up to `limit` due rows for sending, oldest due first, in one statement. Workers
+/// claiming at the same time get disjoint rows: on PostgreSQL rows another claim has locked
+/// are skipped (`FOR UPDATE SKIP LOCKED`: no waiting, no deadlock); SQLite has one writer.
+pub async fn claim_due(db: &Db, now: Timestamp, lease: std::time::Duration, limit: i64) -> sqlx::Result<Vec<Claimed>> {
+    let now_ms = to_ms(now);
+    let lock = db.skip_locked();
+    let sql = format!(
+        "UPDATE notifications SET state = 'sending', attempts = attempts + 1, claimed_until = $1, updated_at = $2
+         WHERE id IN (SELECT id FROM notifications WHERE {} ORDER BY next_attempt_at LIMIT $3 {lock})
+         RETURNING {CLAIMED_COLUMNS}",
+        due("$2")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now_ms + lease.as_millis() as i64)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(claimed).collect()
+}
+
+/// Records many sent emails in one statement, each only if its attempt still holds the claim.
+pub async fn mark_sent_many(db: &Db, sent: &[(NotificationId, u32)], now: Timestamp) -> sqlx::Result<()> {
+    for chunk in sent.chunks(500) {
+        let pairs: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+        let sql = format!(
+            "UPDATE notifications SET state = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL,
+             last_error = NULL WHERE state = 'sending' AND (id, attempts) IN (VALUES {})",
+            pairs.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_ms(now));
+        for (id, attempt) in chunk {
+            q = q.bind(id.to_string()).bind(i64::from(*attempt));
+        }
+        q.execute(db.pool()).await?;
+    }
+    Ok(())
+}
+
+/// Whether some email has been due for longer than `waited` without anyone taking it: the
+/// wake-up that should have sent it was lost (Redis emptied, a process killed between commit
+/// and push). One indexed probe, however long the backlog.
+pub async fn stranded(db: &Db, now: Timestamp, waited: std::time::Duration) -> sqlx::Result<bool> {
+    let before = to_ms(now) - waited.as_millis() as i64;
+    let row = sqlx::query(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM notifications WHERE state = 'pending' AND next_attempt_at <= $1)
+             OR EXISTS (SELECT 1 FROM notifications WHERE state = 'sending' AND claimed_until <= $1)
+             THEN 1 ELSE 0 END AS stranded",
     )
-    .bind(id.to_string())
-    .bind(now_ms + lease.as_millis() as i64)
-    .bind(now_ms)
-    .fetch_optional(db.pool())
+    .bind(before)
+    .fetch_one(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let context: String = row.try_get("context")?;
-    Ok(Some(Claimed {
-        id,
-        kind: row.try_get("kind")?,
-        recipient: row.try_get("recipient")?,
-        template: row.try_get("template")?,
-        context: serde_json::from_str(&context).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        attempt: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-    }))
+    Ok(super::int::<i64>(&row, "stranded")? != 0)
 }
 
 /// Records a sent email, if this attempt still holds the claim (`attempt` as claimed).
@@ -165,32 +233,6 @@ pub async fn mark_failed(
     .execute(db.pool())
     .await?;
     Ok(())
-}
-
-/// Rows whose job seems lost: due (pending, or held past their lease by a worker that died)
-/// and not pushed to the queue for `requeue_after`. Marks them pushed now and returns them;
-/// the sweeper enqueues them again. A duplicate job is harmless: claiming decides.
-pub async fn take_lost(
-    db: &Db,
-    now: Timestamp,
-    requeue_after: std::time::Duration,
-    limit: i64,
-) -> sqlx::Result<Vec<NotificationId>> {
-    let now_ms = to_ms(now);
-    let rows = sqlx::query(
-        "UPDATE notifications SET enqueued_at = $1 WHERE id IN (
-             SELECT id FROM notifications
-             WHERE ((state = 'pending' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $1))
-               AND enqueued_at <= $2
-             ORDER BY next_attempt_at LIMIT $3)
-         RETURNING id",
-    )
-    .bind(now_ms)
-    .bind(now_ms - requeue_after.as_millis() as i64)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(|r| id_column(r, "id")).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -284,11 +284,12 @@ pub async fn take_unscored(
     limit: i64,
 ) -> sqlx::Result<Vec<ApplicationId>> {
     let now_ms = to_ms(now);
-    let rows = sqlx::query(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE applications SET updated_at = $1 WHERE id IN (
-             SELECT id FROM applications WHERE status = 'tests_completed' AND updated_at <= $2 LIMIT $3)
+             SELECT id FROM applications WHERE status = 'tests_completed' AND updated_at <= $2 LIMIT $3 {})
          RETURNING id",
-    )
+        db.skip_locked()
+    )))
     .bind(now_ms)
     .bind(now_ms - requeue_after.as_millis() as i64)
     .bind(limit)

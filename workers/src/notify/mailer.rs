@@ -1,7 +1,9 @@
-//! Where emails go: a folder of .eml files (embedded default) or an SMTP relay
-//! through lettre's pooled transport (at scale).
+//! Where emails go: a folder of .eml files (embedded default), or an SMTP relay (at scale)
+//! through our TCP_NODELAY pool for plain SMTP (`smtp.rs`) or lettre's pooled transport
+//! for TLS.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,19 +11,40 @@ use fasttrack_core::settings::Settings;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::smtp::PlainSmtp;
+
 #[derive(Clone)]
 pub enum Mailer {
-    File { dir: PathBuf, transport: AsyncFileTransport<Tokio1Executor> },
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, timeout: Duration },
+    File {
+        dir: PathBuf,
+        transport: AsyncFileTransport<Tokio1Executor>,
+    },
+    /// Plain SMTP to a relay, on sockets with TCP_NODELAY.
+    Plain {
+        pool: Arc<PlainSmtp>,
+        pool_size: u32,
+    },
+    /// SMTP over TLS, through lettre's pool.
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        timeout: Duration,
+        pool_size: u32,
+    },
 }
 
-/// Why a send failed: `permanent` (a 5xx from the server, e.g. no such mailbox) is not retried.
+/// Why a send failed: `permanent` (a 5xx from the server, e.g. no such mailbox) is not
+/// retried; `unreachable` (no connection to the server at all) says nothing about the message,
+/// so it does not use up the message's attempts.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct SendError {
     pub message: String,
     pub permanent: bool,
+    pub unreachable: bool,
 }
+
+/// How many .eml files are written at once.
+const FILE_CONCURRENCY: usize = 16;
 
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
@@ -31,31 +54,46 @@ impl Mailer {
             Ok(Self::File { transport: AsyncFileTransport::new(&dir), dir })
         } else {
             let timeout = Duration::from_secs(settings.mail.send_timeout_secs);
+            let pool_size = settings.mail.pool_size;
+            if let Some(pool) = PlainSmtp::from_url(&settings.mail.url, pool_size, timeout) {
+                return Ok(Self::Plain { pool: Arc::new(pool), pool_size });
+            }
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.mail.url)
                 .context("invalid settings: mail.url")?
                 .timeout(Some(timeout))
                 .pool_config(PoolConfig::new().max_size(settings.mail.pool_size))
                 .build();
-            Ok(Self::Smtp { transport, timeout })
+            Ok(Self::Smtp { transport, timeout, pool_size })
         }
     }
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Self::File { transport, .. } => transport
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| SendError { message: e.to_string(), permanent: false }),
-            Self::Smtp { transport, timeout } => {
+            Self::File { transport, .. } => transport.send(message).await.map(drop).map_err(|e| SendError {
+                message: e.to_string(),
+                permanent: false,
+                unreachable: false,
+            }),
+            Self::Plain { pool, .. } => pool.send(message.envelope(), &message.formatted()).await,
+            Self::Smtp { transport, timeout, .. } => {
                 // lettre's own timeout covers each socket operation; this bounds the whole
                 // conversation to the same figure, so a send never outlives workers.lease_secs.
                 match tokio::time::timeout(*timeout, transport.send(message)).await {
-                    Err(_) => Err(SendError { message: "SMTP send timed out".into(), permanent: false }),
+                    Err(_) => {
+                        Err(SendError { message: "SMTP send timed out".into(), permanent: false, unreachable: false })
+                    }
                     Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(SendError { permanent: e.is_permanent(), message: smtp_error_text(&e) }),
+                    Ok(Err(e)) => Err(smtp_error(&e)),
                 }
             }
+        }
+    }
+
+    /// How many messages this transport takes at once (a batch is sent this wide).
+    pub fn concurrency(&self) -> usize {
+        match self {
+            Self::File { .. } => FILE_CONCURRENCY,
+            Self::Plain { pool_size, .. } | Self::Smtp { pool_size, .. } => *pool_size as usize,
         }
     }
 
@@ -69,7 +107,8 @@ impl Mailer {
                 );
                 Ok(())
             }
-            Self::Smtp { transport, timeout } => {
+            Self::Plain { pool, .. } => Ok(pool.test_connection().await?),
+            Self::Smtp { transport, timeout, .. } => {
                 let ok = tokio::time::timeout(*timeout, transport.test_connection())
                     .await
                     .context("SMTP did not answer in time")??;
@@ -82,9 +121,16 @@ impl Mailer {
     pub fn describe(&self) -> &'static str {
         match self {
             Self::File { .. } => "eml-folder",
-            Self::Smtp { .. } => "smtp",
+            Self::Plain { .. } | Self::Smtp { .. } => "smtp",
         }
     }
+}
+
+/// A lettre SMTP error as a `SendError`: a reply from the server is about the message; no
+/// reply at all (a connection or network error) means the server is unreachable.
+pub(super) fn smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
+    let answered = e.status().is_some() || e.is_response();
+    SendError { permanent: e.is_permanent(), unreachable: !answered && !e.is_client(), message: smtp_error_text(e) }
 }
 
 /// The error without recipient addresses (lettre errors can quote the server's reply,

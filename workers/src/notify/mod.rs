@@ -1,19 +1,25 @@
 //! The notify worker: turns outbox rows into sent emails, exactly once per
-//! occasion as far as a database can promise it. A job names a row; the row
-//! decides. Claiming is a conditional UPDATE, so a job that runs twice (or two
-//! workers given the same job) sends once; a failure is counted on the row, not
-//! in the queue, so the attempt limit and the dead state hold on every backend.
+//! occasion as far as a database can promise it. The outbox is the work list: a
+//! `SendEmails` job is only a wake-up, and whoever runs it claims a batch of due
+//! rows (a conditional UPDATE; on PostgreSQL skipping rows another worker holds),
+//! sends them side by side and records them in one statement. So the queue holds a
+//! handful of wake-ups however long the backlog, a job that runs twice sends
+//! nothing twice, and a failure is counted on the row, not in the queue: the
+//! attempt limit and the dead state hold on every backend.
 
 pub mod backoff;
 pub mod ics;
 pub mod mailer;
 pub mod render;
+mod smtp;
 
 use std::time::Duration;
 
 use fasttrack_core::settings::Settings;
+use fasttrack_core::store::notifications::Claimed;
 use fasttrack_core::store::{Db, notifications};
 use fasttrack_core::{Clock, NotificationId};
+use futures::StreamExt;
 use jiff::Timestamp;
 
 pub use mailer::Mailer;
@@ -83,8 +89,8 @@ impl Notifier {
         &self.mailer
     }
 
-    /// One attempt at the email `id`. `Err` only for infrastructure trouble (the database is
-    /// down): the queue retries the job, and the row is untouched or still leased.
+    /// One attempt at the email `id`, if it is due. `Err` only for infrastructure trouble (the
+    /// database is down): the row is untouched or still leased.
     #[tracing::instrument(name = "deliver email", skip_all, fields(notification = %id))]
     pub async fn deliver(&self, id: NotificationId) -> anyhow::Result<Outcome> {
         let now = self.clock.now();
@@ -93,42 +99,150 @@ impl Notifier {
             if let Some(at) = notifications::pending_due_at(&self.db, id).await?
                 && at > now
             {
-                tracing::debug!("not yet due");
                 return Ok(Outcome::NotYetDue(at));
             }
-            tracing::debug!("nothing to send");
             return Ok(Outcome::Skipped);
         };
+        let outcomes = self.send_claimed(vec![row]).await?;
+        Ok(outcomes.into_iter().next().map_or(Outcome::Skipped, |(_, o, _)| o))
+    }
+
+    /// Sends due emails, a batch at a time, until none is due or `budget` has passed. A batch
+    /// the server could not even be reached for ends the run (the rest wait for the retry
+    /// instead of each failing in turn: the outage is not theirs).
+    #[tracing::instrument(name = "deliver due emails", skip_all)]
+    pub async fn deliver_due(&self, budget: Duration) -> anyhow::Result<Delivered> {
+        let started = std::time::Instant::now();
+        let batch = self.mailer.concurrency() as i64;
+        let mut done = Delivered::default();
+        loop {
+            let rows = notifications::claim_due(&self.db, self.clock.now(), self.lease, batch).await?;
+            let full = rows.len() as i64 == batch;
+            let mut reached = rows.is_empty();
+            for (_, outcome, unreachable) in self.send_claimed(rows).await? {
+                reached |= !unreachable;
+                done.count(outcome);
+            }
+            if !full || !reached {
+                return Ok(done);
+            }
+            if started.elapsed() >= budget {
+                done.more = true;
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Sends claimed rows side by side (the transport's concurrency) and records them: the
+    /// sent ones in one statement. Each outcome says whether the server was unreachable.
+    async fn send_claimed(&self, rows: Vec<Claimed>) -> anyhow::Result<Vec<(NotificationId, Outcome, bool)>> {
+        let results: Vec<(Claimed, Result<(), mailer::SendError>)> = futures::stream::iter(rows)
+            .map(|row| async move {
+                let result = match self.render(&row) {
+                    Ok(message) => self.mailer.send(message).await,
+                    Err(e) => Err(mailer::SendError { message: e, permanent: true, unreachable: false }),
+                };
+                (row, result)
+            })
+            .buffer_unordered(self.mailer.concurrency())
+            .collect()
+            .await;
+        let sent: Vec<(NotificationId, u32)> =
+            results.iter().filter(|(_, r)| r.is_ok()).map(|(row, _)| (row.id, row.attempt)).collect();
+        self.keep_acceptance(&sent).await?;
+        let mut outcomes = Vec::with_capacity(results.len());
+        for (row, result) in results {
+            let (outcome, unreachable) = match result {
+                Ok(()) => {
+                    tracing::info!(kind = %row.kind, attempt = row.attempt, notification = %row.id, "email sent");
+                    (Outcome::Sent, false)
+                }
+                Err(e) => (self.record_failure(&row, &e).await?, e.unreachable),
+            };
+            outcomes.push((row.id, outcome, unreachable));
+        }
+        Ok(outcomes)
+    }
+
+    fn render(&self, row: &Claimed) -> Result<lettre::Message, String> {
         let message_id = format!("<{}@{}>", row.id, self.id_domain);
-        let message = match self.templates.message(&self.from, &row.recipient, &message_id, &row.template, &row.context)
-        {
-            Ok(m) => m,
-            Err(e) => {
-                // A broken template or address will not mend by waiting.
-                tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
-                notifications::mark_failed(&self.db, id, row.attempt, &e.to_string(), None, self.clock.now()).await?;
-                return Ok(Outcome::Dead);
+        self.templates.message(&self.from, &row.recipient, &message_id, &row.template, &row.context).map_err(|e| {
+            // A broken template or address will not mend by waiting.
+            tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
+            e.to_string()
+        })
+    }
+
+    /// Records emails the server accepted. The acceptance is kept: if the database is
+    /// briefly away, the mark is tried again (for up to the lease, while no other worker may
+    /// take the rows) instead of letting the rows fall due and go out a second time.
+    async fn keep_acceptance(&self, sent: &[(NotificationId, u32)]) -> anyhow::Result<()> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let deadline = std::time::Instant::now() + self.lease;
+        let mut wait = Duration::from_millis(50);
+        loop {
+            match notifications::mark_sent_many(&self.db, sent, self.clock.now()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if std::time::Instant::now() + wait < deadline => {
+                    tracing::warn!(error = %e, count = sent.len(), "could not record sent emails; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, count = sent.len(), "sent emails could not be recorded within the lease; they may go again");
+                    return Err(e.into());
+                }
             }
-        };
-        match self.mailer.send(message).await {
-            Ok(()) => {
-                notifications::mark_sent(&self.db, id, row.attempt, self.clock.now()).await?;
-                tracing::info!(kind = %row.kind, attempt = row.attempt, "email sent");
-                Ok(Outcome::Sent)
+        }
+    }
+
+    async fn record_failure(&self, row: &Claimed, e: &mailer::SendError) -> anyhow::Result<Outcome> {
+        let now = self.clock.now();
+        if e.permanent || (row.attempt >= self.max_attempts && !e.unreachable) {
+            tracing::warn!(kind = %row.kind, attempt = row.attempt, error = %e, "email failed for good; dead");
+            notifications::mark_failed(&self.db, row.id, row.attempt, &e.message, None, now).await?;
+            return Ok(Outcome::Dead);
+        }
+        let mut wait = backoff::delay(row.attempt, self.backoff_base, self.backoff_max);
+        if e.unreachable {
+            // Probing a server that is down costs nothing: keep the wait short so the
+            // backlog goes soon after it returns.
+            wait = wait.min(UNREACHABLE_RETRY_MAX);
+        }
+        let at = now + jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::from_secs(60));
+        tracing::warn!(kind = %row.kind, attempt = row.attempt, retry_in_secs = wait.as_secs(), error = %e, "email failed; will retry");
+        notifications::mark_failed(&self.db, row.id, row.attempt, &e.message, Some(at), now).await?;
+        Ok(Outcome::Retrying(at))
+    }
+}
+
+/// The longest wait before trying again an email whose server could not be reached.
+const UNREACHABLE_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// What a `deliver_due` run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub dead: usize,
+    pub retrying: usize,
+    /// The earliest retry among the failures: a wake-up is due then.
+    pub retry_at: Option<Timestamp>,
+    /// The budget ran out with emails still due.
+    pub more: bool,
+}
+
+impl Delivered {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Dead => self.dead += 1,
+            Outcome::Retrying(at) | Outcome::NotYetDue(at) => {
+                self.retrying += 1;
+                self.retry_at = Some(self.retry_at.map_or(at, |t| t.min(at)));
             }
-            Err(e) if e.permanent || row.attempt >= self.max_attempts => {
-                tracing::warn!(kind = %row.kind, attempt = row.attempt, error = %e, "email failed for good; dead");
-                notifications::mark_failed(&self.db, id, row.attempt, &e.message, None, self.clock.now()).await?;
-                Ok(Outcome::Dead)
-            }
-            Err(e) => {
-                let wait = backoff::delay(row.attempt, self.backoff_base, self.backoff_max);
-                let now = self.clock.now();
-                let at = now + jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::from_secs(60));
-                tracing::warn!(kind = %row.kind, attempt = row.attempt, retry_in_secs = wait.as_secs(), error = %e, "email failed; will retry");
-                notifications::mark_failed(&self.db, id, row.attempt, &e.message, Some(at), now).await?;
-                Ok(Outcome::Retrying(at))
-            }
+            Outcome::Skipped => {}
         }
     }
 }
