@@ -437,6 +437,54 @@ mod smtp {
         app.stop().await;
     }
 
+    /// 50,000 delayed jobs falling due at once (a retry storm after an outage). apalis-redis
+    /// 1.0.0 promoted every due job with one Lua `unpack()`, which fails past ~8,000: no
+    /// worker could fetch again. With the carried fix (vendor/apalis-redis/PATCHES.md) the
+    /// workers keep fetching and the backlog drains.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fifty_thousand_due_jobs_at_once_do_not_stop_the_workers_fetching() {
+        use fasttrack_workers::jobs::Job;
+        let mut app = TestApp::spawn_with(Backend::Postgres, Options::api_only()).await;
+        let jobs: Vec<Job> = (0..50_000)
+            .map(|_| Job::ScoreApplication { application_id: fasttrack_core::ApplicationId::new_v7() })
+            .collect();
+        for chunk in jobs.chunks(5_000) {
+            app.queue.enqueue_after(chunk, std::time::Duration::from_secs(3600)).await.unwrap();
+        }
+        let Lane::Redis(lane) = app.queue.lanes()[0].clone() else { unreachable!() };
+        let scheduled = lane.get_config().scheduled_jobs_set();
+        let mut conn = lane.clone().get_connection().clone();
+        // Every one of them due now: the scores (run-at times) all set to 0.
+        let () = redis::cmd("ZUNIONSTORE")
+            .arg(&scheduled)
+            .arg(1)
+            .arg(&scheduled)
+            .arg("WEIGHTS")
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .map(|_: i64| ())
+            .unwrap();
+        app.launch_more(startup::WORKERS_ONLY).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let left: u64 = redis::cmd("ZCARD").arg(&scheduled).query_async(&mut conn).await.unwrap();
+            let [waiting, _] = app.queue.depth().await.unwrap();
+            if left == 0 && waiting <= 50_000 - 200 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "workers stopped fetching: {left} scheduled, {waiting} waiting"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // And the other lane works too: an application's emails go out.
+        let (id, _) = app.apply_ok(SCHEME, &application("after-storm@example.ac.uk")).await;
+        app.wait_for_email_state(&id, "confirmation", "sent").await;
+        app.stop().await;
+    }
+
     /// Jobs people wait for never queue behind bulk email: with every email worker busy on a
     /// slow mail server and a backlog behind them, a schedule job still runs and finishes
     /// while the backlog is there (on one shared lane it waited for the whole backlog).

@@ -94,9 +94,9 @@ impl Queue {
         self.push(jobs, None).await
     }
 
-    /// Pushes a job that may run only after `delay` (a retry after a failed send).
-    pub async fn enqueue_after(&self, job: Job, delay: Duration) -> anyhow::Result<()> {
-        self.push(&[job], Some(delay)).await
+    /// Pushes jobs that may run only after `delay` (a wake-up for a retry).
+    pub async fn enqueue_after(&self, jobs: &[Job], delay: Duration) -> anyhow::Result<()> {
+        self.push(jobs, Some(delay)).await
     }
 
     async fn push(&self, jobs: &[Job], delay: Option<Duration>) -> anyhow::Result<()> {

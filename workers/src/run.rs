@@ -75,14 +75,14 @@ async fn send_emails(state: &JobState, at: Option<i64>) -> anyhow::Result<&'stat
     if let Some(at) = at.and_then(|ms| Timestamp::from_millisecond(ms).ok())
         && at > now
     {
-        cx.queue.enqueue_after(Job::SendEmails { at: Some(at.as_millisecond()) }, wait_until(now, at)).await?;
+        cx.queue.enqueue_after(&[Job::SendEmails { at: Some(at.as_millisecond()) }], wait_until(now, at)).await?;
         return Ok("early");
     }
     let done = match state.notifier.deliver_due(EMAIL_BUDGET).await {
         Ok(done) => done,
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "emails could not be sent; the database is away? trying again");
-            cx.queue.enqueue_after(Job::WAKE_EMAILS, DATABASE_AWAY_RETRY).await?;
+            cx.queue.enqueue_after(&[Job::WAKE_EMAILS], DATABASE_AWAY_RETRY).await?;
             return Ok("database_away");
         }
     };
@@ -91,7 +91,7 @@ async fn send_emails(state: &JobState, at: Option<i64>) -> anyhow::Result<&'stat
     }
     if let Some(at) = done.retry_at {
         cx.queue
-            .enqueue_after(Job::SendEmails { at: Some(at.as_millisecond()) }, wait_until(cx.clock.now(), at))
+            .enqueue_after(&[Job::SendEmails { at: Some(at.as_millisecond()) }], wait_until(cx.clock.now(), at))
             .await?;
     }
     Ok(if done.sent > 0 {

@@ -270,7 +270,7 @@ pub async fn submit(db: &Db, new: NewApplication<'_>) -> Result<(), SubmitError>
             bind_args(sqlx::query(AssertSqlSafe(sql)), args).execute(db.pool()).await.map(drop)
         }
         DatabaseKind::Sqlite => {
-            let mut tx = db.pool().begin().await?;
+            let mut tx = db.begin().await?;
             let mut r = Ok(());
             for s in stmts {
                 if let Err(e) = bind_args(sqlx::query(AssertSqlSafe(s.sql)), s.args).execute(&mut *tx).await {
@@ -406,7 +406,7 @@ pub async fn transition(
         if !from.can_move_to(to) {
             return Err(TransitionError::NotAllowed { from, to });
         }
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin().await?;
         if !move_in_tx(&mut tx, &id.to_string(), from, to, actor, note, now).await? {
             continue; // someone else moved it first: look again
         }

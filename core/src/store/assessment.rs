@@ -117,7 +117,7 @@ pub async fn record(
 ) -> Result<AcResult, ScoreError> {
     let app = sheet.application_id.to_string();
     let now_ms = to_ms(now);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     // Write first: this takes the application's row lock (PostgreSQL) or the database's write
     // lock (SQLite) before anything is read, so two assessors completing a sheet at once are
     // serialised and the second sees the first's scores.

@@ -78,7 +78,7 @@ pub async fn record(
     let now_ms = to_ms(now);
     let mut emails = Vec::new();
     for chunk in booked.chunks(500) {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin().await?;
         let moves: Vec<Move<'_>> = chunk.iter().map(|b| Move { id: &b.application_id, note: None }).collect();
         let moved =
             applications::move_many(&mut tx, "scheduler", Status::Shortlisted, Status::AcInvited, &moves, now).await?;
@@ -199,7 +199,7 @@ pub async fn answer(db: &Db, id: ApplicationId, accept: bool, now: Timestamp) ->
     let application = application.as_str();
     let now_ms = to_ms(now);
     let (booking_state, to) = if accept { ("accepted", Status::AcBooked) } else { ("declined", Status::Declined) };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let changed = sqlx::query(
         "UPDATE bookings SET state = $2, sequence = sequence + 1, updated_at = $3 WHERE application_id = $1 AND state = 'invited'",
     )
@@ -276,7 +276,7 @@ pub async fn mark_reminded(
     reminders: &[(&Due, NewNotification)],
     now: Timestamp,
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let mut written = Vec::with_capacity(reminders.len());
     for (due, email) in reminders {
         let marked = sqlx::query(
@@ -339,7 +339,7 @@ pub async fn request_rebook(db: &Db, id: ApplicationId, now: Timestamp) -> sqlx:
 pub async fn cancel(db: &Db, id: ApplicationId, now: Timestamp) -> sqlx::Result<bool> {
     let application = id.to_string();
     let application = application.as_str();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let n = sqlx::query(
         "UPDATE bookings SET state = 'cancelled', sequence = sequence + 1, rebook = 0, updated_at = $2
          WHERE application_id = $1 AND state IN ('invited', 'accepted')",
@@ -404,7 +404,7 @@ pub async fn move_bookings(
     now: Timestamp,
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
     let now_ms = to_ms(now);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let mut emails = Vec::new();
     for (b, sequence) in moves {
         let moved = sqlx::query(AssertSqlSafe(format!(

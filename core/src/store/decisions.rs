@@ -91,7 +91,7 @@ pub async fn apply(
     now: Timestamp,
 ) -> sqlx::Result<(Vec<NotificationId>, usize)> {
     let now_ms = to_ms(now);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let mut queued = Vec::new();
     let mut offers_written = 0;
     for chunk in decisions.chunks(500) {
@@ -208,7 +208,7 @@ pub async fn answer(db: &Db, id: ApplicationId, accept: bool, now: Timestamp) ->
     if !from_states.contains(&offer.state) {
         return Ok(Answer::Not(offer.state.to_string()));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let changed = sqlx::query("UPDATE offers SET state = $2, updated_at = $3 WHERE application_id = $1 AND state = $4")
         .bind(application)
         .bind(to_offer.as_str())

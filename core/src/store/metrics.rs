@@ -64,7 +64,7 @@ pub async fn take_snapshot(
 ) -> sqlx::Result<()> {
     let upto = STAGES.iter().position(|s| s.as_str() == last_stage).unwrap_or(STAGES.len() - 1);
     let stages: Vec<String> = STAGES[..=upto].iter().map(|s| format!("'{}'", s.as_str())).collect();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     // A job that ran again (asked for while it ran) replaces its own earlier snapshot.
     for table in ["stage_snapshots", "snapshots"] {
         sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE scheme_id = $1 AND job_id = $2")))

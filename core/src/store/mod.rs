@@ -96,6 +96,17 @@ impl Db {
         self.kind
     }
 
+    /// A transaction that may write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`:
+    /// a deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+    /// another connection wrote in between (the busy timeout does not cover that upgrade),
+    /// which under load turned a recruiter's request into a 500. Writers queue instead.
+    pub async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.kind {
+            DatabaseKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            DatabaseKind::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// The lock clause of a claiming sub-select: on PostgreSQL, rows another claim holds are
     /// skipped, so claimers running at once take disjoint rows without waiting or
     /// deadlocking; SQLite has a single writer and needs none.

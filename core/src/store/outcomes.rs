@@ -40,7 +40,7 @@ pub async fn record(
     today: jiff::civil::Date,
 ) -> Result<(), RecordError> {
     let key = id.to_string();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let row = sqlx::query("SELECT scheme_id, status FROM applications WHERE id = $1")
         .bind(&key)
         .fetch_optional(&mut *tx)

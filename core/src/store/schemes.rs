@@ -86,7 +86,7 @@ async fn insert_row(
 /// Creates a new scheme; an existing id is a conflict (recruiters' POST).
 pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(), CreateError> {
     let (json, h) = hash(def);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     match insert_row(&mut tx, def, &json, &h, now, false).await {
         Err(e) if is_unique_violation(&e, Unique::Scheme) => {
             return Err(CreateError::Exists(def.id.clone()));
@@ -103,7 +103,7 @@ pub async fn create(db: &Db, def: &SchemeDefinition, now: Timestamp) -> Result<(
 /// Safe to run from many processes at once (the insert is `ON CONFLICT DO NOTHING`).
 pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Result<Upsert> {
     let (json, h) = hash(def);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let inserted = insert_row(&mut tx, def, &json, &h, now, true).await?;
     let outcome = if inserted == 1 {
         Upsert::Created
@@ -138,7 +138,7 @@ pub async fn upsert(db: &Db, def: &SchemeDefinition, now: Timestamp) -> sqlx::Re
 pub async fn update(db: &Db, old: &SchemeDefinition, new: &SchemeDefinition, now: Timestamp) -> sqlx::Result<bool> {
     let (_, old_hash) = hash(old);
     let (json, h) = hash(new);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE schemes SET name = $2, definition = $3, definition_hash = $4, opens_at = $5, closes_at = $6,
          updated_at = $7, edited_at = $7 WHERE id = $1 AND definition_hash = $8",

@@ -112,7 +112,7 @@ pub async fn apply(
         // A transaction per chunk keeps write locks short (SQLite has one writer). Safe to stop
         // half-way: statuses move by compare-and-set from `scored`, and a re-run counts the
         // seats already taken, so it decides the rest exactly as the whole run would have.
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin().await?;
         let mut moved: Vec<&Decision> = Vec::with_capacity(chunk.len());
         for outcome in [Outcome::Shortlisted, Outcome::Reserve, Outcome::Rejected] {
             let moves: Vec<Move<'_>> = chunk
@@ -232,7 +232,7 @@ pub async fn call_up(
     called: &[(String, NewNotification)],
     now: Timestamp,
 ) -> sqlx::Result<Vec<crate::domain::ids::NotificationId>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let moves: Vec<Move<'_>> =
         called.iter().map(|(id, _)| Move { id, note: Some("called up from the reserve list".into()) }).collect();
     let moved =

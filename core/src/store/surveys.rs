@@ -32,7 +32,7 @@ pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<SurveyDefinition>> {
 
 /// Stores responses in one transaction (all or none).
 pub async fn add_responses(db: &Db, survey: &str, responses: &[SurveyResponse], now: Timestamp) -> sqlx::Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     for r in responses {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query("INSERT INTO survey_responses (id, survey_id, created_at) VALUES ($1, $2, $3)")

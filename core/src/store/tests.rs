@@ -129,7 +129,7 @@ pub enum Submitted {
 /// Records a submission and, if it was the last outstanding test, moves the application to
 /// tests_completed — all in one transaction.
 pub async fn submit(db: &Db, s: Submission<'_>) -> sqlx::Result<Submitted> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     // Lock the application row first: two last tests sent at the same moment must not each
     // see the other as still open (neither would then complete the application).
     sqlx::query("UPDATE applications SET updated_at = $2 WHERE id = $1")
@@ -250,7 +250,7 @@ pub async fn save_first_scores(
     email: &NewNotification,
     now: Timestamp,
 ) -> sqlx::Result<bool> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     if !move_in_tx(&mut tx, &app.to_string(), Status::TestsCompleted, Status::Scored, "system", None, now).await? {
         return Ok(false);
     }
@@ -270,7 +270,7 @@ pub async fn save_rescore(
 ) -> sqlx::Result<()> {
     let app = app.to_string();
     let app = app.as_str();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     write_scores(&mut tx, app, scheme, card, to_ms(now)).await?;
     tx.commit().await
 }
