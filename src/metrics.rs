@@ -5,6 +5,7 @@
 use std::sync::atomic::AtomicU64;
 
 use fasttrack_core::store::{self, Db};
+use fasttrack_workers::Queue;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -31,6 +32,11 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LaneLabels {
+    lane: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     job: String,
     outcome: String,
@@ -43,6 +49,11 @@ pub struct Metrics {
     applications: Family<StatusLabels, Gauge>,
     notifications: Family<StateLabels, Gauge>,
     jobs: Family<JobLabels, Counter<u64, AtomicU64>>,
+    worker_up: Family<LaneLabels, Gauge>,
+    worker_since_contact: Family<LaneLabels, Gauge<f64, AtomicU64>>,
+    worker_since_job: Family<LaneLabels, Gauge<f64, AtomicU64>>,
+    worker_restarts: Family<LaneLabels, Gauge>,
+    queue_waiting: Family<LaneLabels, Gauge>,
 }
 
 impl Metrics {
@@ -70,10 +81,54 @@ impl Metrics {
         );
         let jobs = Family::<JobLabels, Counter<u64, AtomicU64>>::default();
         registry.register("jobs_processed", "Background jobs run by this process's workers, by outcome", jobs.clone());
-        Self { registry, http_requests, applications_submitted, applications, notifications, jobs }
+        let worker_up = Family::<LaneLabels, Gauge>::default();
+        registry.register(
+            "worker_up",
+            "1 if this process's worker of the lane is running and heard from its queue within 3 heartbeats",
+            worker_up.clone(),
+        );
+        let worker_since_contact = Family::<LaneLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "worker_seconds_since_contact",
+            "Seconds since this process's worker of the lane last heard from its queue",
+            worker_since_contact.clone(),
+        );
+        let worker_since_job = Family::<LaneLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "worker_seconds_since_job",
+            "Seconds since this process's worker of the lane last finished a job",
+            worker_since_job.clone(),
+        );
+        let worker_restarts = Family::<LaneLabels, Gauge>::default();
+        registry.register(
+            "worker_restarts",
+            "Times this process's worker of the lane was restarted",
+            worker_restarts.clone(),
+        );
+        let queue_waiting = Family::<LaneLabels, Gauge>::default();
+        registry.register(
+            "queue_waiting",
+            "Jobs waiting in the lane (from the queue, shared by every process)",
+            queue_waiting.clone(),
+        );
+        Self {
+            registry,
+            http_requests,
+            applications_submitted,
+            applications,
+            notifications,
+            jobs,
+            worker_up,
+            worker_since_contact,
+            worker_since_job,
+            worker_restarts,
+            queue_waiting,
+        }
     }
 
-    pub async fn render(&self, db: &Db) -> anyhow::Result<String> {
+    /// `workers`: this process runs workers, on this queue (their health and the queue's
+    /// depth are shown).
+    pub async fn render(&self, db: &Db, workers: Option<&Queue>, heartbeat_secs: u64) -> anyhow::Result<String> {
         self.applications.clear();
         for (scheme, status, n) in store::applications::counts_by_status(db).await? {
             self.applications.get_or_create(&StatusLabels { scheme, status }).set(n);
@@ -90,9 +145,34 @@ impl Metrics {
             let seen = c.get();
             c.inc_by(n.saturating_sub(seen));
         }
+        if let Some(queue) = workers {
+            self.worker_health(queue, heartbeat_secs).await;
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
+    }
+}
+
+impl Metrics {
+    async fn worker_health(&self, queue: &Queue, heartbeat_secs: u64) {
+        let within = std::time::Duration::from_secs(3 * heartbeat_secs + 2);
+        for (lane, health) in fasttrack_workers::health::LANES.iter().zip(fasttrack_workers::health::snapshot()) {
+            let Some(h) = health else { continue };
+            let l = LaneLabels { lane: (*lane).into() };
+            let up = h.running && h.last_contact.is_some_and(|t| t.elapsed() <= within);
+            self.worker_up.get_or_create(&l).set(i64::from(up));
+            let age = |t: Option<std::time::Instant>| t.map_or(f64::INFINITY, |t| t.elapsed().as_secs_f64());
+            self.worker_since_contact.get_or_create(&l).set(age(h.last_contact));
+            self.worker_since_job.get_or_create(&l).set(age(h.last_job));
+            self.worker_restarts.get_or_create(&l).set(h.restarts as i64);
+        }
+        // The queue may be the thing that is down: its depth is then left out, not an error.
+        if let Ok(Ok(depth)) = tokio::time::timeout(std::time::Duration::from_secs(1), queue.depth()).await {
+            for (lane, n) in fasttrack_workers::health::LANES.iter().zip(depth) {
+                self.queue_waiting.get_or_create(&LaneLabels { lane: (*lane).into() }).set(n as i64);
+            }
+        }
     }
 }
 

@@ -33,7 +33,7 @@ pub const WORKERS_ONLY: Parts = Parts { api: false, workers: true };
 
 /// A running service.
 pub struct Running {
-    /// Where the API listens (None for a workers-only process).
+    /// Where the API listens; for a workers-only process, its ops server (if any).
     pub addr: Option<SocketAddr>,
     pub db: Db,
     pub queue: Queue,
@@ -121,16 +121,32 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
         };
         fasttrack_workers::start(&settings, cx, Notifier::new(db.clone(), mailer.clone(), &settings, clock.clone()))
     });
+    // The API, or for a workers-only process a small ops server (/health, /ready, /metrics)
+    // on workers.ops_addr, so a worker that cannot reach its queue shows as not ready.
+    let listen = match (parts.api, settings.workers.ops_addr.as_str()) {
+        (true, _) => Some(settings.server.addr.to_string()),
+        (false, "") => None,
+        (false, ops) => Some(ops.to_owned()),
+    };
     let mut addr = None;
     let mut server = None;
     if parts.api {
         load_schemes(&db, &settings.schemes, clock.now()).await?;
-        let listener = TcpListener::bind(settings.server.addr)
-            .with_context(|| format!("cannot listen on {} (server.addr)", settings.server.addr))?;
+    }
+    if let Some(at) = listen {
+        let listener = match TcpListener::bind(&at) {
+            Ok(l) => l,
+            Err(e) if !parts.api => {
+                tracing::warn!(addr = %at, error = %e, "workers.ops_addr is taken; this worker serves no /ready");
+                return Ok(Running { addr, db, queue, server, workers });
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot listen on {at} (server.addr)")),
+        };
         addr = Some(listener.local_addr()?);
-        let threads = match settings.server.threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            n => n,
+        let threads = match (parts.api, settings.server.threads) {
+            (false, _) => 1,
+            (true, 0) => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            (true, n) => n,
         };
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
@@ -143,6 +159,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
             metrics: Arc::new(Metrics::new()),
             schemes: Default::default(),
         });
+        let api = parts.api;
         let srv = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -152,7 +169,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
                 }))
                 .wrap(middleware::from_fn(http::count_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
-                .configure(http::routes)
+                .configure(if api { http::routes } else { http::ops_routes })
         })
         .workers(threads)
         .disable_signals()
@@ -161,7 +178,12 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
         .run();
         let handle = srv.handle();
         server = Some((handle, tokio::spawn(srv)));
-        tracing::info!(addr = %addr.expect("set above"), "API listening");
+        match api {
+            true => tracing::info!(addr = %addr.expect("set above"), "API listening"),
+            false => {
+                tracing::info!(addr = %addr.expect("set above"), "worker ops (/health, /ready, /metrics) listening")
+            }
+        }
     }
     Ok(Running { addr, db, queue, server, workers })
 }

@@ -102,6 +102,9 @@ pub struct WorkerSettings {
     pub heartbeat_secs: u64,
     /// A due email whose job has not run for this long is enqueued again by the sweeper.
     pub requeue_after_secs: u64,
+    /// Where a workers-only process (`fasttrack work`) serves /health, /ready and /metrics;
+    /// empty for none. Taken already: the worker runs and says so in its log.
+    pub ops_addr: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

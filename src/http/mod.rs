@@ -84,57 +84,62 @@ impl AppState {
     }
 }
 
-/// Every route of the API. `tests/api/roles.rs` walks the same list.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// The operations routes: all a workers-only process serves.
+pub fn ops_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(ops::health))
         .route("/ready", web::get().to(ops::ready))
-        .route("/metrics", web::get().to(ops::metrics))
-        .service(
-            web::scope("/api/v1")
-                .route("/openapi.json", web::get().to(openapi::document))
-                .route("/schemes", web::get().to(schemes::list))
-                .route("/schemes", web::post().to(schemes::create))
-                .route("/schemes/{scheme}", web::get().to(schemes::get))
-                .route("/schemes/{scheme}", web::patch().to(schemes::patch))
-                .route("/schemes/{scheme}/close", web::post().to(schemes::close))
-                .route("/schemes/{scheme}/applications", web::post().to(applications::apply))
-                .route("/applications/{id}", web::get().to(applications::get))
-                .route("/applications/{id}", web::delete().to(applications::withdraw))
-                .route("/applications/{id}/tests", web::get().to(tests::list))
-                .route("/applications/{id}/tests/{test}/start", web::post().to(tests::start))
-                .route("/applications/{id}/tests/{test}/responses", web::post().to(tests::respond))
-                .route("/applications/{id}/disability-confident-override", web::post().to(sift::override_dc))
-                .route("/webhooks/test-results", web::post().to(webhooks::test_results))
-                .route("/schemes/{scheme}/sift", web::post().to(sift::run))
-                .route("/schemes/{scheme}/assessment-centres", web::post().to(centres::create))
-                .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
-                .route("/schemes/{scheme}/schedule", web::post().to(centres::schedule))
-                .route("/applications/{id}/booking", web::get().to(centres::booking))
-                .route("/applications/{id}/booking/accept", web::post().to(centres::accept))
-                .route("/applications/{id}/booking/decline", web::post().to(centres::decline))
-                .route("/applications/{id}/booking/rebook", web::post().to(centres::rebook))
-                .route("/applications/{id}/no-show", web::post().to(centres::no_show))
-                .route("/sessions", web::get().to(assessment::list))
-                .route("/sessions/{session}", web::get().to(assessment::get))
-                .route("/sessions/{session}/scores", web::post().to(assessment::score))
-                .route("/schemes/{scheme}/ac-results", web::get().to(assessment::results))
-                .route("/schemes/{scheme}/decisions", web::post().to(offers::run))
-                .route("/applications/{id}/offer", web::get().to(offers::get))
-                .route("/applications/{id}/offer/accept", web::post().to(offers::accept))
-                .route("/applications/{id}/offer/decline", web::post().to(offers::decline))
-                .route("/applications/{id}/outcomes", web::post().to(offers::record))
-                .route("/jobs/{job}", web::get().to(sift::job))
-                .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
-                .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))
-                .route("/schemes/{scheme}/metrics/profile", web::get().to(metrics::profile))
-                .route("/surveys", web::post().to(surveys::create))
-                .route("/surveys/{survey}/responses", web::post().to(surveys::respond))
-                .route("/surveys/{survey}/tables", web::get().to(surveys::tables))
-                .route("/notifications", web::get().to(notifications::list))
-                .route("/notifications/{id}/retry", web::post().to(notifications::retry))
-                .route("/admin/tokens", web::post().to(admin::create_token)),
-        )
-        .default_service(web::to(error::not_found));
+        .route("/metrics", web::get().to(ops::metrics));
+}
+
+/// Every route of the API. `tests/api/roles.rs` walks the same list.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    ops_routes(cfg);
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/openapi.json", web::get().to(openapi::document))
+            .route("/schemes", web::get().to(schemes::list))
+            .route("/schemes", web::post().to(schemes::create))
+            .route("/schemes/{scheme}", web::get().to(schemes::get))
+            .route("/schemes/{scheme}", web::patch().to(schemes::patch))
+            .route("/schemes/{scheme}/close", web::post().to(schemes::close))
+            .route("/schemes/{scheme}/applications", web::post().to(applications::apply))
+            .route("/applications/{id}", web::get().to(applications::get))
+            .route("/applications/{id}", web::delete().to(applications::withdraw))
+            .route("/applications/{id}/tests", web::get().to(tests::list))
+            .route("/applications/{id}/tests/{test}/start", web::post().to(tests::start))
+            .route("/applications/{id}/tests/{test}/responses", web::post().to(tests::respond))
+            .route("/applications/{id}/disability-confident-override", web::post().to(sift::override_dc))
+            .route("/webhooks/test-results", web::post().to(webhooks::test_results))
+            .route("/schemes/{scheme}/sift", web::post().to(sift::run))
+            .route("/schemes/{scheme}/assessment-centres", web::post().to(centres::create))
+            .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
+            .route("/schemes/{scheme}/schedule", web::post().to(centres::schedule))
+            .route("/applications/{id}/booking", web::get().to(centres::booking))
+            .route("/applications/{id}/booking/accept", web::post().to(centres::accept))
+            .route("/applications/{id}/booking/decline", web::post().to(centres::decline))
+            .route("/applications/{id}/booking/rebook", web::post().to(centres::rebook))
+            .route("/applications/{id}/no-show", web::post().to(centres::no_show))
+            .route("/sessions", web::get().to(assessment::list))
+            .route("/sessions/{session}", web::get().to(assessment::get))
+            .route("/sessions/{session}/scores", web::post().to(assessment::score))
+            .route("/schemes/{scheme}/ac-results", web::get().to(assessment::results))
+            .route("/schemes/{scheme}/decisions", web::post().to(offers::run))
+            .route("/applications/{id}/offer", web::get().to(offers::get))
+            .route("/applications/{id}/offer/accept", web::post().to(offers::accept))
+            .route("/applications/{id}/offer/decline", web::post().to(offers::decline))
+            .route("/applications/{id}/outcomes", web::post().to(offers::record))
+            .route("/jobs/{job}", web::get().to(sift::job))
+            .route("/schemes/{scheme}/metrics/funnel", web::get().to(metrics::funnel))
+            .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))
+            .route("/schemes/{scheme}/metrics/profile", web::get().to(metrics::profile))
+            .route("/surveys", web::post().to(surveys::create))
+            .route("/surveys/{survey}/responses", web::post().to(surveys::respond))
+            .route("/surveys/{survey}/tables", web::get().to(surveys::tables))
+            .route("/notifications", web::get().to(notifications::list))
+            .route("/notifications/{id}/retry", web::post().to(notifications::retry))
+            .route("/admin/tokens", web::post().to(admin::create_token)),
+    )
+    .default_service(web::to(error::not_found));
 }
 
 /// Counts requests by method, route pattern and status.

@@ -36,6 +36,10 @@ pub struct Readiness {
     /// Checked only where this process runs workers (it sends the mail); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail: Option<Check>,
+    /// Where this process runs workers: each lane's worker heard from its queue within a few
+    /// heartbeats (a worker whose queue stays unreachable makes the process not ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Check>,
 }
 
 /// The outcome of one check: the detail goes to the log, the caller (anyone) only learns
@@ -71,13 +75,19 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             }
         },
     );
+    let workers = state.runs_workers.then(|| {
+        let within = Duration::from_secs(3 * state.settings.workers.heartbeat_secs + 2);
+        check("workers", fasttrack_workers::health::in_contact(within).map_err(anyhow::Error::msg))
+    });
     let body = Readiness {
         status: "ok",
         database: check("database", db),
         queue: check("queue", queue),
         mail: mail.map(|m| check("mail", m)),
+        workers,
     };
-    let workers_ok = !state.runs_workers || (body.queue.ok && body.mail.as_ref().is_some_and(|m| m.ok));
+    let workers_ok = !state.runs_workers
+        || (body.queue.ok && body.mail.as_ref().is_some_and(|m| m.ok) && body.workers.as_ref().is_some_and(|w| w.ok));
     if body.database.ok && workers_ok {
         HttpResponse::Ok().json(body)
     } else {
@@ -89,7 +99,8 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 /// same for every process) applications by scheme and status and emails by state.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match state.metrics.render(&state.db).await {
+    let workers = state.runs_workers.then_some(&state.queue);
+    match state.metrics.render(&state.db, workers, state.settings.workers.heartbeat_secs).await {
         Ok(text) => {
             HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
         }

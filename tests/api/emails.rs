@@ -335,6 +335,22 @@ mod smtp {
         app.stop().await;
     }
 
+    /// Polls /ready until it answers `status` with a body `that` holds; returns the body.
+    async fn wait_for_ready(app: &TestApp, status: u16, that: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let res = app.get("/ready", None).await;
+            if res.status().as_u16() == status {
+                let body: Value = res.json().await.unwrap();
+                if that(&body) {
+                    return body;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "/ready never answered {status}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// A Redis of the test's own, on a spare port, that the test can stop and start again.
     struct OwnRedis {
         port: u16,
@@ -426,14 +442,30 @@ mod smtp {
         let app = TestApp::spawn_with(Backend::Postgres, options).await;
         let (before, _) = app.apply_ok(SCHEME, &application("before@example.ac.uk")).await;
         app.wait_for_email_state(&before, "confirmation", "sent").await;
+        // Idle for longer than three heartbeats, the workers are still ready.
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+        assert_eq!(app.get("/ready", None).await.status(), 200);
         redis.stop();
         let (during, _) = app.apply_ok(SCHEME, &application("during@example.ac.uk")).await;
+        // While the queue stays unreachable this process (it runs workers) is not ready, and
+        // says which part is down.
+        let body = wait_for_ready(&app, 503, |b| b["workers"]["ok"] == false).await;
+        assert_eq!(body["queue"]["ok"], false, "{body}");
         redis.restart();
         // The push was lost with the old Redis; the sweeper pushes it again and a worker that
         // lost its connection must be fetching again to send it.
         app.wait_for_email_state(&during, "confirmation", "sent").await;
         let (after, _) = app.apply_ok(SCHEME, &application("after@example.ac.uk")).await;
         app.wait_for_email_state(&after, "confirmation", "sent").await;
+        let body = wait_for_ready(&app, 200, |b| b["workers"]["ok"] == true).await;
+        assert_eq!(body["queue"]["ok"], true, "{body}");
+        // Worker health per lane is in /metrics: up, and it restarted while Redis was away.
+        let metrics = app.get("/metrics", None).await.text().await.unwrap();
+        for lane in ["jobs", "emails"] {
+            assert!(metrics.contains(&format!("fasttrack_worker_up{{lane=\"{lane}\"}} 1")), "{metrics}");
+            assert!(metrics.contains(&format!("fasttrack_queue_waiting{{lane=\"{lane}\"}}")), "{metrics}");
+        }
+        assert!(metrics.contains("fasttrack_worker_seconds_since_job{lane=\"emails\"}"), "{metrics}");
         app.stop().await;
     }
 

@@ -95,6 +95,7 @@ impl TestApp {
             ("WORKERS__REQUEUE_AFTER_SECS", "2".into()),
             ("WORKERS__LEASE_SECS", "10".into()),
             ("WORKERS__HEARTBEAT_SECS", "1".into()),
+            ("WORKERS__OPS_ADDR", "127.0.0.1:0".into()),
             ("LOG__LEVEL", "warn".into()),
         ]
         .into_iter()

@@ -10,6 +10,7 @@
 pub mod ctx;
 pub mod decisions;
 pub mod drain;
+pub mod health;
 pub mod jobs;
 pub mod notify;
 pub mod queue;

@@ -171,7 +171,14 @@ pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
     let monitor = Monitor::new()
         .should_restart(|ctx, err| {
             tracing::warn!(worker = %ctx.name(), error = %err, "worker stopped; restarting");
+            crate::health::restarted(ctx.name());
             true
+        })
+        .on_event(|ctx, event| {
+            if let apalis::prelude::Event::Error(e) = event {
+                tracing::warn!(worker = %ctx.name(), error = %e, "worker error; it carries on with backoff");
+            }
+            crate::health::observe(ctx.name(), event);
         })
         .shutdown_timeout(Duration::from_secs(settings.server.shutdown_timeout_secs));
     // One worker per lane: user-facing jobs, then emails; names unique per lane and restart.

@@ -15,7 +15,7 @@ use crate::ctx::Ctx;
 use crate::jobs::Job;
 
 /// How often finished jobs are cleared out of the queue's store.
-const VACUUM_EVERY: Duration = Duration::from_secs(600);
+const VACUUM_EVERY: Duration = Duration::from_secs(30);
 
 /// Most rows re-enqueued in one pass; the next pass takes the rest.
 const BATCH: i64 = 500;

@@ -1,0 +1,79 @@
+//! How this process's workers are doing, per lane: when a worker last heard from its queue
+//! (a heartbeat, a fetched job), its last error, how often it restarted, when it last
+//! finished a job. `/ready` and `/metrics` read it, so a worker that cannot reach its queue
+//! shows as not ready instead of only in the logs.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The two lanes, as `Queue::lanes` orders them.
+pub const LANES: [&str; 2] = ["jobs", "emails"];
+
+#[derive(Debug, Clone, Default)]
+pub struct LaneHealth {
+    /// Last contact with the queue: start, heartbeat or a finished job.
+    pub last_contact: Option<Instant>,
+    pub last_job: Option<Instant>,
+    pub last_error: Option<String>,
+    pub restarts: u64,
+    pub running: bool,
+}
+
+static HEALTH: Mutex<[Option<LaneHealth>; 2]> = Mutex::new([None, None]);
+
+fn lane_of(worker: &str) -> Option<usize> {
+    LANES.iter().position(|l| worker.contains(&format!("-{l}-")))
+}
+
+fn update(worker: &str, f: impl FnOnce(&mut LaneHealth)) {
+    if let (Some(i), Ok(mut h)) = (lane_of(worker), HEALTH.lock()) {
+        f(h[i].get_or_insert_with(LaneHealth::default));
+    }
+}
+
+/// Feeds a worker event (from the monitor) into the lane's health.
+pub fn observe(worker: &str, event: &apalis::prelude::Event) {
+    use apalis::prelude::Event;
+    let now = Instant::now();
+    match event {
+        Event::Start => update(worker, |h| {
+            h.running = true;
+            h.last_contact = Some(now);
+        }),
+        Event::HeartBeat => update(worker, |h| {
+            h.last_contact = Some(now);
+            h.last_error = None;
+        }),
+        Event::Success(_) => update(worker, |h| {
+            h.last_contact = Some(now);
+            h.last_job = Some(now);
+        }),
+        Event::Error(e) => update(worker, |h| h.last_error = Some(e.to_string())),
+        Event::Stop | Event::Exit => update(worker, |h| h.running = false),
+        _ => {}
+    }
+}
+
+/// A worker of the lane stopped and is being started again.
+pub fn restarted(worker: &str) {
+    update(worker, |h| h.restarts += 1);
+}
+
+/// Every lane's health, in `LANES` order (`None`: no worker of that lane in this process).
+pub fn snapshot() -> [Option<LaneHealth>; 2] {
+    HEALTH.lock().map(|h| h.clone()).unwrap_or_default()
+}
+
+/// Whether every lane with a worker in this process heard from its queue within `within`
+/// (a few heartbeats): the process can do its work.
+pub fn in_contact(within: Duration) -> Result<(), String> {
+    for (name, lane) in LANES.iter().zip(snapshot()) {
+        let Some(h) = lane else { continue };
+        let fresh = h.last_contact.is_some_and(|t| t.elapsed() <= within);
+        if !h.running || !fresh {
+            let why = h.last_error.unwrap_or_else(|| "no contact".into());
+            return Err(format!("{name} worker has not heard from its queue: {why}"));
+        }
+    }
+    Ok(())
+}
