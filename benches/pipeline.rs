@@ -8,7 +8,9 @@
 //! - the sift over N scored applications (default 100,000) on PostgreSQL;
 //! - the schedule job over 10,000 shortlisted candidates and 500 sessions
 //!   (`BENCH_ONLY=schedule` runs only this; `BENCH_ONLY=allocation` only the solver;
-//!   `BENCH_ONLY=submissions` only the submissions).
+//!   `BENCH_ONLY=submissions` only the submissions);
+//! - the email worker (.eml and SMTP), enqueueing and queue priority, each beside its raw
+//!   ceiling (`pipeline/email.rs`; `BENCH_ONLY=email|enqueue|priority`, or `queue` for all three).
 //!
 //! Needs PostgreSQL and Redis (as the tests do). Knobs: BENCH_SECONDS (10),
 //! BENCH_CLIENTS (32), BENCH_SIFT_N (100000), BENCH_SCHEDULE_N (10000).
@@ -313,6 +315,110 @@ fn allocation() -> (usize, usize, f64, usize) {
 /// straight into the tables, then times the whole schedule job: read, allocate, write
 /// 10,000 bookings, timeline events and invitation emails, enqueue the emails.
 async fn schedule(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64, serde_json::Value) {
+    let load_secs = load_schedule(db, n).await;
+    let (job, _) = store::jobs::create_or_existing(
+        db,
+        "bench-schedule-job",
+        "schedule",
+        "bench-schedule",
+        "bench",
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let t = Instant::now();
+    fasttrack_workers::schedule::run_schedule(&bench_ctx(db, &queue), &job).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let done = store::jobs::get(db, &job).await.unwrap().unwrap();
+    assert_eq!(done.state, "done", "{:?}", done.error);
+    (load_secs, secs, done.result.unwrap())
+}
+
+/// A schedule job pushed through real workers (both lanes running), from the push to done:
+/// on an idle queue, then with `backlog` emails pending and being sent. Seconds, and how
+/// many emails were still unsent when it finished.
+async fn priority(redis: &str, n: u64, backlog: usize) -> (f64, i64) {
+    use fasttrack_workers::jobs::Job;
+    let (addr, _) = email::sink().await;
+    let (url, name) = fresh_pg(&format!("priority{backlog}")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        &[
+            ("DATABASE__URL", url),
+            ("QUEUE__URL", redis.to_owned()),
+            ("QUEUE__NAMESPACE", name.clone()),
+            ("MAIL__URL", format!("smtp://{addr}")),
+            ("WORKERS__OPS_ADDR", String::new()),
+        ],
+    );
+    let (db, queue) = startup::connect(&s).await.unwrap();
+    load_schedule(&db, n).await;
+    email::backlog(&db, backlog).await;
+    let clock = fasttrack_core::Clock::system(jiff::tz::TimeZone::UTC);
+    let mailer = fasttrack_workers::Mailer::from_settings(&s).unwrap();
+    let notifier = fasttrack_workers::Notifier::new(db.clone(), mailer, &s, clock.clone());
+    let workers = fasttrack_workers::start(&s, bench_ctx(&db, &queue), notifier);
+    if backlog > 0 {
+        queue.enqueue(&[Job::WAKE_EMAILS]).await.unwrap();
+        // The email worker is busy before the job is asked for.
+        loop {
+            let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE state = 'sent'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            if sent >= 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let (job, _) =
+        store::jobs::create_or_existing(&db, "bench-priority", "schedule", "bench-schedule", "bench", clock.now())
+            .await
+            .unwrap();
+    let t = Instant::now();
+    queue.enqueue(&[Job::RunSchedule { job_id: job.clone() }]).await.unwrap();
+    loop {
+        let j = store::jobs::get(&db, &job).await.unwrap().unwrap();
+        if j.state == "done" {
+            break;
+        }
+        assert_ne!(j.state, "failed", "{:?}", j.error);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE state <> 'sent'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    workers.stop().await;
+    db.close().await;
+    drop_pg(&name).await;
+    let client = redis::Client::open(redis).unwrap();
+    if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{name}:*")).query_async(&mut c).await.unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut c).await;
+        }
+    }
+    (secs, unsent)
+}
+
+async fn priority_table(redis: &str) -> String {
+    let n = env_or("BENCH_PRIORITY_N", 2_000);
+    let (idle, _) = priority(redis, n, 0).await;
+    let (busy, unsent) = priority(redis, n, 10_000).await;
+    format!(
+        "\n| schedule job of {n} through the workers (PostgreSQL + Redis + SMTP sink) | push to done |\n|---|---|\n| idle queue | {idle:.2} s |\n| 10,000 emails pending and being sent | {busy:.2} s ({unsent} still unsent when it finished) |\n| ratio | {:.2} |",
+        busy / idle
+    )
+}
+
+/// The assessment centres (125 days x 4 sessions x 20 seats) and `n` shortlisted candidates
+/// of the schedule benches; seconds taken (plain multi-row INSERTs).
+async fn load_schedule(db: &Db, n: u64) -> f64 {
     let scheme = fasttrack_core::scheme::SchemeDefinition::parse_json(json!({
         "id": "bench-schedule", "name": "Bench schedule", "opens_at": "2025-01-01T00:00:00Z",
         "closes_at": "2025-06-01T00:00:00Z", "streams": [{"id": "s1", "name": "S1", "ac_seats": n}]
@@ -375,23 +481,7 @@ async fn schedule(db: &Db, queue: fasttrack_workers::Queue, n: u64) -> (f64, f64
         }
         q.execute(db.pool()).await.unwrap();
     }
-    let load_secs = t.elapsed().as_secs_f64();
-    let (job, _) = store::jobs::create_or_existing(
-        db,
-        "bench-schedule-job",
-        "schedule",
-        "bench-schedule",
-        "bench",
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
-    let t = Instant::now();
-    fasttrack_workers::schedule::run_schedule(&bench_ctx(db, &queue), &job).await.unwrap();
-    let secs = t.elapsed().as_secs_f64();
-    let done = store::jobs::get(db, &job).await.unwrap().unwrap();
-    assert_eq!(done.state, "done", "{:?}", done.error);
-    (load_secs, secs, done.result.unwrap())
+    t.elapsed().as_secs_f64()
 }
 
 async fn schedule_table(redis: &str) -> String {
@@ -427,8 +517,23 @@ fn disclosure() -> (usize, f64, usize) {
     (parts.len(), t.elapsed().as_secs_f64(), hidden)
 }
 
+#[path = "pipeline/email.rs"]
+mod email;
+
 #[tokio::main]
 async fn main() {
+    let redis_url = std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("email") => return println!("{}", email::email_table(&redis_url).await),
+        Ok("enqueue") => return println!("{}", email::enqueue_table(&redis_url).await),
+        Ok("priority") => return println!("{}", priority_table(&redis_url).await),
+        Ok("queue") => {
+            println!("{}", email::email_table(&redis_url).await);
+            println!("{}", email::enqueue_table(&redis_url).await);
+            return println!("{}", priority_table(&redis_url).await);
+        }
+        _ => {}
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("disclosure") {
         let (streams, secs, hidden) = disclosure();
         println!("\n| joint disclosure control | streams | time | cells hidden |\n|---|---|---|---|");
@@ -507,6 +612,9 @@ async fn main() {
     db.close().await;
     drop_pg(&name).await;
     println!("{}", schedule_table(&redis).await);
+    println!("{}", email::email_table(&redis).await);
+    println!("{}", email::enqueue_table(&redis).await);
+    println!("{}", priority_table(&redis).await);
     let client =
         redis::Client::open(std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
             .unwrap();

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicU64;
 
 use fasttrack_core::store::{self, Db};
 use fasttrack_workers::Queue;
+use fasttrack_workers::health::Health;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -128,7 +129,12 @@ impl Metrics {
 
     /// `workers`: this process runs workers, on this queue (their health and the queue's
     /// depth are shown).
-    pub async fn render(&self, db: &Db, workers: Option<&Queue>, heartbeat_secs: u64) -> anyhow::Result<String> {
+    pub async fn render(
+        &self,
+        db: &Db,
+        workers: Option<(&Queue, &Health)>,
+        heartbeat_secs: u64,
+    ) -> anyhow::Result<String> {
         self.applications.clear();
         for (scheme, status, n) in store::applications::counts_by_status(db).await? {
             self.applications.get_or_create(&StatusLabels { scheme, status }).set(n);
@@ -145,8 +151,8 @@ impl Metrics {
             let seen = c.get();
             c.inc_by(n.saturating_sub(seen));
         }
-        if let Some(queue) = workers {
-            self.worker_health(queue, heartbeat_secs).await;
+        if let Some((queue, health)) = workers {
+            self.worker_health(queue, health, heartbeat_secs).await;
         }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
@@ -155,9 +161,9 @@ impl Metrics {
 }
 
 impl Metrics {
-    async fn worker_health(&self, queue: &Queue, heartbeat_secs: u64) {
+    async fn worker_health(&self, queue: &Queue, health: &Health, heartbeat_secs: u64) {
         let within = std::time::Duration::from_secs(3 * heartbeat_secs + 2);
-        for (lane, health) in fasttrack_workers::health::LANES.iter().zip(fasttrack_workers::health::snapshot()) {
+        for (lane, health) in fasttrack_workers::health::LANES.iter().zip(health.snapshot()) {
             let Some(h) = health else { continue };
             let l = LaneLabels { lane: (*lane).into() };
             let up = h.running && h.last_contact.is_some_and(|t| t.elapsed() <= within);

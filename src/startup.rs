@@ -153,6 +153,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
             settings,
             clock,
             runs_workers: parts.workers,
+            worker_health: workers.as_ref().map(|w| w.health()),
             db: db.clone(),
             queue: queue.clone(),
             mailer,

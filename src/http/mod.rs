@@ -40,6 +40,8 @@ pub struct AppState {
     /// This process also runs the workers (the embedded default): its readiness includes
     /// the queue and the mail transport.
     pub runs_workers: bool,
+    /// The health of this process's workers, where it runs them.
+    pub worker_health: Option<Arc<fasttrack_workers::health::Health>>,
     pub db: Db,
     pub queue: Queue,
     pub mailer: Mailer,

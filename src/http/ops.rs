@@ -75,9 +75,9 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             }
         },
     );
-    let workers = state.runs_workers.then(|| {
+    let workers = state.worker_health.as_ref().map(|h| {
         let within = Duration::from_secs(3 * state.settings.workers.heartbeat_secs + 2);
-        check("workers", fasttrack_workers::health::in_contact(within).map_err(anyhow::Error::msg))
+        check("workers", h.in_contact(within).map_err(anyhow::Error::msg))
     });
     let body = Readiness {
         status: "ok",
@@ -99,7 +99,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 /// same for every process) applications by scheme and status and emails by state.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let workers = state.runs_workers.then_some(&state.queue);
+    let workers = state.worker_health.as_deref().map(|h| (&state.queue, h));
     match state.metrics.render(&state.db, workers, state.settings.workers.heartbeat_secs).await {
         Ok(text) => {
             HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)

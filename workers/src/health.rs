@@ -19,61 +19,67 @@ pub struct LaneHealth {
     pub running: bool,
 }
 
-static HEALTH: Mutex<[Option<LaneHealth>; 2]> = Mutex::new([None, None]);
+/// The health of one process's workers (one per `start`).
+#[derive(Debug, Default)]
+pub struct Health {
+    lanes: Mutex<[Option<LaneHealth>; 2]>,
+}
 
 fn lane_of(worker: &str) -> Option<usize> {
     LANES.iter().position(|l| worker.contains(&format!("-{l}-")))
 }
 
-fn update(worker: &str, f: impl FnOnce(&mut LaneHealth)) {
-    if let (Some(i), Ok(mut h)) = (lane_of(worker), HEALTH.lock()) {
-        f(h[i].get_or_insert_with(LaneHealth::default));
-    }
-}
-
-/// Feeds a worker event (from the monitor) into the lane's health.
-pub fn observe(worker: &str, event: &apalis::prelude::Event) {
-    use apalis::prelude::Event;
-    let now = Instant::now();
-    match event {
-        Event::Start => update(worker, |h| {
-            h.running = true;
-            h.last_contact = Some(now);
-        }),
-        Event::HeartBeat => update(worker, |h| {
-            h.last_contact = Some(now);
-            h.last_error = None;
-        }),
-        Event::Success(_) => update(worker, |h| {
-            h.last_contact = Some(now);
-            h.last_job = Some(now);
-        }),
-        Event::Error(e) => update(worker, |h| h.last_error = Some(e.to_string())),
-        Event::Stop | Event::Exit => update(worker, |h| h.running = false),
-        _ => {}
-    }
-}
-
-/// A worker of the lane stopped and is being started again.
-pub fn restarted(worker: &str) {
-    update(worker, |h| h.restarts += 1);
-}
-
-/// Every lane's health, in `LANES` order (`None`: no worker of that lane in this process).
-pub fn snapshot() -> [Option<LaneHealth>; 2] {
-    HEALTH.lock().map(|h| h.clone()).unwrap_or_default()
-}
-
-/// Whether every lane with a worker in this process heard from its queue within `within`
-/// (a few heartbeats): the process can do its work.
-pub fn in_contact(within: Duration) -> Result<(), String> {
-    for (name, lane) in LANES.iter().zip(snapshot()) {
-        let Some(h) = lane else { continue };
-        let fresh = h.last_contact.is_some_and(|t| t.elapsed() <= within);
-        if !h.running || !fresh {
-            let why = h.last_error.unwrap_or_else(|| "no contact".into());
-            return Err(format!("{name} worker has not heard from its queue: {why}"));
+impl Health {
+    fn update(&self, worker: &str, f: impl FnOnce(&mut LaneHealth)) {
+        if let (Some(i), Ok(mut h)) = (lane_of(worker), self.lanes.lock()) {
+            f(h[i].get_or_insert_with(LaneHealth::default));
         }
     }
-    Ok(())
+
+    /// Feeds a worker event (from the monitor) into the lane's health.
+    pub fn observe(&self, worker: &str, event: &apalis::prelude::Event) {
+        use apalis::prelude::Event;
+        let now = Instant::now();
+        match event {
+            Event::Start => self.update(worker, |h| {
+                h.running = true;
+                h.last_contact = Some(now);
+            }),
+            Event::HeartBeat => self.update(worker, |h| {
+                h.last_contact = Some(now);
+                h.last_error = None;
+            }),
+            Event::Success(_) => self.update(worker, |h| {
+                h.last_contact = Some(now);
+                h.last_job = Some(now);
+            }),
+            Event::Error(e) => self.update(worker, |h| h.last_error = Some(e.to_string())),
+            Event::Stop | Event::Exit => self.update(worker, |h| h.running = false),
+            _ => {}
+        }
+    }
+
+    /// A worker of the lane stopped and is being started again.
+    pub fn restarted(&self, worker: &str) {
+        self.update(worker, |h| h.restarts += 1);
+    }
+
+    /// Every lane's health, in `LANES` order (`None`: no worker of that lane here).
+    pub fn snapshot(&self) -> [Option<LaneHealth>; 2] {
+        self.lanes.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Whether every lane with a worker heard from its queue within `within` (a few
+    /// heartbeats): the process can do its work.
+    pub fn in_contact(&self, within: Duration) -> Result<(), String> {
+        for (name, lane) in LANES.iter().zip(self.snapshot()) {
+            let Some(h) = lane else { continue };
+            let fresh = h.last_contact.is_some_and(|t| t.elapsed() <= within);
+            if !h.running || !fresh {
+                let why = h.last_error.unwrap_or_else(|| "no contact".into());
+                return Err(format!("{name} worker has not heard from its queue: {why}"));
+            }
+        }
+        Ok(())
+    }
 }

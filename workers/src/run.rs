@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::ctx::Ctx;
+use crate::health::Health;
 use crate::jobs::Job;
 use crate::notify::Notifier;
 use crate::notify::backoff::wait_until;
@@ -131,9 +132,15 @@ pub struct Workers {
     stop: watch::Sender<bool>,
     monitor: JoinHandle<Result<(), MonitorError>>,
     sweeper: JoinHandle<()>,
+    health: Arc<Health>,
 }
 
 impl Workers {
+    /// How these workers are doing (for /ready and /metrics).
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         match self.monitor.await {
@@ -168,17 +175,19 @@ pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
     let concurrency = settings.workers.concurrency;
     let poll = Duration::from_millis(200);
     let base = format!("fasttrack-{}-{}", std::process::id(), ulid::Ulid::generate());
+    let health = Arc::new(Health::default());
+    let (on_restart, on_event) = (health.clone(), health.clone());
     let monitor = Monitor::new()
-        .should_restart(|ctx, err| {
+        .should_restart(move |ctx, err| {
             tracing::warn!(worker = %ctx.name(), error = %err, "worker stopped; restarting");
-            crate::health::restarted(ctx.name());
+            on_restart.restarted(ctx.name());
             true
         })
-        .on_event(|ctx, event| {
+        .on_event(move |ctx, event| {
             if let apalis::prelude::Event::Error(e) = event {
                 tracing::warn!(worker = %ctx.name(), error = %e, "worker error; it carries on with backoff");
             }
-            crate::health::observe(ctx.name(), event);
+            on_event.observe(ctx.name(), event);
         })
         .shutdown_timeout(Duration::from_secs(settings.server.shutdown_timeout_secs));
     // One worker per lane: user-facing jobs, then emails; names unique per lane and restart.
@@ -209,5 +218,5 @@ pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
         rx,
     ));
     tracing::info!(concurrency, "workers started");
-    Workers { stop, monitor, sweeper }
+    Workers { stop, monitor, sweeper, health }
 }

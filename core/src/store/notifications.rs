@@ -96,7 +96,7 @@ pub async fn pending_due_at(db: &Db, id: NotificationId) -> sqlx::Result<Option<
 const CLAIMED_COLUMNS: &str = "id, kind, recipient, template, context, idempotency_key, attempts";
 
 /// A row is due for sending: pending and due, or held past its lease by a worker that died
-/// mid-send. `$N` is the current time in milliseconds.
+/// mid-send. `now` is the placeholder of the current time in milliseconds.
 fn due(now: &str) -> String {
     format!("((state = 'pending' AND next_attempt_at <= {now}) OR (state = 'sending' AND claimed_until < {now}))")
 }
@@ -143,11 +143,15 @@ pub async fn claim(
 pub async fn claim_due(db: &Db, now: Timestamp, lease: std::time::Duration, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     let now_ms = to_ms(now);
     let lock = db.skip_locked();
+    // Two index range scans (pending by due time; sending by lease), each ordered and
+    // limited, rather than one OR that sorts every due row of a long backlog per batch.
     let sql = format!(
         "UPDATE notifications SET state = 'sending', attempts = attempts + 1, claimed_until = $1, updated_at = $2
-         WHERE id IN (SELECT id FROM notifications WHERE {} ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING {CLAIMED_COLUMNS}",
-        due("$2")
+         WHERE id IN (SELECT id FROM notifications WHERE state = 'pending' AND next_attempt_at <= $2
+                      ORDER BY next_attempt_at LIMIT $3 {lock})
+            OR id IN (SELECT id FROM notifications WHERE state = 'sending' AND claimed_until < $2
+                      ORDER BY claimed_until LIMIT $3 {lock})
+         RETURNING {CLAIMED_COLUMNS}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now_ms + lease.as_millis() as i64)
@@ -158,13 +162,18 @@ pub async fn claim_due(db: &Db, now: Timestamp, lease: std::time::Duration, limi
     rows.iter().map(claimed).collect()
 }
 
-/// Records many sent emails in one statement, each only if its attempt still holds the claim.
+/// Records many sent emails in one statement, each only if its attempt still holds the claim
+/// (a join on the primary key: the cost is the batch's, not the outbox's).
 pub async fn mark_sent_many(db: &Db, sent: &[(NotificationId, u32)], now: Timestamp) -> sqlx::Result<()> {
     for chunk in sent.chunks(500) {
-        let pairs: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+        let pairs: Vec<String> =
+            (0..chunk.len()).map(|i| format!("(${}, CAST(${} AS BIGINT))", 2 * i + 2, 2 * i + 3)).collect();
         let sql = format!(
-            "UPDATE notifications SET state = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL,
-             last_error = NULL WHERE state = 'sending' AND (id, attempts) IN (VALUES {})",
+            "WITH done (id, attempts) AS (VALUES {})
+             UPDATE notifications SET state = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL,
+             last_error = NULL FROM done
+             WHERE notifications.id = done.id AND notifications.attempts = done.attempts
+               AND notifications.state = 'sending'",
             pairs.join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_ms(now));
