@@ -415,15 +415,8 @@ macro_rules! both_backends {
 }
 
 /// Polls `f` every 100 ms until it gives a value (90 s at most).
-pub async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+pub async fn poll<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
+    crate::harness::until(what, 90, f).await
 }
 
 /// The signature header a test provider sends: HMAC-SHA256 of the raw body.

@@ -5,6 +5,7 @@ mod applications;
 mod centres;
 mod cli;
 mod emails;
+mod harness;
 mod helpers;
 mod metrics;
 mod offers;
