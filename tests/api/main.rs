@@ -5,6 +5,7 @@ mod applications;
 mod centres;
 mod cli;
 mod emails;
+mod faults;
 mod harness;
 mod helpers;
 mod metrics;
