@@ -38,7 +38,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::harness::{OwnRedis, PgDatabase, PgProxy, Proc, free_port, postgres_addr, within};
+use crate::harness::{OwnRedis, PgDatabase, PgProxy, Proc, fasttrack_env, free_port, healthy, postgres_addr, within};
 use crate::helpers::application;
 use crate::smtp::{Mode, Received, SmtpSink};
 
@@ -249,7 +249,7 @@ impl Stack {
         smtp.set_mode(Mode::Slow(SMTP_ACCEPT));
         let data = tempfile::tempdir().unwrap();
         let logs = tempfile::tempdir().unwrap();
-        let env: Vec<(String, String)> = [
+        let env = fasttrack_env([
             ("DATA_DIR", data.path().display().to_string()),
             ("SERVER__ADDR", "127.0.0.1:0".into()),
             ("SERVER__THREADS", "2".into()),
@@ -268,10 +268,7 @@ impl Stack {
             ("WORKERS__SWEEP_INTERVAL_SECS", "1".into()),
             ("WORKERS__HEARTBEAT_SECS", "1".into()),
             ("LOG__LEVEL", "warn".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (format!("FASTTRACK__{k}"), v))
-        .collect();
+        ]);
 
         let client = reqwest::Client::new();
         let mut apis = Vec::new();
@@ -706,10 +703,6 @@ fn log_summary(text: &str) -> String {
     top.sort_by(|a, b| b.cmp(a));
     let top: Vec<String> = top.iter().take(4).map(|(n, m)| format!("{n}× {m}")).collect();
     format!("{counts:?} {top:?}")
-}
-
-async fn healthy(client: &reqwest::Client, base: &str) -> bool {
-    client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200)
 }
 
 fn secs(d: Duration) -> String {

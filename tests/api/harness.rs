@@ -18,6 +18,16 @@ use tokio::task::JoinHandle;
 
 use crate::helpers::postgres_admin_url;
 
+/// `FASTTRACK__<KEY>=<value>` variables for a process, from `(KEY, value)` pairs.
+pub fn fasttrack_env<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Vec<(String, String)> {
+    pairs.into_iter().map(|(k, v)| (format!("FASTTRACK__{k}"), v)).collect()
+}
+
+/// Whether the API at `base` (http://host:port) answers `/health`.
+pub async fn healthy(client: &reqwest::Client, base: &str) -> bool {
+    client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200)
+}
+
 /// A port nobody listens on now (the OS's choice; bind it soon).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -79,7 +79,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut env: Vec<(String, String)> = [
+        let mut env = crate::harness::fasttrack_env([
             ("DATA_DIR", dir.path().display().to_string()),
             ("SERVER__ADDR", "127.0.0.1:0".into()),
             ("SERVER__THREADS", "1".into()),
@@ -96,10 +96,7 @@ impl TestApp {
             ("WORKERS__LEASE_SECS", "10".into()),
             ("WORKERS__HEARTBEAT_SECS", "1".into()),
             ("LOG__LEVEL", "warn".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (format!("FASTTRACK__{k}"), v))
-        .collect();
+        ]);
 
         let mut smtp = None;
         let mut pg_database = None;

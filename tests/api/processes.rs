@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::{Connection, Row};
 
-use crate::harness::{PgDatabase, Proc, free_port, until};
+use crate::harness::{PgDatabase, Proc, fasttrack_env, free_port, healthy, until};
 use crate::helpers::{application, delete_redis_namespace, redis_url};
 use crate::smtp::{Mode, SmtpSink};
 
@@ -20,7 +20,7 @@ async fn serve_and_work_as_processes_survive_a_worker_killed_mid_send() {
     let port = free_port();
     let data = tempfile::tempdir().unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = [
+    let env = fasttrack_env([
         ("DATA_DIR", data.path().display().to_string()),
         ("SERVER__ADDR", format!("127.0.0.1:{port}")),
         ("DATABASE__URL", db_url.clone()),
@@ -33,16 +33,12 @@ async fn serve_and_work_as_processes_survive_a_worker_killed_mid_send() {
         ("WORKERS__SWEEP_INTERVAL_SECS", "1".into()),
         ("WORKERS__HEARTBEAT_SECS", "1".into()),
         ("LOG__LEVEL", "warn".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("FASTTRACK__{k}"), v))
-    .collect();
+    ]);
 
     let mut api = Proc::start("api", &["serve"], &env, logs.path());
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    until("the API", 60, async || client.get(format!("{base}/health")).send().await.ok().filter(|r| r.status() == 200))
-        .await;
+    until("the API", 60, async || healthy(&client, &base).await.then_some(())).await;
     let mut worker = Proc::start("worker", &["work"], &env, logs.path());
 
     let res = client
