@@ -257,6 +257,7 @@ both_backends!(
 /// SMTP is a real server over TCP here, so these run on the at-scale backend.
 mod smtp {
     use super::*;
+    use crate::harness::OwnRedis;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn smtp_down_during_submission_then_up_delivers_exactly_once() {
@@ -348,57 +349,6 @@ mod smtp {
             }
             assert!(std::time::Instant::now() < deadline, "/ready never answered {status}");
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    }
-
-    /// A Redis of the test's own, on a spare port, that the test can stop and start again.
-    struct OwnRedis {
-        port: u16,
-        child: Option<std::process::Child>,
-    }
-
-    impl OwnRedis {
-        fn start() -> Self {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let mut r = OwnRedis { port, child: None };
-            r.restart();
-            r
-        }
-        fn url(&self) -> String {
-            format!("redis://127.0.0.1:{}", self.port)
-        }
-        fn restart(&mut self) {
-            let child = std::process::Command::new("redis-server")
-                .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("redis-server (Debian's redis-server package) is needed for this test");
-            self.child = Some(child);
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-                assert!(std::time::Instant::now() < deadline, "our redis-server did not start");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
-        /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as when a
-        /// Redis under load or behind a cut network stops responding.
-        fn freeze(&self, frozen: bool) {
-            let pid = self.child.as_ref().expect("running").id().to_string();
-            let sig = if frozen { "-STOP" } else { "-CONT" };
-            assert!(std::process::Command::new("kill").args([sig, &pid]).status().unwrap().success());
-        }
-        fn stop(&mut self) {
-            if let Some(mut c) = self.child.take() {
-                let _ = std::process::Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
-    }
-
-    impl Drop for OwnRedis {
-        fn drop(&mut self) {
-            self.stop();
         }
     }
 

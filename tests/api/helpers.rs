@@ -79,7 +79,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut env: Vec<(String, String)> = [
+        let mut env = crate::harness::fasttrack_env([
             ("DATA_DIR", dir.path().display().to_string()),
             ("SERVER__ADDR", "127.0.0.1:0".into()),
             ("SERVER__THREADS", "1".into()),
@@ -93,14 +93,11 @@ impl TestApp {
             ("WORKERS__CONCURRENCY", "4".into()),
             ("WORKERS__SWEEP_INTERVAL_SECS", "1".into()),
             ("WORKERS__REQUEUE_AFTER_SECS", "2".into()),
-            ("WORKERS__LEASE_SECS", "10".into()),
+            ("WORKERS__LEASE_SECS", "12".into()),
             ("WORKERS__HEARTBEAT_SECS", "1".into()),
             ("WORKERS__OPS_ADDR", "127.0.0.1:0".into()),
             ("LOG__LEVEL", "warn".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (format!("FASTTRACK__{k}"), v))
-        .collect();
+        ]);
 
         let mut smtp = None;
         let mut pg_database = None;
@@ -416,15 +413,8 @@ macro_rules! both_backends {
 }
 
 /// Polls `f` every 100 ms until it gives a value (90 s at most).
-pub async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+pub async fn poll<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
+    crate::harness::until(what, 90, f).await
 }
 
 /// The signature header a test provider sends: HMAC-SHA256 of the raw body.

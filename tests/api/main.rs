@@ -5,6 +5,8 @@ mod applications;
 mod centres;
 mod cli;
 mod emails;
+mod faults;
+mod harness;
 mod helpers;
 mod metrics;
 mod offers;

@@ -26,6 +26,8 @@ pub struct Received {
     pub from: String,
     pub to: Vec<String>,
     pub data: String,
+    /// When the final 250 of DATA was written: the server accepted the message.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -162,7 +164,12 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) {
             if write.write_all(b"250 OK queued\r\n").await.is_err() || write.flush().await.is_err() {
                 return;
             }
-            shared.received.lock().unwrap().push(Received { from: from.clone(), to: to.clone(), data });
+            shared.received.lock().unwrap().push(Received {
+                from: from.clone(),
+                to: to.clone(),
+                data,
+                at: std::time::Instant::now(),
+            });
             continue;
         } else if upper.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;

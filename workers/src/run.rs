@@ -163,11 +163,13 @@ async fn restart_delay<E>(restarts: usize) -> Result<(), E> {
 /// Starts this process's workers. Worker names are unique per process and restart: a name
 /// reused within the heartbeat window is refused by the backend.
 pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
-    if settings.workers.lease_secs <= settings.mail.send_timeout_secs {
+    // A claimed row may wait for one send before its own (a batch reclaiming a dead worker's
+    // rows besides its own), so the lease covers two.
+    if settings.workers.lease_secs <= 2 * settings.mail.send_timeout_secs {
         tracing::warn!(
             lease_secs = settings.workers.lease_secs,
             send_timeout_secs = settings.mail.send_timeout_secs,
-            "workers.lease_secs should exceed mail.send_timeout_secs, or a slow send may be taken over and sent twice"
+            "workers.lease_secs should exceed twice mail.send_timeout_secs, or a slow send may be taken over and sent twice"
         );
     }
     let queue = cx.queue.clone();

@@ -62,6 +62,12 @@ pub struct Notifier {
     backoff_base: Duration,
     backoff_max: Duration,
     lease: Duration,
+    /// One sending run at a time in a process: rows are claimed only as fast as the
+    /// transport can take them, so none waits out its lease in a local queue (and is then
+    /// taken and sent again by another worker).
+    running: tokio::sync::Mutex<()>,
+    /// A wake-up came while a run was going: the run goes round once more.
+    again: std::sync::atomic::AtomicBool,
 }
 
 impl Notifier {
@@ -82,6 +88,8 @@ impl Notifier {
             backoff_base: Duration::from_secs(settings.mail.backoff_base_secs),
             backoff_max: Duration::from_secs(settings.mail.backoff_max_secs),
             lease: Duration::from_secs(settings.workers.lease_secs),
+            running: tokio::sync::Mutex::new(()),
+            again: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -107,22 +115,41 @@ impl Notifier {
         Ok(outcomes.into_iter().next().map_or(Outcome::Skipped, |(_, o, _)| o))
     }
 
-    /// Sends due emails, a batch at a time, until none is due or `budget` has passed. Two
-    /// batches are in flight at once, so one's database round trips (claim, mark) overlap the
-    /// other's sends. A batch the server could not even be reached for ends the run (the rest
-    /// wait for the retry instead of each failing in turn: the outage is not theirs).
+    /// Sends due emails, a batch at a time, until none is due or `budget` has passed. A batch
+    /// is as wide as the transport, so every claimed row is being sent at once and its lease
+    /// covers one send. One run at a time per process: a wake-up that comes during a run
+    /// makes it go round once more instead of claiming beside it. A batch the server could
+    /// not even be reached for ends the run (the rest wait for the retry instead of each
+    /// failing in turn: the outage is not theirs).
     #[tracing::instrument(name = "deliver due emails", skip_all)]
     pub async fn deliver_due(&self, budget: Duration) -> anyhow::Result<Delivered> {
+        use std::sync::atomic::Ordering;
         let started = std::time::Instant::now();
-        let (a, b) = futures::join!(self.deliver_loop(started, budget), self.deliver_loop(started, budget));
-        let (mut done, other) = (a?, b?);
-        done.add(other);
-        Ok(done)
+        let mut done = Delivered::default();
+        loop {
+            // Said before trying the lock, so a run that is just ending sees it (below).
+            self.again.store(true, Ordering::SeqCst);
+            let Ok(guard) = self.running.try_lock() else {
+                return Ok(done);
+            };
+            self.again.store(false, Ordering::SeqCst);
+            let reachable = self.deliver_loop(started, budget, &mut done).await?;
+            drop(guard);
+            if done.more || !reachable || !self.again.load(Ordering::SeqCst) {
+                return Ok(done);
+            }
+        }
     }
 
-    async fn deliver_loop(&self, started: std::time::Instant, budget: Duration) -> anyhow::Result<Delivered> {
-        let batch = (self.mailer.concurrency() * CLAIM_GROUPS) as i64;
-        let mut done = Delivered::default();
+    /// Claims and sends batches until one is not full, the server is unreachable (`false`),
+    /// or the budget is spent.
+    async fn deliver_loop(
+        &self,
+        started: std::time::Instant,
+        budget: Duration,
+        done: &mut Delivered,
+    ) -> anyhow::Result<bool> {
+        let batch = self.mailer.concurrency() as i64;
         loop {
             let rows = notifications::claim_due(&self.db, self.clock.now(), self.lease, batch).await?;
             let full = rows.len() as i64 >= batch;
@@ -131,12 +158,15 @@ impl Notifier {
                 reached |= !unreachable;
                 done.count(outcome);
             }
-            if !full || !reached {
-                return Ok(done);
+            if !reached {
+                return Ok(false);
+            }
+            if !full {
+                return Ok(true);
             }
             if started.elapsed() >= budget {
                 done.more = true;
-                return Ok(done);
+                return Ok(true);
             }
         }
     }
@@ -181,26 +211,25 @@ impl Notifier {
         })
     }
 
-    /// Records emails the server accepted. The acceptance is kept: if the database is
-    /// briefly away, the mark is tried again (for up to the lease, while no other worker may
-    /// take the rows) instead of letting the rows fall due and go out a second time.
+    /// Records emails the server accepted. The acceptance is kept: while the database is
+    /// away the mark is tried again (every half second at most) until it lands, instead of
+    /// letting the rows fall due and go out a second time. Only if this process dies holding
+    /// them may another worker send them again (after their lease, with the same Message-ID).
     async fn keep_acceptance(&self, sent: &[(NotificationId, u32)]) -> anyhow::Result<()> {
         if sent.is_empty() {
             return Ok(());
         }
-        let deadline = std::time::Instant::now() + self.lease;
-        let mut wait = Duration::from_millis(50);
+        let (mut wait, mut tries) = (Duration::from_millis(50), 0u32);
         loop {
             match notifications::mark_sent_many(&self.db, sent, self.clock.now()).await {
                 Ok(()) => return Ok(()),
-                Err(e) if std::time::Instant::now() + wait < deadline => {
-                    tracing::warn!(error = %e, count = sent.len(), "could not record sent emails; trying again");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
                 Err(e) => {
-                    tracing::error!(error = %e, count = sent.len(), "sent emails could not be recorded within the lease; they may go again");
-                    return Err(e.into());
+                    if tries % 20 == 0 {
+                        tracing::warn!(error = %e, count = sent.len(), "could not record sent emails; keeping them and trying again");
+                    }
+                    tries += 1;
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(500));
                 }
             }
         }
@@ -226,10 +255,6 @@ impl Notifier {
     }
 }
 
-/// Rows claimed (and marked) at once: this many times the transport's concurrency, so a
-/// database round trip is shared by many emails.
-const CLAIM_GROUPS: usize = 8;
-
 /// The longest wait before trying again an email whose server could not be reached.
 const UNREACHABLE_RETRY_MAX: Duration = Duration::from_secs(30);
 
@@ -246,17 +271,6 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    fn add(&mut self, other: Delivered) {
-        self.sent += other.sent;
-        self.dead += other.dead;
-        self.retrying += other.retrying;
-        self.retry_at = match (self.retry_at, other.retry_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.more |= other.more;
-    }
-
     fn count(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Sent => self.sent += 1,
