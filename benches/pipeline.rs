@@ -10,7 +10,9 @@
 //!   (`BENCH_ONLY=schedule` runs only this; `BENCH_ONLY=allocation` only the solver;
 //!   `BENCH_ONLY=submissions` only the submissions);
 //! - the email worker (.eml and SMTP), enqueueing and queue priority, each beside its raw
-//!   ceiling (`pipeline/email.rs`; `BENCH_ONLY=email|enqueue|priority`, or `queue` for all three).
+//!   ceiling (`pipeline/email.rs`; `BENCH_ONLY=email|enqueue|priority`, or `queue` for all three);
+//! - a deadline-day burst as real processes, 200 applications/s for 5 minutes, every email
+//!   once (`pipeline/burst.rs`; `BENCH_ONLY=burst`, not part of the full run).
 //!
 //! Needs PostgreSQL and Redis (as the tests do). Knobs: BENCH_SECONDS (10),
 //! BENCH_CLIENTS (32), BENCH_SIFT_N (100000), BENCH_SCHEDULE_N (10000).
@@ -517,6 +519,8 @@ fn disclosure() -> (usize, f64, usize) {
     (parts.len(), t.elapsed().as_secs_f64(), hidden)
 }
 
+#[path = "pipeline/burst.rs"]
+mod burst;
 #[path = "pipeline/email.rs"]
 mod email;
 
@@ -527,6 +531,7 @@ async fn main() {
         Ok("email") => return println!("{}", email::email_table(&redis_url).await),
         Ok("enqueue") => return println!("{}", email::enqueue_table(&redis_url).await),
         Ok("priority") => return println!("{}", priority_table(&redis_url).await),
+        Ok("burst") => return println!("{}", burst::burst_table(&redis_url).await),
         Ok("queue") => {
             println!("{}", email::email_table(&redis_url).await);
             println!("{}", email::enqueue_table(&redis_url).await);

@@ -149,8 +149,14 @@ impl Notifier {
         budget: Duration,
         done: &mut Delivered,
     ) -> anyhow::Result<bool> {
-        let batch = self.mailer.concurrency() as i64;
+        let width = self.mailer.concurrency();
+        // Rounds of `width` sends claimed at once: starts at one and grows while a round is
+        // quick, so a database round trip is shared by many emails, yet a claimed row never
+        // waits in line for more than a quarter of its lease (a slow server shrinks it).
+        let mut rounds = 1usize;
         loop {
+            let batch = (width * rounds) as i64;
+            let claimed_at = std::time::Instant::now();
             let rows = notifications::claim_due(&self.db, self.clock.now(), self.lease, batch).await?;
             let full = rows.len() as i64 >= batch;
             let mut reached = rows.is_empty();
@@ -158,6 +164,9 @@ impl Notifier {
                 reached |= !unreachable;
                 done.count(outcome);
             }
+            let per_round = claimed_at.elapsed() / rounds as u32;
+            rounds =
+                (self.lease.as_secs_f64() / 4.0 / per_round.as_secs_f64().max(1e-6)).clamp(1.0, MAX_ROUNDS) as usize;
             if !reached {
                 return Ok(false);
             }
@@ -254,6 +263,9 @@ impl Notifier {
         Ok(Outcome::Retrying(at))
     }
 }
+
+/// Most rounds of sends claimed at once.
+const MAX_ROUNDS: f64 = 8.0;
 
 /// The longest wait before trying again an email whose server could not be reached.
 const UNREACHABLE_RETRY_MAX: Duration = Duration::from_secs(30);
