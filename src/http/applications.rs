@@ -268,7 +268,7 @@ pub async fn apply(
     state.metrics.applications_submitted.inc();
     tracing::info!(application = %id, scheme = %scheme.id, "application submitted");
     let emails: Vec<NotificationId> = std::iter::once(email_id).chain(screening_email).collect();
-    state.enqueue_emails(&emails).await;
+    state.enqueue_emails(&emails);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, href)).json(response))
 }
 
@@ -399,7 +399,7 @@ pub async fn withdraw(
         }
         audit::record(&state.db, &auth.0, "withdraw application", Some(id), now).await?;
         tracing::info!(application = %id, "application withdrawn");
-        state.enqueue_emails(&[email.id]).await;
+        state.enqueue_emails(&[email.id]);
     }
     Ok(HttpResponse::Ok().json(view(&state, id).await?))
 }

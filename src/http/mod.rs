@@ -50,11 +50,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Enqueues jobs whose rows are committed; a lost push is found again by the sweeper.
-    pub async fn enqueue(&self, jobs: &[fasttrack_workers::jobs::Job]) {
-        if let Err(e) = self.queue.enqueue(jobs).await {
-            tracing::warn!(error = format!("{e:#}"), count = jobs.len(), "could not enqueue jobs; the sweeper will");
-        }
+    /// Enqueues jobs whose rows are committed, beside the request: the answer never waits
+    /// for the queue (a push gives up after queue.push_timeout_ms, and a lost push is found
+    /// again by the sweeper).
+    pub fn enqueue(&self, jobs: &[fasttrack_workers::jobs::Job]) {
+        let (queue, jobs) = (self.queue.clone(), jobs.to_vec());
+        tokio::spawn(async move {
+            if let Err(e) = queue.enqueue(&jobs).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    count = jobs.len(),
+                    "could not enqueue jobs; the sweeper will"
+                );
+            }
+        });
     }
 
     /// Starts a background job of `kind` for a scheme (or returns the one already queued or
@@ -71,18 +80,25 @@ impl AppState {
             fasttrack_core::store::jobs::create_or_existing(&self.db, &id, kind, scheme, actor, self.clock.now())
                 .await?;
         if created {
-            self.enqueue(&[job(id.clone())]).await;
+            self.enqueue(&[job(id.clone())]);
             tracing::info!(scheme, job = %id, kind, "job started");
         }
         Ok(id)
     }
 
-    /// Enqueues emails whose outbox rows are committed. A failure here loses nothing: the
-    /// sweeper finds the rows and enqueues them again.
-    pub async fn enqueue_emails(&self, ids: &[NotificationId]) {
-        if let Err(e) = self.queue.enqueue_emails(ids).await {
-            tracing::warn!(error = format!("{e:#}"), count = ids.len(), "could not enqueue emails; the sweeper will");
-        }
+    /// Wakes the email worker for outbox rows that are committed, beside the request. A
+    /// failure loses nothing: the sweeper finds the rows waiting and wakes it.
+    pub fn enqueue_emails(&self, ids: &[NotificationId]) {
+        let (queue, ids) = (self.queue.clone(), ids.to_vec());
+        tokio::spawn(async move {
+            if let Err(e) = queue.enqueue_emails(&ids).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    count = ids.len(),
+                    "could not enqueue emails; the sweeper will"
+                );
+            }
+        });
     }
 }
 

@@ -85,7 +85,7 @@ pub async fn retry(state: web::Data<AppState>, auth: Auth, path: web::Path<Strin
     let id: NotificationId = path.parse().map_err(|_| ApiError::NotFound("notification"))?;
     match notifications::retry(&state.db, id, state.clock.now()).await? {
         Retry::Queued => {
-            state.enqueue_emails(&[id]).await;
+            state.enqueue_emails(&[id]);
             Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id.to_string(), "state": "pending"})))
         }
         Retry::NotFound => Err(ApiError::NotFound("notification")),

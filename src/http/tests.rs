@@ -210,7 +210,7 @@ pub async fn respond(
     match outcome {
         Submitted::Recorded { completed } => {
             if completed {
-                state.enqueue(&[Job::ScoreApplication { application_id: id }]).await;
+                state.enqueue(&[Job::ScoreApplication { application_id: id }]);
             }
             let message = if late {
                 format!("{} was sent after its time limit, so it is recorded but will not be scored", test.name)

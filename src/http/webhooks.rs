@@ -118,7 +118,7 @@ pub async fn test_results(
         Submitted::Replayed => Ok(HttpResponse::Ok().json(json!({"status": "duplicate"}))),
         Submitted::Recorded { completed } => {
             if completed {
-                state.enqueue(&[Job::ScoreApplication { application_id: app }]).await;
+                state.enqueue(&[Job::ScoreApplication { application_id: app }]);
             }
             tracing::info!(provider = %provider, application = %app, "provider result recorded");
             Ok(HttpResponse::Accepted().json(json!({"status": "recorded"})))

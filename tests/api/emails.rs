@@ -352,15 +352,19 @@ mod smtp {
         }
     }
 
-    /// With the queue down, an application is still answered at once (the push gives up
-    /// after queue.push_timeout_ms; the rows are committed) and nothing is lost: the work is
+    /// With the queue down, an application is still answered at once (the push runs beside
+    /// the request, which never waits for it; the rows are committed) and nothing is lost: the work is
     /// in the database, where the sweeper (here `drain`, which takes it the same way) finds
     /// the confirmation and sends it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unreachable_queue_never_holds_a_request_and_loses_nothing() {
         let mut redis = OwnRedis::start();
-        let options = Options { env: vec![("FASTTRACK__QUEUE__URL".into(), redis.url())], ..Options::api_only() };
-        let app = TestApp::spawn_with(Backend::Postgres, options).await;
+        // A push that may wait 30 s: the answer must not wait for it at all.
+        let env = vec![
+            ("FASTTRACK__QUEUE__URL".into(), redis.url()),
+            ("FASTTRACK__QUEUE__PUSH_TIMEOUT_MS".into(), "30000".into()),
+        ];
+        let app = TestApp::spawn_with(Backend::Postgres, Options { env, ..Options::api_only() }).await;
         // Unresponsive first (a push would wait for ever), then gone.
         redis.freeze(true);
         let started = std::time::Instant::now();
