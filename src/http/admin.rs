@@ -1,4 +1,5 @@
-//! Admin API: staff tokens (the same as `fasttrack admin token create`).
+//! Admin API: staff tokens (the same as `fasttrack admin token create`), and the worker
+//! processes with their health.
 
 use actix_web::{HttpResponse, web};
 use fasttrack_core::auth::Action;
@@ -73,4 +74,48 @@ pub async fn create_token(
         assessor_id,
         token: created.1,
     }))
+}
+
+/// A worker process as its last beat described it.
+#[derive(Serialize, ToSchema)]
+pub struct WorkerView {
+    /// host:pid:start id
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen_at: jiff::Timestamp,
+    /// It beat within three sweep intervals: running. A killed or stuck worker stops beating.
+    pub alive: bool,
+    /// Per lane (`jobs`, `emails`): running, seconds_since_contact (with its queue),
+    /// seconds_since_job, restarts, last_error.
+    #[schema(value_type = Object)]
+    pub lanes: serde_json::Value,
+}
+
+/// Every worker process seen in the last day, most recently seen first, with whether it is
+/// alive and each lane's health.
+#[utoipa::path(get, path = "/api/v1/admin/workers", tag = "admin",
+    responses((status = 200, body = Vec<WorkerView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn workers(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ReadWorkers)?;
+    let now = state.clock.now();
+    let alive_within = jiff::SignedDuration::from_secs(3 * state.settings.workers.sweep_interval_secs as i64 + 5);
+    let rows = store::workers::list(&state.db, now - jiff::SignedDuration::from_hours(24)).await?;
+    let views: Vec<WorkerView> = rows
+        .into_iter()
+        .map(|w| WorkerView {
+            alive: now.duration_since(w.last_seen_at) <= alive_within,
+            id: w.id,
+            host: w.host,
+            pid: w.pid,
+            started_at: w.started_at,
+            last_seen_at: w.last_seen_at,
+            lanes: w.health,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
 }

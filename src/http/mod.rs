@@ -155,7 +155,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/surveys/{survey}/tables", web::get().to(surveys::tables))
             .route("/notifications", web::get().to(notifications::list))
             .route("/notifications/{id}/retry", web::post().to(notifications::retry))
-            .route("/admin/tokens", web::post().to(admin::create_token)),
+            .route("/admin/tokens", web::post().to(admin::create_token))
+            .route("/admin/workers", web::get().to(admin::workers)),
     )
     .default_service(web::to(error::not_found));
 }

@@ -38,7 +38,7 @@ impl Modify for BearerAuth {
         metrics::funnel, metrics::equality, metrics::profile,
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
-        admin::create_token,
+        admin::create_token, admin::workers,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),

@@ -147,6 +147,13 @@ impl TestApp {
         }
     }
 
+    /// Stops the most recently launched extra instance, as a kill would (its workers stop).
+    pub async fn stop_last_extra(&mut self) {
+        if let Some(r) = self.extra.pop() {
+            r.stop().await;
+        }
+    }
+
     /// Starts another process-like instance on the same database, queue and mail (e.g. a
     /// workers-only process after the first was stopped).
     pub async fn launch_more(&mut self, parts: Parts) {

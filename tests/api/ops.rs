@@ -1,5 +1,6 @@
 //! Health, readiness, metrics, unknown routes.
 
+use fasttrack_core::Role;
 use serde_json::Value;
 
 use crate::both_backends;
@@ -72,8 +73,53 @@ async fn an_api_process_stays_ready_when_mail_is_down(backend: Backend) {
 }
 
 both_backends!(
+    admins_see_every_worker_and_one_that_stopped,
     an_api_process_stays_ready_when_mail_is_down,
     health_ready_and_metrics_answer,
     unknown_routes_are_problem_json_404,
     ready_reports_a_mail_server_that_is_down
 );
+
+/// An admin sees every worker process, alive or not, with its lanes' health, from any API
+/// process: each worker beats into the database every sweep; one that stops beating (killed)
+/// shows as not alive.
+async fn admins_see_every_worker_and_one_that_stopped(backend: Backend) {
+    let mut app = TestApp::spawn_with(backend, Options::api_only()).await;
+    app.launch_more(fasttrack::startup::WORKERS_ONLY).await;
+    app.launch_more(fasttrack::startup::WORKERS_ONLY).await;
+    let admin = app.token(Role::Admin).await;
+    let recruiter = app.token(Role::Recruiter).await;
+    assert_eq!(app.get("/api/v1/admin/workers", Some(&recruiter)).await.status(), 403);
+    let workers = |app: &TestApp, admin: String| {
+        let (client, url) = (app.client.clone(), format!("http://{}/api/v1/admin/workers", app.addr));
+        async move {
+            let res = client.get(url).bearer_auth(admin).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let seen = loop {
+        let w = workers(&app, admin.clone()).await;
+        if w.len() == 2 && w.iter().all(|w| w["alive"] == true && w["lanes"]["emails"]["running"] == true) {
+            break w;
+        }
+        assert!(std::time::Instant::now() < deadline, "two live workers never showed: {w:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(seen[0]["lanes"]["jobs"]["restarts"].is_number(), "{seen:?}");
+    // One worker process goes away; time passes; the other keeps beating.
+    app.stop_last_extra().await;
+    app.advance(jiff::SignedDuration::from_secs(60));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let w = workers(&app, admin.clone()).await;
+        let alive = w.iter().filter(|w| w["alive"] == true).count();
+        if w.len() == 2 && alive == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the stopped worker never showed as not alive: {w:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.stop().await;
+}

@@ -69,6 +69,7 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/notifications", Some(&["admin"])),
     ("POST", "/api/v1/notifications/{id}/retry", Some(&["admin"])),
     ("POST", "/api/v1/admin/tokens", Some(&["admin"])),
+    ("GET", "/api/v1/admin/workers", Some(&["admin"])),
 ];
 
 /// A concrete path for a route: {id} of an application route is `app_id`, other ids are new.

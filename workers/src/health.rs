@@ -83,3 +83,30 @@ impl Health {
         Ok(())
     }
 }
+
+impl Health {
+    /// The lanes' health as JSON (for the database beat an admin reads): per lane, whether
+    /// its worker runs, seconds since it heard from its queue and since its last job, its
+    /// restarts and last error.
+    pub fn to_json(&self) -> serde_json::Value {
+        let age = |t: Option<Instant>| t.map(|t| (t.elapsed().as_secs_f64() * 10.0).round() / 10.0);
+        let lanes: serde_json::Map<String, serde_json::Value> = LANES
+            .iter()
+            .zip(self.snapshot())
+            .filter_map(|(name, h)| {
+                let h = h?;
+                Some((
+                    (*name).to_owned(),
+                    serde_json::json!({
+                        "running": h.running,
+                        "seconds_since_contact": age(h.last_contact),
+                        "seconds_since_job": age(h.last_job),
+                        "restarts": h.restarts,
+                        "last_error": h.last_error,
+                    }),
+                ))
+            })
+            .collect();
+        serde_json::Value::Object(lanes)
+    }
+}

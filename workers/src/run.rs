@@ -215,6 +215,7 @@ pub fn start(settings: &Settings, cx: Ctx, notifier: Notifier) -> Workers {
     }));
     let sweeper = tokio::spawn(sweep::run(
         cx,
+        health.clone(),
         Duration::from_secs(settings.workers.sweep_interval_secs),
         Duration::from_secs(settings.workers.requeue_after_secs),
         rx,

@@ -8,10 +8,13 @@
 
 use std::time::Duration;
 
-use fasttrack_core::store::{jobs, notifications, tests};
+use std::sync::Arc;
+
+use fasttrack_core::store::{jobs, notifications, tests, workers};
 use tokio::sync::watch;
 
 use crate::ctx::Ctx;
+use crate::health::Health;
 use crate::jobs::Job;
 
 /// How often finished jobs are cleared out of the queue's store.
@@ -44,14 +47,35 @@ pub async fn sweep_once(cx: &Ctx, requeue_after: Duration) -> anyhow::Result<usi
     Ok(again.len())
 }
 
-pub async fn run(cx: Ctx, interval: Duration, requeue_after: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    cx: Ctx,
+    health: Arc<Health>,
+    interval: Duration,
+    requeue_after: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_vacuum = tokio::time::Instant::now();
+    let pid = std::process::id();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let mut me = workers::WorkerProcess {
+        id: format!("{host}:{pid}:{}", ulid::Ulid::generate()),
+        host,
+        pid: i64::from(pid),
+        started_at: cx.clock.now(),
+        last_seen_at: cx.clock.now(),
+        health: serde_json::Value::Null,
+    };
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+        // The beat an admin reads (GET /api/v1/admin/workers); a killed worker stops beating.
+        (me.last_seen_at, me.health) = (cx.clock.now(), health.to_json());
+        if let Err(e) = workers::beat(&cx.db, &me).await {
+            tracing::warn!(error = %e, "worker beat failed; will try again");
         }
         if last_vacuum.elapsed() >= VACUUM_EVERY {
             last_vacuum = tokio::time::Instant::now();

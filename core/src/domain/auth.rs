@@ -100,6 +100,8 @@ pub enum Action {
     ListDeadNotifications,
     RetryNotification,
     CreateToken,
+    /// See every worker process and its health.
+    ReadWorkers,
 }
 
 /// Why a caller may not do something: 404 hides that another person's application exists.
@@ -137,7 +139,7 @@ impl Caller {
             (Recruiter | Hr | Admin, RecordOutcome) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,
             (Hr | Admin, ReadMetrics | ManageSurveys) => true,
-            (Admin, ListDeadNotifications | RetryNotification | CreateToken) => true,
+            (Admin, ListDeadNotifications | RetryNotification | CreateToken | ReadWorkers) => true,
             _ => false,
         };
         if allowed { Ok(()) } else { Err(Denied::Forbidden) }
