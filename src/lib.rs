@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod http;
 pub mod metrics;
+pub mod pages;
 pub mod rescore;
 pub mod startup;
 pub mod telemetry;

@@ -109,9 +109,10 @@ pub fn ops_routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(ops::metrics));
 }
 
-/// Every route of the API. `tests/api/roles.rs` walks the same list.
+/// Every route of the API, and the pages. `tests/api/roles.rs` walks the API's list.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops_routes(cfg);
+    crate::pages::routes(cfg);
     cfg.service(
         web::scope("/api/v1")
             .route("/openapi.json", web::get().to(openapi::document))

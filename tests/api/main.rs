@@ -11,6 +11,7 @@ mod helpers;
 mod metrics;
 mod offers;
 mod ops;
+mod pages;
 mod processes;
 mod roles;
 mod schemes;
