@@ -2,6 +2,7 @@
 //! One test binary, a module per feature (zero-to-production's layout).
 
 mod applications;
+mod browser;
 mod centres;
 mod cli;
 mod emails;
