@@ -197,6 +197,34 @@ async fn raw_smtp_rate(addr: SocketAddr, conns: usize, n: usize, message: Arc<Ve
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// Python's smtplib (one `SMTP.sendmail` per message, `conns` threads with a connection
+/// each): the client STACK-NOTES measured lettre against. `None` without python3.
+fn smtplib_rate(addr: SocketAddr, conns: usize, n: usize, message: &[u8]) -> Option<f64> {
+    let dir = tempfile::tempdir().ok()?;
+    let msg = dir.path().join("message.eml");
+    std::fs::write(&msg, message).ok()?;
+    let script = format!(
+        r#"
+import smtplib, socket, threading, time
+msg = open({msg:?}, 'rb').read()
+def run(k):
+    s = smtplib.SMTP('{ip}', {port})
+    s.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for _ in range(k, {n}, {conns}):
+        s.sendmail('noreply@fasttrack.example', ['bench@example.ac.uk'], msg)
+    s.quit()
+t = time.time()
+ts = [threading.Thread(target=run, args=(k,)) for k in range({conns})]
+[x.start() for x in ts]; [x.join() for x in ts]
+print({n} / (time.time() - t))
+"#,
+        ip = addr.ip(),
+        port = addr.port(),
+    );
+    let out = std::process::Command::new("python3").arg("-c").arg(script).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
 /// Writing the same bytes to `n` files, 16 at a time: the folder's ceiling.
 async fn raw_files_rate(dir: &std::path::Path, n: usize, message: Arc<Vec<u8>>) -> f64 {
     use futures::StreamExt;
@@ -260,6 +288,12 @@ pub async fn email_table(redis: &str) -> String {
     );
     let ours = worker_rate(&pg, n).await;
     assert_eq!(received.load(Ordering::Relaxed), n as u64, "every email reached the sink once");
+    let smtplib = tokio::task::spawn_blocking({
+        let message = message.clone();
+        move || smtplib_rate(addr, pool, n, &message)
+    })
+    .await
+    .unwrap();
     let raw = raw_smtp_rate(addr, pool, n, message).await;
     let alone = transport_rate(&pg, n, pool).await;
     out += &format!(
@@ -267,6 +301,12 @@ pub async fn email_table(redis: &str) -> String {
         ours / raw,
         alone / raw
     );
+    if let Some(py) = smtplib {
+        out += &format!(
+            "\n| — beside Python's smtplib ({pool} threads, TCP_NODELAY; the client STACK-NOTES measured) | {ours:.0} | {py:.0} | {:.2} |",
+            ours / py
+        );
+    }
     drop_pg(&name).await;
     out
 }
