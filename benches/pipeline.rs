@@ -75,6 +75,17 @@ async fn drop_pg(name: &str) {
     }
 }
 
+/// Deletes a bench's queue keys (`{ns}:*`) from Redis, if it answers.
+async fn drop_redis_namespace(redis: &str, ns: &str) {
+    let Ok(client) = redis::Client::open(redis) else { return };
+    if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{ns}:*")).query_async(&mut c).await.unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut c).await;
+        }
+    }
+}
+
 fn settings(data_dir: &std::path::Path, extra: &[(&str, String)]) -> Settings {
     let mut env: Vec<(String, String)> = vec![
         ("FASTTRACK__DATA_DIR".into(), data_dir.display().to_string()),
@@ -397,14 +408,7 @@ async fn priority(redis: &str, n: u64, backlog: usize) -> (f64, i64) {
     workers.stop().await;
     db.close().await;
     drop_pg(&name).await;
-    let client = redis::Client::open(redis).unwrap();
-    if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-        let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("{name}:*")).query_async(&mut c).await.unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut c).await;
-        }
-    }
+    drop_redis_namespace(redis, &name).await;
     (secs, unsent)
 }
 
@@ -620,16 +624,7 @@ async fn main() {
     println!("{}", email::email_table(&redis).await);
     println!("{}", email::enqueue_table(&redis).await);
     println!("{}", priority_table(&redis).await);
-    let client =
-        redis::Client::open(std::env::var("FASTTRACK_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
-            .unwrap();
-    if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-        for ns in [format!("ft_test_bench_sub_{}", std::process::id()), name] {
-            let keys: Vec<String> =
-                redis::cmd("KEYS").arg(format!("{ns}:*")).query_async(&mut c).await.unwrap_or_default();
-            if !keys.is_empty() {
-                let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut c).await;
-            }
-        }
+    for ns in [format!("ft_test_bench_sub_{}", std::process::id()), name] {
+        drop_redis_namespace(&redis, &ns).await;
     }
 }

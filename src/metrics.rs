@@ -162,12 +162,11 @@ impl Metrics {
 
 impl Metrics {
     async fn worker_health(&self, queue: &Queue, health: &Health, heartbeat_secs: u64) {
-        let within = std::time::Duration::from_secs(3 * heartbeat_secs + 2);
+        let within = fasttrack_workers::health::contact_window(heartbeat_secs);
         for (lane, health) in fasttrack_workers::health::LANES.iter().zip(health.snapshot()) {
             let Some(h) = health else { continue };
             let l = LaneLabels { lane: (*lane).into() };
-            let up = h.running && h.last_contact.is_some_and(|t| t.elapsed() <= within);
-            self.worker_up.get_or_create(&l).set(i64::from(up));
+            self.worker_up.get_or_create(&l).set(i64::from(h.up(within)));
             let age = |t: Option<std::time::Instant>| t.map_or(f64::INFINITY, |t| t.elapsed().as_secs_f64());
             self.worker_since_contact.get_or_create(&l).set(age(h.last_contact));
             self.worker_since_job.get_or_create(&l).set(age(h.last_job));

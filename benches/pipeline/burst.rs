@@ -213,20 +213,15 @@ pub async fn burst_table(redis: &str) -> String {
     };
     // Let the workers finish the last wake-ups, then look at the queue.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rc = redis::Client::open(redis).unwrap();
-    let mut c = rc.get_multiplexed_async_connection().await.unwrap();
     let qdir = tempfile::tempdir().unwrap();
     let qs = super::settings(qdir.path(), &[("QUEUE__URL", redis.to_owned()), ("QUEUE__NAMESPACE", name.clone())]);
     let waiting: u64 = fasttrack_workers::Queue::connect(&qs).await.unwrap().depth().await.unwrap().iter().sum();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{name}:*")).query_async(&mut c).await.unwrap_or_default();
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_by(f64::total_cmp);
     let p = |q: f64| lat.get(((lat.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
     drop(procs);
     drop(db);
-    if !keys.is_empty() {
-        let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut c).await;
-    }
+    super::drop_redis_namespace(redis, &name).await;
     drop_pg(&name).await;
     format!(
         "\n| burst at scale (2 API + 2 worker processes) | figure |\n|---|---|\n| offered | {rate}/s for {secs} s ({i} applications) |\n| accepted (201) | {accepted} in {load_secs:.0} s ({:.0}/s) |\n| submission latency p50 / p99 | {:.1} / {:.1} ms |\n| emails expected / distinct Message-IDs received / received more than once | {expected} / {distinct} / {duplicates} |\n| the last email delivered, after the load stopped | {drain:.1} s |\n| jobs waiting in the queue afterwards | {waiting} |\n| API RSS, highest seen | {rss_peak:.0} MB |",

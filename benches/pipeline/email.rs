@@ -354,10 +354,7 @@ pub async fn enqueue_table(redis: &str) -> String {
         raw.1,
         ours.0 / raw.0
     );
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{ns}:*")).query_async(&mut conn).await.unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
-    }
+    super::drop_redis_namespace(redis, &ns).await;
     // The SQLite queue.
     let dir = tempfile::tempdir().unwrap();
     let s = settings(dir.path(), &[]);

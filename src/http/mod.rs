@@ -86,19 +86,12 @@ impl AppState {
         Ok(id)
     }
 
-    /// Wakes the email worker for outbox rows that are committed, beside the request. A
-    /// failure loses nothing: the sweeper finds the rows waiting and wakes it.
+    /// Wakes the email worker for outbox rows that are committed, beside the request (one
+    /// wake-up however many rows). A lost push loses nothing: the sweeper finds them waiting.
     pub fn enqueue_emails(&self, ids: &[NotificationId]) {
-        let (queue, ids) = (self.queue.clone(), ids.to_vec());
-        tokio::spawn(async move {
-            if let Err(e) = queue.enqueue_emails(&ids).await {
-                tracing::warn!(
-                    error = format!("{e:#}"),
-                    count = ids.len(),
-                    "could not enqueue emails; the sweeper will"
-                );
-            }
-        });
+        if !ids.is_empty() {
+            self.enqueue(&[fasttrack_workers::jobs::Job::WAKE_EMAILS]);
+        }
     }
 }
 

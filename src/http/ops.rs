@@ -76,7 +76,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         },
     );
     let workers = state.worker_health.as_ref().map(|h| {
-        let within = Duration::from_secs(3 * state.settings.workers.heartbeat_secs + 2);
+        let within = fasttrack_workers::health::contact_window(state.settings.workers.heartbeat_secs);
         check("workers", h.in_contact(within).map_err(anyhow::Error::msg))
     });
     let body = Readiness {

@@ -91,6 +91,11 @@ impl Browser {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }
 
+    /// Sets the window's size (for a phone: 375 px wide; a laptop: 1280 px).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     pub async fn title(&self) -> String {
         self.call(reqwest::Method::GET, "/title", None).await.as_str().unwrap_or_default().to_owned()
     }
@@ -131,11 +136,14 @@ async fn public_pages_pass_axe_in_a_real_browser() {
         ("scheme", "/schemes/london-imt-pilot", "London Graduate IM&T Fast Track (pilot)"),
         ("not-found", "/schemes/no-such-scheme", "Page not found"),
     ] {
-        browser.goto(&format!("http://{}{path}", app.addr)).await;
-        assert!(browser.title().await.starts_with(title), "{name}: {}", browser.title().await);
-        let shot = browser.screenshot(name).await;
-        let violations = browser.axe_violations().await;
-        assert!(violations.is_empty(), "{name} ({}): {violations:#?}", shot.display());
+        for width in [375, 1280] {
+            browser.resize(width, 1400).await;
+            browser.goto(&format!("http://{}{path}", app.addr)).await;
+            assert!(browser.title().await.starts_with(title), "{name}: {}", browser.title().await);
+            let shot = browser.screenshot(&format!("{name}-{width}")).await;
+            let violations = browser.axe_violations().await;
+            assert!(violations.is_empty(), "{name} at {width} px ({}): {violations:#?}", shot.display());
+        }
     }
     app.stop().await;
 }

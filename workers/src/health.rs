@@ -19,6 +19,19 @@ pub struct LaneHealth {
     pub running: bool,
 }
 
+impl LaneHealth {
+    /// Running, and heard from its queue within `within`.
+    pub fn up(&self, within: Duration) -> bool {
+        self.running && self.last_contact.is_some_and(|t| t.elapsed() <= within)
+    }
+}
+
+/// How long a worker may go without hearing from its queue and still count as up: three
+/// heartbeats and a little.
+pub fn contact_window(heartbeat_secs: u64) -> Duration {
+    Duration::from_secs(3 * heartbeat_secs + 2)
+}
+
 /// The health of one process's workers (one per `start`).
 #[derive(Debug, Default)]
 pub struct Health {
@@ -74,8 +87,7 @@ impl Health {
     pub fn in_contact(&self, within: Duration) -> Result<(), String> {
         for (name, lane) in LANES.iter().zip(self.snapshot()) {
             let Some(h) = lane else { continue };
-            let fresh = h.last_contact.is_some_and(|t| t.elapsed() <= within);
-            if !h.running || !fresh {
+            if !h.up(within) {
                 let why = h.last_error.unwrap_or_else(|| "no contact".into());
                 return Err(format!("{name} worker has not heard from its queue: {why}"));
             }
