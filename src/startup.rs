@@ -169,6 +169,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
                     http::error::ApiError::BadRequest(format!("invalid query parameters: {err}")).into()
                 }))
                 .wrap(middleware::from_fn(http::count_requests))
+                .wrap(crate::pages::security_headers())
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(if api { http::routes } else { http::ops_routes })
         })

@@ -25,6 +25,7 @@ pub struct Settings {
     pub tests: TestSettings,
     pub webhooks: WebhookSettings,
     pub log: LogSettings,
+    pub pages: PageSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +115,36 @@ pub struct SchemeSettings {
     pub shipped: bool,
     /// A folder of further scheme definitions loaded at start-up; empty for none.
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageSettings {
+    /// Where people reach the service: links in emails start with it (no trailing slash).
+    pub public_url: String,
+    /// How long a browser session lasts after signing in.
+    pub session_minutes: u32,
+    /// How long an emailed sign-in link works (once).
+    pub sign_in_link_hours: u32,
+    /// How long a half-filled application form is kept after it was last saved.
+    pub draft_days: u32,
+}
+
+impl PageSettings {
+    pub fn session_ttl(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_mins(i64::from(self.session_minutes))
+    }
+    pub fn link_ttl(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_hours(i64::from(self.sign_in_link_hours))
+    }
+    pub fn draft_ttl(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_hours(24 * i64::from(self.draft_days))
+    }
+    /// Whether cookies may go without `Secure`: only when the service is reached over plain
+    /// HTTP on a loopback address (the embedded default on a laptop).
+    pub fn insecure_loopback(&self) -> bool {
+        ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| self.public_url.starts_with(p))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

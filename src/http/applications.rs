@@ -106,7 +106,8 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn replay(rec: &IdempotencyRecord, key: &str, request_hash: &str) -> Result<HttpResponse, ApiError> {
+/// The first answer given for an Idempotency-Key, with the applicant token unmasked.
+fn replay(rec: &IdempotencyRecord, key: &str, request_hash: &str) -> Result<Applied, ApiError> {
     if rec.request_hash != request_hash {
         return Err(ApiError::invalid(IDEMPOTENCY_KEY, "was already used with a different request body"));
     }
@@ -117,11 +118,32 @@ fn replay(rec: &IdempotencyRecord, key: &str, request_hash: &str) -> Result<Http
         body["token"] = json!(token_from_bytes(xor(bytes, token_pad(key, &rec.scope))));
     }
     let status = actix_web::http::StatusCode::from_u16(rec.status).unwrap_or(actix_web::http::StatusCode::OK);
-    let mut res = HttpResponse::build(status);
-    if let Some(href) = body.get("href").and_then(Value::as_str) {
-        res.insert_header((header::LOCATION, href.to_owned()));
+    Ok(Applied { status, body, replayed: true })
+}
+
+/// What applying answered: 201 and the new application, or the replay of an earlier answer.
+pub struct Applied {
+    pub status: actix_web::http::StatusCode,
+    /// An `ApplyResponse` as JSON.
+    pub body: Value,
+    pub replayed: bool,
+}
+
+impl Applied {
+    pub fn id(&self) -> Option<ApplicationId> {
+        self.body.get("id").and_then(Value::as_str).and_then(|s| s.parse().ok())
     }
-    Ok(res.insert_header(("Idempotent-Replayed", "true")).json(body))
+
+    fn into_response(self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        if let Some(href) = self.body.get("href").and_then(Value::as_str) {
+            res.insert_header((header::LOCATION, href.to_owned()));
+        }
+        if self.replayed {
+            res.insert_header(("Idempotent-Replayed", "true"));
+        }
+        res.json(self.body)
+    }
 }
 
 fn check_window(scheme: &SchemeDefinition, now: Timestamp) -> Result<(), ApiError> {
@@ -164,10 +186,21 @@ pub async fn apply(
     let scheme_id = path.into_inner();
     let key = idempotency_key(&req)?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
-    let scheme = state.schemes.get(&state.db, &scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?;
+    Ok(submit(&state, &scheme_id, &value, key).await?.into_response())
+}
+
+/// Applies with the API's JSON body: the one way an application is made, for the API and
+/// the apply pages alike. `key` makes retries safe (an Idempotency-Key, or a page's draft).
+pub async fn submit(
+    state: &AppState,
+    scheme_id: &str,
+    value: &Value,
+    key: Option<String>,
+) -> Result<Applied, ApiError> {
+    let scheme = state.schemes.get(&state.db, scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?;
 
     let scope = format!("apply:{}", scheme.id);
-    let request_hash = hex(&Sha256::digest(serde_json::to_vec(&value).expect("a Value serialises")));
+    let request_hash = hex(&Sha256::digest(serde_json::to_vec(value).expect("a Value serialises")));
     let key_hash = key.as_deref().map(|k| hex(&Sha256::digest(k.as_bytes())));
     if let (Some(k), Some(kh)) = (&key, &key_hash)
         && let Some(rec) = applications::find_idempotency(&state.db, &scope, kh).await?
@@ -178,7 +211,7 @@ pub async fn apply(
     let now = state.clock.now();
     check_window(&scheme, now)?;
     let this_year = state.clock.local(now).year();
-    let form = ApplicationForm::parse(&value, &scheme, this_year)?;
+    let form = ApplicationForm::parse(value, &scheme, this_year)?;
 
     let id = ApplicationId::new_v7();
     let token_bytes: [u8; 32] = rand::random();
@@ -269,7 +302,8 @@ pub async fn apply(
     tracing::info!(application = %id, scheme = %scheme.id, "application submitted");
     let emails: Vec<NotificationId> = std::iter::once(email_id).chain(screening_email).collect();
     state.enqueue_emails(&emails);
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, href)).json(response))
+    let body = serde_json::to_value(&response).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Applied { status: actix_web::http::StatusCode::CREATED, body, replayed: false })
 }
 
 /// Straight after submission: eligible applicants are invited to the scheme's tests,

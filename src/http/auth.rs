@@ -40,7 +40,9 @@ impl FromRequest for Auth {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
             let token = token.filter(|t| !t.is_empty() && t.len() <= 128).ok_or(ApiError::Unauthorized)?;
-            let caller = store::tokens::authenticate(&state.db, &token).await?.ok_or(ApiError::Unauthorized)?;
+            let caller = store::tokens::authenticate(&state.db, &token, state.clock.now())
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
             Ok(Auth(caller))
         })
     }

@@ -170,9 +170,21 @@ pub async fn respond(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_id, test_id) = path.into_inner();
-    let (id, status, scheme) = load(&state, &auth, &raw_id).await?;
-    let test = scheme.test(&test_id).ok_or(ApiError::NotFound("test"))?;
     let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    respond_value(&state, &auth, &raw_id, &test_id, &value).await
+}
+
+/// Sends a test's answers given as the API's JSON body (the API and the test page alike).
+pub async fn respond_value(
+    state: &AppState,
+    auth: &Auth,
+    raw_id: &str,
+    test_id: &str,
+    value: &serde_json::Value,
+) -> Result<HttpResponse, ApiError> {
+    let test_id = test_id.to_owned();
+    let (id, status, scheme) = load(state, auth, raw_id).await?;
+    let test = scheme.test(&test_id).ok_or(ApiError::NotFound("test"))?;
     if status != Status::TestsInvited {
         return Err(ApiError::Conflict {
             title: "Tests not open",

@@ -2,11 +2,17 @@
 //! frontend vendored and served by the app, every page working without JavaScript. Handlers
 //! are thin: they read what the API reads and hand plain values to a template.
 
+pub mod account;
+pub mod apply;
 pub mod assets;
+pub mod candidate;
+pub mod form;
+pub mod labels;
+pub mod session;
 
 use std::sync::LazyLock;
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use fasttrack_core::scheme::{Phase, SchemeDefinition};
 use fasttrack_core::store;
@@ -18,11 +24,40 @@ use crate::http::error::ApiError;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in [
-        ("layout.html", include_str!("templates/layout.html")),
-        ("home.html", include_str!("templates/home.html")),
-        ("scheme.html", include_str!("templates/scheme.html")),
-        ("not_found.html", include_str!("templates/not_found.html")),
+    macro_rules! templates {
+        ($($name:literal),* $(,)?) => { [$(($name, include_str!(concat!("templates/", $name)))),*] };
+    }
+    for (name, source) in templates![
+        "layout.html",
+        "macros.html",
+        "home.html",
+        "scheme.html",
+        "not_found.html",
+        "problem.html",
+        "apply_closed.html",
+        "apply_tasks.html",
+        "apply_section.html",
+        "apply_details.html",
+        "apply_degree.html",
+        "apply_right_to_work.html",
+        "apply_streams.html",
+        "apply_assessment.html",
+        "apply_adjustments.html",
+        "apply_employer.html",
+        "apply_equality.html",
+        "apply_check.html",
+        "submitted.html",
+        "sign_in.html",
+        "sign_in_sent.html",
+        "sign_in_link.html",
+        "application.html",
+        "withdraw.html",
+        "tests.html",
+        "test_start.html",
+        "test.html",
+        "booking.html",
+        "offer.html",
+        "confirm.html",
     ] {
         env.add_template(name, source).expect("page templates compile");
     }
@@ -30,24 +65,86 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
+/// Headers on every response: no script but our own files, no framing, no sniffing, and no
+/// referrer (a sign-in link's secret must not leak to another site through it).
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+}
+
 /// The page routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/schemes/{scheme}", web::get().to(scheme))
+        .route("/schemes/{scheme}/apply", web::get().to(apply::tasks))
+        .route("/schemes/{scheme}/apply/check", web::get().to(apply::check))
+        .route("/schemes/{scheme}/apply/submit", web::post().to(apply::submit))
+        .route("/schemes/{scheme}/apply/{section}", web::get().to(apply::section_form))
+        .route("/schemes/{scheme}/apply/{section}", web::post().to(apply::section_save))
+        .route("/sign-in", web::get().to(account::sign_in_form))
+        .route("/sign-in", web::post().to(account::send_link))
+        .route("/sign-in/{token}", web::get().to(account::link))
+        .route("/sign-in/{token}", web::post().to(account::redeem))
+        .route("/sign-out", web::post().to(account::sign_out))
+        .route("/applications/{id}", web::get().to(account::application))
+        .route("/applications/{id}/submitted", web::get().to(account::submitted))
+        .route("/applications/{id}/withdraw", web::get().to(account::withdraw_form))
+        .route("/applications/{id}/withdraw", web::post().to(account::withdraw))
+        .route("/applications/{id}/tests", web::get().to(candidate::tests))
+        .route("/applications/{id}/tests/{test}", web::get().to(candidate::test))
+        .route("/applications/{id}/tests/{test}/start", web::post().to(candidate::start))
+        .route("/applications/{id}/tests/{test}", web::post().to(candidate::answer))
+        .route("/applications/{id}/booking", web::get().to(candidate::booking))
+        .route("/applications/{id}/booking.ics", web::get().to(candidate::calendar))
+        .route("/applications/{id}/booking", web::post().to(candidate::answer_booking))
+        .route("/applications/{id}/offer", web::get().to(candidate::offer))
+        .route("/applications/{id}/offer", web::post().to(candidate::answer_offer))
         .route("/assets/{path:.*}", web::get().to(asset));
 }
 
-fn render(status: actix_web::http::StatusCode, name: &str, ctx: minijinja::Value) -> HttpResponse {
-    let ctx = context! { css => assets::CSS, js => assets::JS, ..ctx };
-    match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
-        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => {
-            tracing::error!(template = name, error = %e, "page failed to render");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Sorry, something went wrong.")
+/// A page for a visitor: the CSRF token of their forms and whether they are signed in go to
+/// every template; the browser cookie is set where it is new; pages are never cached.
+pub fn render(
+    v: &session::Visitor,
+    state: &AppState,
+    status: StatusCode,
+    name: &str,
+    ctx: minijinja::Value,
+) -> HttpResponse {
+    let ctx = context! { csrf => v.csrf(), signed_in => v.session.is_some(), ..ctx };
+    match html(name, ctx) {
+        Ok(body) => {
+            let mut res = HttpResponse::build(status);
+            v.finish(state, &mut res);
+            res.content_type("text/html; charset=utf-8").body(body)
         }
+        Err(e) => failed(name, e),
     }
+}
+
+/// A page that is the same for everyone (no forms): cacheable like any public page.
+fn render_plain(status: StatusCode, name: &str, ctx: minijinja::Value) -> HttpResponse {
+    match html(name, ctx) {
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
+        Err(e) => failed(name, e),
+    }
+}
+
+fn html(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+    let ctx = context! { css => assets::CSS, js => assets::JS, countdown => assets::COUNTDOWN, ..ctx };
+    TEMPLATES.get_template(name).and_then(|t| t.render(ctx))
+}
+
+fn failed(name: &str, e: minijinja::Error) -> HttpResponse {
+    tracing::error!(template = name, error = %e, "page failed to render");
+    HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Sorry, something went wrong.")
 }
 
 /// A date as people read it in the scheme's time zone: "31 January 2027 at 11:59pm".
@@ -88,7 +185,7 @@ pub async fn home(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
             }
         })
         .collect();
-    Ok(render(actix_web::http::StatusCode::OK, "home.html", context! { schemes }))
+    Ok(render_plain(StatusCode::OK, "home.html", context! { schemes, csrf => "", signed_in => false }))
 }
 
 #[derive(Serialize)]
@@ -161,18 +258,76 @@ pub async fn scheme(state: web::Data<AppState>, path: web::Path<String>) -> Resu
         return Ok(not_found());
     };
     let s = scheme_page(&stored.definition, state.clock.now(), state.clock.tz());
-    Ok(render(actix_web::http::StatusCode::OK, "scheme.html", context! { s }))
+    Ok(render_plain(StatusCode::OK, "scheme.html", context! { s, csrf => "", signed_in => false }))
 }
 
 fn not_found() -> HttpResponse {
-    render(actix_web::http::StatusCode::NOT_FOUND, "not_found.html", context! {})
+    render_plain(StatusCode::NOT_FOUND, "not_found.html", context! { csrf => "", signed_in => false })
+}
+
+/// What goes wrong on a page, shown as a page (never as problem+json).
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("not found")]
+    NotFound,
+    /// A form without this browser's CSRF token: sent from another site, or an old tab.
+    #[error("the form has expired")]
+    Csrf,
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        PageError::Api(e.into())
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::Api(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, body) = match self {
+            PageError::NotFound | PageError::Api(ApiError::NotFound(_)) => return not_found(),
+            PageError::Csrf => (
+                "This form has expired",
+                "We could not accept the form you sent. Go back, reload the page and try again. Nothing you saved before has been lost.",
+            ),
+            PageError::Api(ApiError::Unavailable(_)) => (
+                "Sorry, the service is busy",
+                "Please try again in a few minutes. Nothing you saved before has been lost.",
+            ),
+            PageError::Api(ApiError::Unauthorized | ApiError::Forbidden) => {
+                ("You cannot see this page", "Sign in with the link we emailed you to see your application.")
+            }
+            PageError::Api(e) => {
+                if let ApiError::Internal(cause) = e {
+                    tracing::error!(error = format!("{cause:#}"), "page failed");
+                }
+                (
+                    "Sorry, there is a problem with the service",
+                    "Please try again later. Nothing you saved before has been lost.",
+                )
+            }
+        };
+        let mut res =
+            render_plain(self.status_code(), "problem.html", context! { title, body, csrf => "", signed_in => false });
+        res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        res
+    }
 }
 
 /// `/assets/…`: the vendored frontend. Versioned files are cached for a year; icons a day.
 pub async fn asset(req: HttpRequest) -> HttpResponse {
     match assets::find(req.path()) {
         Some((bytes, kind)) => {
-            let cache = if req.path().contains("10.6.1") {
+            let cache = if req.path().contains("10.6.1") || req.path() == assets::COUNTDOWN {
                 "public, max-age=31536000, immutable"
             } else {
                 "public, max-age=86400"

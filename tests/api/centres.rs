@@ -52,7 +52,7 @@ async fn centres_are_loaded_listed_and_added(backend: Backend) {
 
 /// A scheme closing tomorrow with one centre five days on (sessions `am` 09:00 and `pm`
 /// 13:00, a seat each), and one shortlisted applicant with a seat offered. Returns (id, token).
-async fn one_booked_candidate(app: &TestApp, recruiter: &str) -> (String, String) {
+pub(crate) async fn one_booked_candidate(app: &TestApp, recruiter: &str) -> (String, String) {
     let now = app.clock.now();
     let closes = now + jiff::SignedDuration::from_hours(24);
     let day = app.clock.today().checked_add(jiff::Span::new().days(5)).unwrap();

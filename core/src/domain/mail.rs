@@ -145,6 +145,25 @@ pub enum Mail {
         stream: String,
         organisation: Option<String>,
     },
+    /// A new sign-in link, asked for on the sign-in page.
+    SignIn {
+        #[serde(flatten)]
+        to: Addressee,
+        /// How long the link works, in words ("24 hours").
+        valid_for: String,
+    },
+}
+
+/// The page an email's sign-in link lands on: every email to an applicant carries a
+/// one-time link (`sign_in_url`, minted when it is sent) to the page it is about.
+pub fn landing_page(kind: &str, application_id: &str) -> String {
+    let suffix = match kind {
+        "tests_invited" => "/tests",
+        "ac_invitation" | "ac_reminder" => "/booking",
+        "offer" => "/offer",
+        _ => "",
+    };
+    format!("/applications/{application_id}{suffix}")
 }
 
 impl Mail {
@@ -164,6 +183,7 @@ impl Mail {
             Mail::Offer { .. } => "offer",
             Mail::AcReserve { .. } => "ac_reserve",
             Mail::AcRejected { .. } => "ac_rejected",
+            Mail::SignIn { .. } => "sign_in",
         }
     }
 
@@ -233,6 +253,7 @@ impl Mail {
             Mail::Offer { to: to(), stream: stream(), organisation: organisation() },
             Mail::AcReserve { to: to(), stream: stream(), organisation: None },
             Mail::AcRejected { to: to(), stream: stream(), organisation: None },
+            Mail::SignIn { to: to(), valid_for: "24 hours".into() },
         ]
     }
 }
@@ -248,10 +269,18 @@ mod tests {
         kinds.sort();
         kinds.dedup();
         assert_eq!(kinds.len(), examples.len(), "one example per kind");
-        assert_eq!(kinds.len(), 13);
+        assert_eq!(kinds.len(), 14);
         let invitation = examples.iter().find(|m| m.kind() == "ac_invitation").unwrap().context();
         assert_eq!(invitation["name"], "Ada Lovelace");
         assert_eq!(invitation["venue"], "Quarry House, Leeds");
         assert_eq!(invitation["ics"]["sequence"], 0);
+    }
+
+    #[test]
+    fn sign_in_links_land_on_the_page_the_email_is_about() {
+        assert_eq!(landing_page("tests_invited", "a1"), "/applications/a1/tests");
+        assert_eq!(landing_page("ac_reminder", "a1"), "/applications/a1/booking");
+        assert_eq!(landing_page("offer", "a1"), "/applications/a1/offer");
+        assert_eq!(landing_page("confirmation", "a1"), "/applications/a1");
     }
 }

@@ -19,6 +19,7 @@ pub mod sift;
 pub mod surveys;
 pub mod tests;
 pub mod tokens;
+pub mod web;
 pub mod workers;
 
 use std::str::FromStr;

@@ -391,3 +391,20 @@ pub async fn insert_many(
     }
     Ok(())
 }
+
+/// The data of the latest email of a kind to an application (the calendar of its latest
+/// invitation, say), as it was sent or will be.
+pub async fn latest_context(db: &Db, app: ApplicationId, kind: &str) -> sqlx::Result<Option<Value>> {
+    let row = sqlx::query(
+        "SELECT context FROM notifications WHERE application_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(app.to_string())
+    .bind(kind)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        let c: String = r.try_get("context")?;
+        serde_json::from_str(&c).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    })
+    .transpose()
+}

@@ -320,3 +320,13 @@ pub async fn scored_with_attempts(db: &Db, scheme: &str) -> sqlx::Result<Vec<(St
     }
     Ok(out)
 }
+
+/// The applicant's current scores: test id → sten, for their feedback.
+pub async fn stens(db: &Db, app: ApplicationId) -> sqlx::Result<Vec<(String, u8)>> {
+    let rows =
+        sqlx::query("SELECT test_id, sten FROM test_scores WHERE application_id = $1 AND current = 1 ORDER BY test_id")
+            .bind(app.to_string())
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get("test_id")?, u8::try_from(r.try_get::<i64, _>("sten")?).unwrap_or(0)))).collect()
+}

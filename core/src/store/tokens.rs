@@ -32,12 +32,15 @@ pub async fn create_staff(
     Ok(())
 }
 
-/// The caller a presented token stands for, if it is known and not revoked.
-pub async fn authenticate(db: &Db, secret: &str) -> sqlx::Result<Option<Caller>> {
+/// The caller a presented token stands for, if it is known, not revoked, and (a browser
+/// session) not expired at `now`.
+pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> sqlx::Result<Option<Caller>> {
     let row = sqlx::query(
-        "SELECT id, role, application_id, assessor_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT id, role, application_id, assessor_id FROM tokens
+         WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(token_hash(secret))
+    .bind(to_ms(now))
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };

@@ -62,6 +62,10 @@ pub struct Notifier {
     backoff_base: Duration,
     backoff_max: Duration,
     lease: Duration,
+    /// Where links in emails point, and how long a sign-in link works.
+    site_url: String,
+    link_ttl: jiff::SignedDuration,
+    link_valid_for: String,
     /// One sending run at a time in a process: rows are claimed only as fast as the
     /// transport can take them, so none waits out its lease in a local queue (and is then
     /// taken and sent again by another worker).
@@ -88,6 +92,13 @@ impl Notifier {
             backoff_base: Duration::from_secs(settings.mail.backoff_base_secs),
             backoff_max: Duration::from_secs(settings.mail.backoff_max_secs),
             lease: Duration::from_secs(settings.workers.lease_secs),
+            site_url: settings.pages.public_url.trim_end_matches('/').to_owned(),
+            link_ttl: settings.pages.link_ttl(),
+            link_valid_for: match settings.pages.sign_in_link_hours {
+                1 => "1 hour".to_owned(),
+                h if h % 24 == 0 && h > 24 => format!("{} days", h / 24),
+                h => format!("{h} hours"),
+            },
             running: tokio::sync::Mutex::new(()),
             again: std::sync::atomic::AtomicBool::new(false),
         }
@@ -183,9 +194,10 @@ impl Notifier {
     /// Sends claimed rows side by side (the transport's concurrency) and records them: the
     /// sent ones in one statement. Each outcome says whether the server was unreachable.
     async fn send_claimed(&self, rows: Vec<Claimed>) -> anyhow::Result<Vec<(NotificationId, Outcome, bool)>> {
-        let results: Vec<(Claimed, Result<(), mailer::SendError>)> = futures::stream::iter(rows)
-            .map(|row| async move {
-                let result = match self.render(&row) {
+        let links = self.mint_links(&rows).await?;
+        let results: Vec<(Claimed, Result<(), mailer::SendError>)> = futures::stream::iter(rows.into_iter().zip(links))
+            .map(|(row, link)| async move {
+                let result = match self.render(&row, &link) {
                     Ok(message) => self.mailer.send(message).await,
                     Err(e) => Err(mailer::SendError { message: e, permanent: true, unreachable: false }),
                 };
@@ -211,9 +223,32 @@ impl Notifier {
         Ok(outcomes)
     }
 
-    fn render(&self, row: &Claimed) -> Result<lettre::Message, String> {
+    /// Mints the sign-in links of a batch in one statement: each email to an applicant leads
+    /// to the page it is about. Returns each row's link secret (empty where none applies).
+    async fn mint_links(&self, rows: &[Claimed]) -> anyhow::Result<Vec<String>> {
+        let wanted: Vec<(usize, fasttrack_core::store::web::LinkRequest)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, row)| {
+                let app: fasttrack_core::ApplicationId = row.context.get("application_id")?.as_str()?.parse().ok()?;
+                let next = fasttrack_core::mail::landing_page(&row.kind, &app.to_string());
+                Some((i, fasttrack_core::store::web::LinkRequest { application: app, next }))
+            })
+            .collect();
+        let requests: Vec<_> = wanted.iter().map(|(_, r)| r.clone()).collect();
+        let secrets =
+            fasttrack_core::store::web::mint_links(&self.db, &requests, self.clock.now(), self.link_ttl).await?;
+        let mut out = vec![String::new(); rows.len()];
+        for ((i, _), secret) in wanted.into_iter().zip(secrets) {
+            out[i] = secret;
+        }
+        Ok(out)
+    }
+
+    fn render(&self, row: &Claimed, sign_in: &str) -> Result<lettre::Message, String> {
         let message_id = format!("<{}@{}>", row.id, self.id_domain);
-        self.templates.message(&self.from, &row.recipient, &message_id, &row.template, &row.context).map_err(|e| {
+        let context = render::with_links(&row.context, &self.site_url, sign_in, &self.link_valid_for);
+        self.templates.message(&self.from, &row.recipient, &message_id, &row.template, &context).map_err(|e| {
             // A broken template or address will not mend by waiting.
             tracing::error!(kind = %row.kind, error = %e, "email cannot be rendered; marking dead");
             e.to_string()

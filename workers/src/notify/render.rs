@@ -55,7 +55,22 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "ac_rejected.subject",
     "ac_rejected.txt",
     "ac_rejected.html",
+    "sign_in.subject",
+    "sign_in.txt",
+    "sign_in.html",
 ];
+
+/// What every email's context gains when it is sent: the site's address and a one-time
+/// sign-in link (minted then, so no usable secret ever sits in the outbox).
+pub fn with_links(context: &Value, site_url: &str, sign_in_secret: &str, valid_for: &str) -> Value {
+    let mut c = context.clone();
+    if let Some(o) = c.as_object_mut() {
+        o.insert("site_url".into(), Value::from(site_url));
+        o.insert("sign_in_url".into(), Value::from(format!("{site_url}/sign-in/{sign_in_secret}")));
+        o.insert("link_valid_for".into(), Value::from(valid_for));
+    }
+    c
+}
 
 pub struct Templates {
     env: Environment<'static>,
@@ -160,8 +175,12 @@ mod tests {
     use serde_json::json;
 
     fn confirmation() -> Value {
-        json!({"name": "Ada <script>", "scheme_name": "Demo", "application_id": "abc", "submitted_on": "1 December 2026",
-               "closes_on": "31 January 2027", "streams": ["Data", "Cyber"]})
+        links(&json!({"name": "Ada <script>", "scheme_name": "Demo", "application_id": "abc",
+               "submitted_on": "1 December 2026", "closes_on": "31 January 2027", "streams": ["Data", "Cyber"]}))
+    }
+
+    fn links(c: &Value) -> Value {
+        with_links(c, "https://ft.example", "s3cret", "24 hours")
     }
 
     #[test]
@@ -171,6 +190,9 @@ mod tests {
         assert!(r.text.contains("Dear Ada <script>,"));
         assert!(r.html.contains("Dear Ada &lt;script&gt;,"));
         assert!(r.text.contains("2. Cyber"));
+        assert!(r.text.contains("https://ft.example/sign-in/s3cret"));
+        // minijinja escapes '/' in HTML as &#x2f;, which browsers read as '/'.
+        assert!(r.html.replace("&#x2f;", "/").contains(r#"href="https://ft.example/sign-in/s3cret""#));
     }
 
     #[test]
@@ -202,17 +224,22 @@ mod tests {
     fn every_kind_renders_from_its_own_data() {
         for mail in fasttrack_core::mail::Mail::examples() {
             let r = Templates::new()
-                .render(mail.kind(), &mail.context())
+                .render(mail.kind(), &links(&mail.context()))
                 .unwrap_or_else(|e| panic!("{}: {e:?}", mail.kind()));
             assert!(!r.subject.trim().is_empty() && r.text.contains("Ada Lovelace"), "{}", mail.kind());
             assert!(r.html.contains("Ada Lovelace"), "{}", mail.kind());
+            // Every email leads to a page, never to an API call.
+            for part in [r.text.clone(), r.html.replace("&#x2f;", "/")] {
+                assert!(part.contains("https://ft.example/sign-in/s3cret"), "{}: no sign-in link", mail.kind());
+                assert!(!part.contains("/api/") && !part.contains("token"), "{}: mentions the API", mail.kind());
+            }
             Templates::new()
                 .message(
                     "ft <noreply@example.org>",
                     "ada@example.org",
                     "<n1@example.org>",
                     mail.kind(),
-                    &mail.context(),
+                    &links(&mail.context()),
                 )
                 .unwrap_or_else(|e| panic!("{}: {e:?}", mail.kind()));
         }
