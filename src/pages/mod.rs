@@ -203,6 +203,7 @@ struct TestRow {
 
 #[derive(Serialize)]
 struct SchemePage {
+    id: String,
     name: String,
     phase: &'static str,
     opens: String,
@@ -228,6 +229,7 @@ fn scheme_page(d: &SchemeDefinition, now: jiff::Timestamp, tz: &jiff::tz::TimeZo
         _ => String::new(),
     };
     SchemePage {
+        id: d.id.to_string(),
         name: d.name.clone(),
         phase: match d.phase(now) {
             Phase::NotOpen => "not_open",

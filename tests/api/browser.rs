@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp};
 
 const AXE: &str = include_str!("../browser/axe-4.14.1.min.js");
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+pub const SPACE: &str = " ";
 
 pub struct Browser {
     driver: Child,
@@ -113,6 +116,63 @@ impl Browser {
         path
     }
 
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Presses keys as a keyboard would (WebDriver key actions): text, or `TAB`, `ENTER`, `SPACE`.
+    pub async fn press(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for c in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": c.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.call(reqwest::Method::POST, "/actions", Some(body)).await;
+    }
+
+    /// Presses Tab until the element with `id` has the focus (at most 60 times): it can be
+    /// reached with the keyboard alone.
+    pub async fn tab_to(&self, id: &str) {
+        for _ in 0..60 {
+            if self.script("return document.activeElement && document.activeElement.id").await == json!(id) {
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("#{id} cannot be reached with Tab on {}", self.url().await);
+    }
+
+    /// Tabs to a button or link by its text and presses Enter.
+    pub async fn tab_to_text_and_enter(&self, text: &str) {
+        for _ in 0..80 {
+            let focused =
+                self.script("return document.activeElement ? document.activeElement.textContent.trim() : ''").await;
+            if focused.as_str().is_some_and(|t| t.starts_with(text)) {
+                self.press(ENTER).await;
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("no {text:?} reachable with Tab on {}", self.url().await);
+    }
+
+    /// Checks the page: its title, no WCAG 2.2 AA violation, and screenshots at 375 and 1280 px.
+    pub async fn check_page(&self, name: &str, title: &str) {
+        let t = self.title().await;
+        assert!(t.starts_with(title), "{name}: title {t:?}, expected {title:?} ({})", self.url().await);
+        for width in [375, 1280] {
+            self.resize(width, 1400).await;
+            let shot = self.screenshot(&format!("{name}-{width}")).await;
+            let violations = self.axe_violations().await;
+            assert!(violations.is_empty(), "{name} at {width} px ({}): {violations:#?}", shot.display());
+        }
+    }
+
     /// axe-core's WCAG 2.2 A and AA violations on the page (empty: none).
     pub async fn axe_violations(&self) -> Vec<Value> {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": AXE, "args": []}))).await;
@@ -160,3 +220,128 @@ async fn axe_reports_a_page_that_breaks_wcag() {
         assert!(ids.iter().any(|i| i == expected), "{expected} missing from {ids:?}");
     }
 }
+
+/// A graduate applies with the keyboard alone (Tab, typing, Space, Enter), makes a mistake on
+/// the way, sends the application, signs in again from the emailed link, takes a timed test,
+/// and withdraws; every page passes axe at 375 and 1280 px.
+async fn a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws(backend: Backend) {
+    let Some(b) = Browser::start().await else { return };
+    let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
+    let base = format!("http://{}", app.addr);
+    let tag = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    b.goto(&format!("{base}/schemes/london-imt-pilot")).await;
+    b.tab_to_text_and_enter("Start your application").await;
+    b.check_page(&format!("{tag}-apply-tasks"), "Apply to the").await;
+    b.tab_to_text_and_enter("Your details").await;
+
+    // Details, with a mistake first.
+    b.tab_to("name").await;
+    b.press("Grace Hopper").await;
+    b.tab_to("email").await;
+    b.press("grace.example.org").await;
+    b.tab_to_text_and_enter("Save and continue").await;
+    b.check_page(&format!("{tag}-apply-details-error"), "Error: Your details").await;
+    let summary = b.script("return document.querySelector('.nhsuk-error-summary').textContent").await;
+    assert!(summary.as_str().unwrap().contains("Email address must contain"), "{summary}");
+    assert_eq!(b.script("return document.getElementById('name').value").await, json!("Grace Hopper"), "kept");
+    b.tab_to("email").await;
+    b.script("document.getElementById('email').select()").await;
+    b.press("grace@example.ac.uk").await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    // Degree: text, radios with Space (arrow keys move within a group), a number.
+    b.check_page(&format!("{tag}-apply-degree"), "Your degree").await;
+    b.tab_to("university").await;
+    b.press("University of Leeds").await;
+    b.tab_to("degree_subject").await;
+    b.press("Computer Science").await;
+    b.tab_to("degree_class").await;
+    b.press(SPACE).await;
+    b.tab_to("degree_status").await;
+    b.press(SPACE).await;
+    b.tab_to("graduation_year").await;
+    b.press("2026").await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    b.check_page(&format!("{tag}-apply-right-to-work"), "Right to work").await;
+    b.tab_to("right_to_work_uk").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    // Streams: a select takes the first letters of an option.
+    b.check_page(&format!("{tag}-apply-streams"), "Streams you want to join").await;
+    b.tab_to("stream_1").await;
+    b.press("A").await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    b.check_page(&format!("{tag}-apply-assessment"), "Assessment centre dates").await;
+    b.tab_to("unavailable_dates").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    b.check_page(&format!("{tag}-apply-adjustments"), "Adjustments").await;
+    b.tab_to("adjustments").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    b.check_page(&format!("{tag}-apply-employer"), "Current employer").await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    b.check_page(&format!("{tag}-apply-equality"), "Equality monitoring").await;
+    b.tab_to("equality-sex").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Save and continue").await;
+
+    b.check_page(&format!("{tag}-apply-check"), "Check your answers").await;
+    b.tab_to_text_and_enter("Send application").await;
+    b.check_page(&format!("{tag}-apply-sent"), "Application sent").await;
+    let panel = b.script("return document.querySelector('.nhsuk-panel__body strong').textContent").await;
+    let id = panel.as_str().unwrap().to_owned();
+
+    // Signed out, then back through the emailed link.
+    b.tab_to_text_and_enter("Sign out").await;
+    b.check_page(&format!("{tag}-sign-in"), "Sign in to your application").await;
+    app.drain().await;
+    let link = crate::pages::sign_in_links(&app, "confirmation", "grace@example.ac.uk").pop().expect("a link");
+    b.goto(&format!("{base}{link}")).await;
+    b.check_page(&format!("{tag}-sign-in-link"), "Sign in to your application").await;
+    b.tab_to_text_and_enter("Sign in").await;
+    assert!(b.url().await.ends_with(&format!("/applications/{id}")), "{}", b.url().await);
+    b.check_page(&format!("{tag}-application"), "Your application").await;
+
+    // A timed test: a clear warning, the deadline, the answers.
+    b.tab_to_text_and_enter("Go to your tests").await;
+    b.check_page(&format!("{tag}-tests"), "Your online tests").await;
+    let first = b.script("return document.querySelector('.nhsuk-task-list__link').textContent.trim()").await;
+    b.tab_to_text_and_enter(first.as_str().unwrap()).await;
+    b.check_page(&format!("{tag}-test-start"), "").await;
+    let warning = b.script("return document.body.textContent.includes('This test is timed')").await;
+    assert_eq!(warning, json!(true), "a timed test warns before it starts");
+    b.tab_to_text_and_enter("Start the test").await;
+    b.check_page(&format!("{tag}-test"), "").await;
+    let countdown = b.script("return document.querySelector('[data-countdown]').textContent").await;
+    assert!(countdown.as_str().unwrap().contains("left"), "the countdown runs: {countdown}");
+    b.tab_to("question-1").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Send my answers").await;
+    b.check_page(&format!("{tag}-tests-after"), "Your online tests").await;
+    let done = b.script("return document.querySelector('.nhsuk-task-list__status').textContent.trim()").await;
+    assert_eq!(done, json!("Done"));
+
+    // Withdraw, with a confirmation step.
+    b.goto(&format!("{base}/applications/{id}/withdraw")).await;
+    b.check_page(&format!("{tag}-withdraw"), "Withdraw your application").await;
+    b.tab_to("confirm").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Withdraw application").await;
+    b.check_page(&format!("{tag}-withdrawn"), "Your application").await;
+    let status: String = sqlx::query_scalar("SELECT status FROM applications WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "withdrawn");
+    app.stop().await;
+}
+
+crate::both_backends!(a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws);
