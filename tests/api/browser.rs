@@ -345,3 +345,31 @@ async fn a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws(ba
 }
 
 crate::both_backends!(a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws);
+
+/// The assessment-centre pages: the seat offered, its answer buttons and the decline
+/// confirmation pass axe, and declining by keyboard frees the seat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_reads_their_seat_and_declines_it_by_keyboard() {
+    let Some(b) = Browser::start().await else { return };
+    let app = TestApp::spawn_with(Backend::Sqlite, crate::helpers::Options::api_only()).await;
+    let recruiter = app.token(fasttrack_core::Role::Recruiter).await;
+    let (id, _) = crate::centres::one_booked_candidate(&app, &recruiter).await;
+    let link = crate::pages::sign_in_links(&app, "ac_invitation", &id).pop().expect("a link");
+    b.goto(&format!("http://{}{link}", app.addr)).await;
+    b.tab_to_text_and_enter("Sign in").await;
+    assert!(b.url().await.ends_with("/booking"), "{}", b.url().await);
+    b.check_page("booking", "Your assessment centre").await;
+    let text = b.script("return document.querySelector('main').textContent").await;
+    assert!(text.as_str().unwrap().contains("Add to your calendar"), "{text}");
+    b.tab_to_text_and_enter("Decline this seat").await;
+    b.check_page("booking-decline-confirm", "Are you sure you want to decline").await;
+    b.tab_to_text_and_enter("Yes, decline my seat").await;
+    b.check_page("booking-declined", "Your assessment centre").await;
+    let state: String = sqlx::query_scalar("SELECT state FROM bookings WHERE application_id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "declined");
+    app.stop().await;
+}

@@ -477,7 +477,28 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
         offered.iter().filter(|p| p.id != gone.id && p.id != leaver.id).map(|p| (*p).clone()).collect();
     accepted.push(r1p.clone());
     accepted.push(r_mh.clone());
-    for p in &accepted {
+    // The first accepts in the pages, from the link in their offer email; the rest through the API.
+    let first = &accepted[0];
+    let link = crate::pages::sign_in_links(&app, "offer", &first.id).pop().expect("the offer email has a sign-in link");
+    let page = crate::pages::PageClient::new(&app);
+    page.get(&link).await;
+    let signed = page.post(&link, &[]).await;
+    assert_eq!(signed.location, Some(format!("/applications/{}/offer", first.id)), "the link lands on the offer");
+    let offer = page.get(&format!("/applications/{}/offer", first.id)).await;
+    assert!(
+        offer.html.contains("Accept the offer") && offer.html.contains("Waiting for your answer"),
+        "{}",
+        offer.html
+    );
+    let confirm = page.post(&format!("/applications/{}/offer", first.id), &[("action", "accept")]).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.html.contains("Are you sure you want to accept this offer?"), "a confirmation step");
+    assert_eq!(status(&app, &recruiter, &first.id).await, "offered", "nothing changes before confirming");
+    let done =
+        page.post(&format!("/applications/{}/offer", first.id), &[("action", "accept"), ("confirm", "yes")]).await;
+    assert_eq!(done.status, 303);
+    assert!(page.get(&format!("/applications/{}/offer", first.id)).await.html.contains("Accepted"));
+    for p in &accepted[1..] {
         let (code, _) = post(&app, &format!("/api/v1/applications/{}/offer/accept", p.id), &p.token, json!({})).await;
         assert_eq!(code, 200, "{}", p.label);
     }

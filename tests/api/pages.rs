@@ -157,7 +157,8 @@ impl PageClient {
     }
 }
 
-/// The sign-in links in the emails sent to `to`, newest last, as paths of the site.
+/// The sign-in links in the emails of a kind that name `to` (an address or an application
+/// reference), oldest first, as paths of the site.
 pub fn sign_in_links(app: &TestApp, kind: &str, to: &str) -> Vec<String> {
     app.sent_emails()
         .iter()
@@ -436,4 +437,20 @@ mod journeys {
         a_form_without_this_browsers_csrf_token_changes_nothing,
         a_booked_candidate_accepts_their_seat_and_downloads_its_calendar_in_pages,
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_kept_for_its_days_and_then_deleted() {
+    let app = TestApp::spawn_with(Backend::Sqlite, crate::helpers::Options::api_only()).await;
+    let page = PageClient::new(&app);
+    page.get(&format!("{PILOT}/details")).await;
+    page.post(&format!("{PILOT}/details"), &[("name", "Katherine Johnson"), ("email", "kj@example.ac.uk")]).await;
+    let days = i64::from(app.settings.pages.draft_days);
+    app.advance(jiff::SignedDuration::from_hours(24 * days - 1));
+    assert_eq!(fasttrack_core::store::web::vacuum(&app.db, app.clock.now()).await.unwrap(), 0);
+    assert!(page.get(&format!("{PILOT}/details")).await.html.contains("Katherine Johnson"), "kept until then");
+    app.advance(jiff::SignedDuration::from_hours(2));
+    assert_eq!(fasttrack_core::store::web::vacuum(&app.db, app.clock.now()).await.unwrap(), 1);
+    assert!(!page.get(&format!("{PILOT}/details")).await.html.contains("Katherine Johnson"), "then gone");
+    app.stop().await;
 }

@@ -79,6 +79,11 @@ pub async fn run(
         }
         if last_vacuum.elapsed() >= VACUUM_EVERY {
             last_vacuum = tokio::time::Instant::now();
+            match fasttrack_core::store::web::vacuum(&cx.db, cx.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "expired drafts, links and sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired drafts, links and sessions failed"),
+            }
             match cx.queue.vacuum().await {
                 Ok(n) => tracing::debug!(removed = n, "finished jobs removed from the queue"),
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "queue vacuum failed"),
