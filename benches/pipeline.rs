@@ -12,7 +12,9 @@
 //! - the email worker (.eml and SMTP), enqueueing and queue priority, each beside its raw
 //!   ceiling (`pipeline/email.rs`; `BENCH_ONLY=email|enqueue|priority`, or `queue` for all three);
 //! - a deadline-day burst as real processes, 200 applications/s for 5 minutes, every email
-//!   once (`pipeline/burst.rs`; `BENCH_ONLY=burst`, not part of the full run).
+//!   once (`pipeline/burst.rs`; `BENCH_ONLY=burst`, not part of the full run);
+//! - applicant pages with 100,000 applications in the database, beside GET /health
+//!   (`pipeline/pages.rs`; `BENCH_ONLY=pages`).
 //!
 //! Needs PostgreSQL and Redis (as the tests do). Knobs: BENCH_SECONDS (10),
 //! BENCH_CLIENTS (32), BENCH_SIFT_N (100000), BENCH_SCHEDULE_N (10000).
@@ -527,6 +529,8 @@ fn disclosure() -> (usize, f64, usize) {
 mod burst;
 #[path = "pipeline/email.rs"]
 mod email;
+#[path = "pipeline/pages.rs"]
+mod pages;
 
 #[tokio::main]
 async fn main() {
@@ -536,6 +540,7 @@ async fn main() {
         Ok("enqueue") => return println!("{}", email::enqueue_table(&redis_url).await),
         Ok("priority") => return println!("{}", priority_table(&redis_url).await),
         Ok("burst") => return println!("{}", burst::burst_table(&redis_url).await),
+        Ok("pages") => return println!("{}", pages::pages_table().await),
         Ok("queue") => {
             println!("{}", email::email_table(&redis_url).await);
             println!("{}", email::enqueue_table(&redis_url).await);
