@@ -388,7 +388,7 @@ async fn a_form_without_this_browsers_csrf_token_changes_nothing(backend: Backen
     app.stop().await;
 }
 
-async fn a_booked_candidate_accepts_their_seat_and_downloads_its_calendar_in_pages(backend: Backend) {
+async fn a_booked_candidate_asks_to_move_accepts_and_downloads_the_calendar_in_pages(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
     let recruiter = app.token(fasttrack_core::Role::Recruiter).await;
     let (id, _) = crate::centres::one_booked_candidate(&app, &recruiter).await;
@@ -416,6 +416,15 @@ async fn a_booked_candidate_accepts_their_seat_and_downloads_its_calendar_in_pag
     let email = app.sent_emails().into_iter().find(|e| e.contains("X-Fasttrack-Kind: ac_invitation")).unwrap();
     let uid = ics.lines().find(|l| l.starts_with("UID:")).unwrap();
     assert!(email.contains(uid), "the same calendar event as the email");
+    let moved = page.post(&format!("/applications/{id}/booking"), &[("action", "move")]).await;
+    assert_eq!(moved.status, 303);
+    assert!(page.get(&format!("/applications/{id}/booking")).await.html.contains("Move asked for"));
+    let rebook: i64 = sqlx::query_scalar("SELECT rebook FROM bookings WHERE application_id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rebook, 1, "the API's rebook request is recorded");
     let accepted = page.post(&format!("/applications/{id}/booking"), &[("action", "accept")]).await;
     assert_eq!(accepted.status, 303);
     assert!(page.get(&format!("/applications/{id}/booking")).await.html.contains("Accepted"));
@@ -435,7 +444,7 @@ mod journeys {
         the_emailed_link_signs_in_once_and_the_applicant_sees_status_and_can_withdraw,
         a_new_link_is_asked_for_by_address_and_the_answer_tells_nobody_who_applied,
         a_form_without_this_browsers_csrf_token_changes_nothing,
-        a_booked_candidate_accepts_their_seat_and_downloads_its_calendar_in_pages,
+        a_booked_candidate_asks_to_move_accepts_and_downloads_the_calendar_in_pages,
     );
 }
 
