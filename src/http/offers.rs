@@ -52,9 +52,10 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     let org_name = scheme
         .as_ref()
         .and_then(|s| s.organisations.iter().find(|o| o.id.as_str() == offer.organisation_id).map(|o| o.name.clone()));
+    let starts_on = scheme.as_ref().and_then(|s| s.starts_on).map(|d| d.to_string());
     Ok(HttpResponse::Ok().json(json!({
         "state": offer.state, "stream": offer.stream_id, "organisation": offer.organisation_id,
-        "organisation_name": org_name,
+        "organisation_name": org_name, "starts_on": starts_on,
     })))
 }
 

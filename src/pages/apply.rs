@@ -245,6 +245,7 @@ fn scheme_ctx(s: &SchemeDefinition) -> minijinja::Value {
         streams => s.streams.iter().map(|st| Opt { value: st.id.to_string(), text: st.name.clone() }).collect::<Vec<_>>(),
         dates => dates.iter().map(|d| Opt { value: d.to_string(), text: d.strftime("%A %-d %B %Y").to_string() }).collect::<Vec<_>>(),
         venues => venues,
+        privacy_version => s.privacy_notice.version.clone(),
     }
 }
 
@@ -586,15 +587,29 @@ pub async fn submit(
             if draft.answers.is_empty() {
                 return Ok(v.redirect(&state, &format!("/schemes/{scheme_id}/apply")));
             }
-            let (body, _) = to_body(&draft.answers, &scheme);
+            let (mut body, _) = to_body(&draft.answers, &scheme);
+            // The notice the check page showed: if the scheme has changed it since, the API
+            // refuses and the applicant is asked to read it again.
+            if let Some(seen) = posted.get("privacy_notice_version") {
+                body["privacy_notice_version"] = Value::String(seen.to_owned());
+            }
             match applications::submit(&state, &scheme_id, &body, Some(key.clone())).await {
                 Ok(applied) => {
                     let id = applied.id().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("apply answered no id")))?;
                     drafts::draft_submitted(&state.db, &key, id, state.clock.now()).await?;
                     id
                 }
-                Err(ApiError::Invalid(_)) => {
-                    let errors = errors_in(&draft.answers, &scheme, this_year(&state), None, true);
+                Err(ApiError::Invalid(invalid)) => {
+                    let mut errors = errors_in(&draft.answers, &scheme, this_year(&state), None, true);
+                    if invalid.iter().any(|e| e.field == "privacy_notice_version") {
+                        errors = Errors::general(
+                            format!(
+                                "The privacy notice has changed since you opened this page. Read version {} before you send your application",
+                                scheme.privacy_notice.version
+                            ),
+                            &format!("/schemes/{scheme_id}#privacy"),
+                        );
+                    }
                     return Ok(check_page(
                         &v,
                         &state,

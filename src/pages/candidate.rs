@@ -399,7 +399,14 @@ async fn offer_page(
     let app = applications::get(&state.db, app_id).await?.ok_or(PageError::NotFound)?;
     let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
     let stream = o["stream"].as_str().and_then(|s| scheme.stream(s)).map(|s| s.name.clone());
-    Ok(render(v, state, status, "offer.html", context! { id, o, stream, scheme => scheme.name.clone(), errors }))
+    let starts_on = scheme.starts_on.map(|d| d.strftime("%A %-d %B %Y").to_string());
+    Ok(render(
+        v,
+        state,
+        status,
+        "offer.html",
+        context! { id, o, stream, starts_on, scheme => scheme.name.clone(), errors },
+    ))
 }
 
 /// `POST /applications/{id}/offer`: `action` = accept or decline, each after a confirmation.

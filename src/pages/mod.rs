@@ -214,6 +214,14 @@ struct SchemePage {
     tests: Vec<TestRow>,
     /// Where and when the assessment centres known so far are, in words.
     centres: String,
+    starts_on: Option<String>,
+    privacy_version: String,
+    privacy: Vec<String>,
+}
+
+/// Text written with blank lines between paragraphs, as paragraphs.
+pub(crate) fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect()
 }
 
 fn scheme_page(d: &SchemeDefinition, now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> SchemePage {
@@ -238,7 +246,7 @@ fn scheme_page(d: &SchemeDefinition, now: jiff::Timestamp, tz: &jiff::tz::TimeZo
         },
         opens: when(d.opens_at, tz),
         closes: when(d.closes_at, tz),
-        description: d.description.split("\n\n").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
+        description: paragraphs(&d.description),
         places: d.total_places(),
         streams: d
             .streams
@@ -251,6 +259,9 @@ fn scheme_page(d: &SchemeDefinition, now: jiff::Timestamp, tz: &jiff::tz::TimeZo
             .collect(),
         tests: d.tests.iter().map(|t| TestRow { name: t.name.clone(), minutes: t.time_limit_minutes }).collect(),
         centres,
+        starts_on: d.starts_on.map(|s| s.strftime("%-d %B %Y").to_string()),
+        privacy_version: d.privacy_notice.version.clone(),
+        privacy: paragraphs(&d.privacy_notice.text),
     }
 }
 

@@ -344,8 +344,6 @@ async fn a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws(ba
     app.stop().await;
 }
 
-crate::both_backends!(a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws);
-
 /// The assessment-centre pages: the seat offered, its answer buttons and the decline
 /// confirmation pass axe, and declining by keyboard frees the seat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,3 +371,55 @@ async fn a_candidate_reads_their_seat_and_declines_it_by_keyboard() {
     assert_eq!(state, "declined");
     app.stop().await;
 }
+
+/// A candidate accepts their seat, is assessed and offered a place, and accepts the offer,
+/// all by keyboard through the emailed links; each page passes axe.
+async fn a_candidate_accepts_a_seat_and_then_an_offer_by_keyboard(backend: Backend) {
+    let Some(b) = Browser::start().await else { return };
+    let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
+    let tag = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    let recruiter = app.token(fasttrack_core::Role::Recruiter).await;
+    let (id, _) = crate::centres::one_booked_candidate_in(&app, &recruiter, crate::centres::one_place()).await;
+    let link = crate::pages::sign_in_links(&app, "ac_invitation", &id).pop().expect("a link");
+    b.goto(&format!("http://{}{link}", app.addr)).await;
+    b.tab_to_text_and_enter("Sign in").await;
+    b.check_page(&format!("{tag}-booking-to-accept"), "Your assessment centre").await;
+    b.tab_to_text_and_enter("Accept this seat").await;
+    b.check_page(&format!("{tag}-booking-accepted"), "Your assessment centre").await;
+    let state: String = sqlx::query_scalar("SELECT state FROM bookings WHERE application_id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "accepted");
+
+    crate::centres::assess_and_offer(&app, &recruiter, &id).await;
+    let link = crate::pages::sign_in_links(&app, "offer", &id).pop().expect("an offer email with a link");
+    b.goto(&format!("http://{}{link}", app.addr)).await;
+    b.tab_to_text_and_enter("Sign in").await;
+    assert!(b.url().await.ends_with("/offer"), "{}", b.url().await);
+    b.check_page(&format!("{tag}-offer"), "Your offer").await;
+    let main = b.script("return document.querySelector('main').textContent").await;
+    let main = main.as_str().unwrap();
+    for shown in ["Leeds Teaching Hospitals", "Acute", "Monday 6 September 2027", "Waiting for your answer"] {
+        assert!(main.contains(shown), "{shown} missing: {main}");
+    }
+    b.tab_to_text_and_enter("Accept the offer").await;
+    b.check_page(&format!("{tag}-offer-confirm"), "Are you sure you want to accept this offer?").await;
+    b.tab_to_text_and_enter("Yes, accept the offer").await;
+    b.check_page(&format!("{tag}-offer-accepted"), "Your offer").await;
+    let answer = b.script("return document.querySelector('.nhsuk-summary-list').textContent").await;
+    assert!(answer.as_str().unwrap().contains("Accepted"), "{answer}");
+    let state: String = sqlx::query_scalar("SELECT state FROM offers WHERE application_id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "accepted");
+    app.stop().await;
+}
+
+crate::both_backends!(
+    a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws,
+    a_candidate_accepts_a_seat_and_then_an_offer_by_keyboard
+);

@@ -53,20 +53,37 @@ async fn centres_are_loaded_listed_and_added(backend: Backend) {
 /// A scheme closing tomorrow with one centre five days on (sessions `am` 09:00 and `pm`
 /// 13:00, a seat each), and one shortlisted applicant with a seat offered. Returns (id, token).
 pub(crate) async fn one_booked_candidate(app: &TestApp, recruiter: &str) -> (String, String) {
+    one_booked_candidate_in(app, recruiter, json!({})).await
+}
+
+/// The "soon" scheme, with `extra` merged in at the top (organisations, a start date ...);
+/// its one centre is five days away, each session seating one.
+pub(crate) fn soon_scheme(app: &TestApp, extra: Value) -> Value {
     let now = app.clock.now();
     let closes = now + jiff::SignedDuration::from_hours(24);
     let day = app.clock.today().checked_add(jiff::Span::new().days(5)).unwrap();
-    let scheme = json!({
+    let mut scheme = json!({
         "id": "soon", "name": "Soon scheme", "opens_at": (now - jiff::SignedDuration::from_hours(24)).to_string(),
         "closes_at": closes.to_string(),
         "streams": [{"id": "acute-trusts", "name": "Acute", "ac_seats": 5}],
         "assessment_centres": [{"id": "c1", "name": "Leeds centre", "venue": "Leeds", "date": day.to_string(),
             "sessions": [
                 {"id": "am", "start": "09:00", "end": "12:00", "capacity": 1, "provisions": ["step_free_access"],
-                 "exercises": [{"kind": "interview", "competencies": ["motivation"]}]},
+                 "exercises": [{"kind": "interview", "competencies": ["motivation"]}],
+                 "assessors": [{"id": "as-one", "name": "Dr Ada Okafor", "organisation": "elsewhere"}]},
                 {"id": "pm", "start": "13:00", "end": "16:00", "capacity": 1, "provisions": ["step_free_access"],
                  "exercises": [{"kind": "interview", "competencies": ["motivation"]}]}]}]
     });
+    for (k, v) in extra.as_object().unwrap() {
+        scheme[k] = v.clone();
+    }
+    scheme
+}
+
+/// One applicant of the "soon" scheme (`extra` as for `soon_scheme`) invited to its morning
+/// session: (application id, applicant token).
+pub(crate) async fn one_booked_candidate_in(app: &TestApp, recruiter: &str, extra: Value) -> (String, String) {
+    let scheme = soon_scheme(app, extra);
     let res = app.post_json("/api/v1/schemes", Some(recruiter), &scheme).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let mut body = crate::helpers::application("soon@example.ac.uk");
@@ -86,6 +103,41 @@ pub(crate) async fn one_booked_candidate(app: &TestApp, recruiter: &str) -> (Str
         app.get(&format!("/api/v1/applications/{id}/booking"), Some(&token)).await.json().await.unwrap();
     assert_eq!((&booking["state"], &booking["session"]), (&json!("invited"), &json!("am")), "{booking}");
     (id, token)
+}
+
+/// A scheme with one place at one organisation, starting on 6 September 2027.
+pub(crate) fn one_place() -> Value {
+    json!({
+        "organisations": [{"id": "leeds-th", "name": "Leeds Teaching Hospitals", "kind": "acute_trust"}],
+        "streams": [{"id": "acute-trusts", "name": "Acute", "ac_seats": 5, "places": [{"organisation": "leeds-th", "count": 1}]}],
+        "starts_on": "2027-09-06",
+    })
+}
+
+/// After the seat of `one_booked_candidate_in(…, one_place())` was accepted: the day passes,
+/// the panel rates the candidate appointable, and the decisions job offers them the place.
+pub(crate) async fn assess_and_offer(app: &TestApp, recruiter: &str, id: &str) {
+    app.advance(jiff::SignedDuration::from_hours(24 * 6));
+    let assessor = app.assessor_token("soon:as-one").await;
+    let res = app
+        .post_json(
+            "/api/v1/sessions/soon:c1:am/scores",
+            Some(&assessor),
+            &json!({"application_id": id, "overall": "appointable",
+                "scores": [{"exercise": "interview", "competency": "motivation", "score": 4}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = app.post_json("/api/v1/schemes/soon/decisions", Some(recruiter), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    let job: Value = res.json().await.unwrap();
+    app.drain().await;
+    let done: Value = app.get(job["href"].as_str().unwrap(), Some(recruiter)).await.json().await.unwrap();
+    assert_eq!(
+        (&done["state"], &done["result"]["streams"]["acute-trusts"]["offer"]),
+        (&json!("done"), &json!(1)),
+        "{done}"
+    );
 }
 
 /// A booking state the code does not know cannot be written: CHECK constraints (triggers

@@ -4,6 +4,7 @@
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use serde_json::{Value, json};
 
 async fn the_home_page_lists_open_schemes_and_links_to_each(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -35,13 +36,24 @@ async fn a_scheme_page_shows_places_streams_dates_and_stages(backend: Backend) {
         assert!(html.contains(&name), "stream {name} listed: {html}");
     }
     assert!(html.contains(&format!("{} places in all", pilot["places"])), "{html}");
+    assert!(html.contains("The programme starts on 6 September 2027."), "{html}");
+    // The scheme's own privacy notice, and its version.
+    assert!(
+        html.contains("The London digital workforce programme (NHS England, London region) runs this recruitment"),
+        "{html}"
+    );
+    assert!(html.contains("Privacy notice version 2026-10."), "{html}");
     let missing = app.get("/schemes/no-such-scheme", None).await;
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("Page not found"));
     app.stop().await;
 }
 
-both_backends!(the_home_page_lists_open_schemes_and_links_to_each, a_scheme_page_shows_places_streams_dates_and_stages);
+both_backends!(
+    the_home_page_lists_open_schemes_and_links_to_each,
+    a_scheme_page_shows_places_streams_dates_and_stages,
+    after_scoring_each_test_gives_its_feedback_in_words
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nhs_frontend_is_served_from_the_binary() {
@@ -250,9 +262,20 @@ async fn applying_in_pages_keeps_what_was_typed_shows_the_apis_errors_and_makes_
         assert!(check.html.contains(shown), "check your answers shows {shown}");
     }
 
-    // A double click: two submits at once, one application.
+    assert!(check.html.contains("privacy notice version 2026-10"), "the notice seen is named");
+    // A notice changed since the page was shown: asked to read it again, nothing sent.
     let submit = format!("{PILOT}/submit");
-    let (a, b) = tokio::join!(page.post(&submit, &[]), page.post(&submit, &[]));
+    let stale = page.post(&submit, &[("privacy_notice_version", "2025-01")]).await;
+    assert_eq!(stale.status, 422);
+    assert_eq!(
+        stale.errors(),
+        [
+            "The privacy notice has changed since you opened this page. Read version 2026-10 before you send your application"
+        ]
+    );
+    // A double click: two submits at once, one application.
+    let seen = [("privacy_notice_version", "2026-10")];
+    let (a, b) = tokio::join!(page.post(&submit, &seen), page.post(&submit, &seen));
     assert_eq!((a.status, b.status), (303, 303));
     assert_eq!(a.location, b.location);
     let location = a.location.unwrap();
@@ -287,6 +310,12 @@ async fn applying_in_pages_keeps_what_was_typed_shows_the_apis_errors_and_makes_
         .await
         .unwrap();
     assert_eq!(sex, "female");
+    let version: Option<String> = sqlx::query_scalar("SELECT privacy_notice_version FROM applications WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(version.as_deref(), Some("2026-10"), "the version seen is recorded");
     app.stop().await;
 }
 
@@ -461,5 +490,54 @@ async fn a_draft_is_kept_for_its_days_and_then_deleted() {
     app.advance(jiff::SignedDuration::from_hours(2));
     assert_eq!(fasttrack_core::store::web::vacuum(&app.db, app.clock.now()).await.unwrap(), 1);
     assert!(!page.get(&format!("{PILOT}/details")).await.html.contains("Katherine Johnson"), "then gone");
+    app.stop().await;
+}
+
+/// Once scored, each test on the tests page says in words where the applicant's sten lies.
+async fn after_scoring_each_test_gives_its_feedback_in_words(backend: Backend) {
+    let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
+    let (id, token) = app.apply_ok("london-imt-pilot", &crate::helpers::application("ada@example.ac.uk")).await;
+    app.drain().await;
+    let base = format!("/api/v1/applications/{id}/tests");
+    let list: Value = app.get(&base, Some(&token)).await.json().await.unwrap();
+    for t in list.as_array().unwrap() {
+        let tid = t["id"].as_str().unwrap();
+        let started: Value =
+            app.post_json(&format!("{base}/{tid}/start"), Some(&token), &json!({})).await.json().await.unwrap();
+        let answer = |q: &Value| match q["kind"].as_str().unwrap() {
+            "ranking" => json!((0..q["options"].as_array().unwrap().len()).collect::<Vec<_>>()),
+            "best_n" => json!((0..q["pick"].as_u64().unwrap()).collect::<Vec<_>>()),
+            _ => json!(0),
+        };
+        let answers: serde_json::Map<String, Value> = started["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| (q["id"].as_str().unwrap().to_owned(), answer(q)))
+            .collect();
+        let res = app.post_json(&format!("{base}/{tid}/responses"), Some(&token), &json!({"answers": answers})).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+    app.drain().await;
+    let stens: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT test_id, sten FROM test_scores WHERE application_id = $1 AND current = 1 ORDER BY test_id",
+    )
+    .bind(&id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(stens.len(), 3, "every test scored");
+    let browser = PageClient::new(&app);
+    let link = sign_in_links(&app, "confirmation", "ada@example.ac.uk").pop().unwrap();
+    browser.get(&link).await;
+    assert_eq!(browser.post(&link, &[]).await.status, 303);
+    let page = browser.get(&format!("/applications/{id}/tests")).await;
+    assert_eq!(page.status, 200);
+    for (test, sten) in stens {
+        let words = fasttrack::pages::candidate::sten_words(sten as u8);
+        let row =
+            page.html.split("nhsuk-task-list__item").find(|r| r.contains(&format!("test-{test}-status"))).unwrap();
+        assert!(row.contains(&format!("Your score was {words}.")), "{test} (sten {sten}): {row}");
+    }
     app.stop().await;
 }

@@ -103,6 +103,9 @@ pub struct ApplicationForm {
     pub disability_confident: bool,
     /// `None`: the block was not sent at all ("not asked"/"not answered").
     pub equality: Option<EqualityAnswers>,
+    /// The version of the scheme's privacy notice the applicant was shown (None: the client
+    /// did not say; the pages always do).
+    pub privacy_notice_version: Option<String>,
 }
 
 /// The personal details stored with the application (JSON in `applications.details`).
@@ -245,6 +248,18 @@ impl ApplicationForm {
         }
         let disability_confident = r.boolean("disability_confident", false, &mut e).unwrap_or(false);
         let equality = r.optional("equality").and_then(|v| EqualityAnswers::parse("equality", v, &mut e));
+        let current = &scheme.privacy_notice.version;
+        let privacy_notice_version = r.text("privacy_notice_version", 40, false, &mut e).and_then(|v| {
+            if v == *current {
+                Some(v)
+            } else {
+                e.push(
+                    "privacy_notice_version",
+                    format!("is not this scheme's privacy notice: read version {current}"),
+                );
+                None
+            }
+        });
         r.finish_unknown(&mut e);
 
         let (
@@ -275,6 +290,7 @@ impl ApplicationForm {
             preferred_dates,
             disability_confident,
             equality,
+            privacy_notice_version,
         })
     }
 

@@ -152,6 +152,14 @@ pub enum Mail {
         /// How long the link works, in words ("24 hours").
         valid_for: String,
     },
+    /// The person's data has been erased. Sent after the erasure, to the address it had: no
+    /// name, no reference and no sign-in link (there is nothing left to sign in to).
+    Erased {
+        scheme_name: String,
+        erased_on: String,
+        /// Why, in words: "you asked us to" or the retention rule.
+        because: String,
+    },
 }
 
 /// The page an email's sign-in link lands on: every email to an applicant carries a
@@ -184,6 +192,7 @@ impl Mail {
             Mail::AcReserve { .. } => "ac_reserve",
             Mail::AcRejected { .. } => "ac_rejected",
             Mail::SignIn { .. } => "sign_in",
+            Mail::Erased { .. } => "erased",
         }
     }
 
@@ -254,6 +263,11 @@ impl Mail {
             Mail::AcReserve { to: to(), stream: stream(), organisation: None },
             Mail::AcRejected { to: to(), stream: stream(), organisation: None },
             Mail::SignIn { to: to(), valid_for: "24 hours".into() },
+            Mail::Erased {
+                scheme_name: "Demo scheme".into(),
+                erased_on: "2 December 2026".into(),
+                because: "you asked us to".into(),
+            },
         ]
     }
 }
@@ -269,7 +283,7 @@ mod tests {
         kinds.sort();
         kinds.dedup();
         assert_eq!(kinds.len(), examples.len(), "one example per kind");
-        assert_eq!(kinds.len(), 14);
+        assert_eq!(kinds.len(), 15);
         let invitation = examples.iter().find(|m| m.kind() == "ac_invitation").unwrap().context();
         assert_eq!(invitation["name"], "Ada Lovelace");
         assert_eq!(invitation["venue"], "Quarry House, Leeds");

@@ -46,7 +46,38 @@ pub struct SchemeDefinition {
     /// Assessment centres known when the scheme is defined (more can be posted later).
     #[serde(default)]
     pub assessment_centres: Vec<AssessmentCentre>,
+    /// The trainees' first day, shown on the scheme page and on offers.
+    #[serde(default)]
+    pub starts_on: Option<jiff::civil::Date>,
+    /// The privacy notice applicants read; each application records the version seen.
+    #[serde(default)]
+    pub privacy_notice: PrivacyNotice,
 }
+
+/// What the scheme tells applicants about their data (UK GDPR articles 13 and 14). A changed
+/// notice gets a new version; an application records the version its applicant saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyNotice {
+    pub version: String,
+    /// Paragraphs of plain text, shown on the scheme page.
+    pub text: String,
+}
+
+impl Default for PrivacyNotice {
+    fn default() -> Self {
+        Self { version: "2026-10".into(), text: DEFAULT_PRIVACY_NOTICE.trim().into() }
+    }
+}
+
+/// The service's own notice, for schemes that do not write their own.
+pub const DEFAULT_PRIVACY_NOTICE: &str = "
+We use what you tell us to run this recruitment: to check you can apply, to score your tests, to offer you an assessment-centre seat that suits you, and to make offers. Our lawful basis is that this is needed to take steps towards a contract of employment at your request. The people who assess you see only what they need.
+
+The equality monitoring questions are optional. Your answers are kept apart from your application, are never seen by recruiters or assessors, and are used only as counts of groups to check the process is fair (the NHS Workforce Race and Disability Equality Standards). Small counts are never published.
+
+You can download everything we hold about you from your application page, and ask us to delete it at any time. We delete unsuccessful applicants' details a set time after the scheme closes, and withdrawn applicants' details a set time after they withdraw; if you are placed, your record is kept as part of your employment.
+";
 
 /// Where a scheme is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,11 +145,18 @@ pub struct Places {
 pub struct Retention {
     /// Unsuccessful applicants' personal data is erased this many months after closing.
     pub unsuccessful_months: u32,
+    /// Withdrawn applicants' personal data is erased this many months after they withdrew.
+    #[serde(default = "default_withdrawn_months")]
+    pub withdrawn_months: u32,
+}
+
+fn default_withdrawn_months() -> u32 {
+    6
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Self { unsuccessful_months: 12 }
+        Self { unsuccessful_months: 12, withdrawn_months: default_withdrawn_months() }
     }
 }
 
@@ -324,6 +362,16 @@ impl SchemeDefinition {
         }
         if self.closes_at <= self.opens_at {
             errors.push("closes_at", "must be after opens_at");
+        }
+        let version = &self.privacy_notice.version;
+        if version.trim().is_empty()
+            || version.len() > 40
+            || version.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            errors.push("privacy_notice.version", "must be a short label without spaces, such as 2026-10");
+        }
+        if self.privacy_notice.text.trim().is_empty() {
+            errors.push("privacy_notice.text", "must not be empty");
         }
         if self.streams.is_empty() {
             errors.push("streams", "a scheme needs at least one stream");

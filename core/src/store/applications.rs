@@ -139,7 +139,7 @@ fn submission(new: &NewApplication<'_>) -> Vec<Stmt> {
     out.push(
         Stmt::new(
             "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident,
-             degree_class, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             degree_class, created_at, updated_at, privacy_notice_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
         )
         .text(&id)
         .text(new.scheme_id.as_str())
@@ -150,7 +150,8 @@ fn submission(new: &NewApplication<'_>) -> Vec<Stmt> {
         .text(new.form.stream_preferences[0].as_str())
         .int(i64::from(new.form.disability_confident))
         .text(new.form.degree.class.code())
-        .int(now),
+        .int(now)
+        .opt(new.form.privacy_notice_version.clone()),
     );
     let prefs = &new.form.stream_preferences;
     let rows: Vec<String> = (0..prefs.len()).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
