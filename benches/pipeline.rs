@@ -36,6 +36,7 @@ fn bench_ctx(db: &Db, queue: &fasttrack_workers::Queue) -> fasttrack_workers::Ct
         queue: queue.clone(),
         clock: fasttrack_core::Clock::system(jiff::tz::TimeZone::get("Europe/London").unwrap()),
         stale: Duration::from_secs(600),
+        outbox: None,
     }
 }
 

@@ -36,6 +36,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Erase the personal data the schemes' retention rules say is due (as the workers do
+    /// daily; only one process runs it at a time), or with --dry-run list it and why.
+    Retention {
+        /// List what would be erased, and why; erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -107,6 +114,28 @@ pub async fn run() -> anyhow::Result<()> {
             db.migrate().await?;
             let report = crate::rescore::rescore(&db, &scheme, dry_run).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Some(Command::Retention { dry_run }) => {
+            let (db, queue) = crate::startup::connect(&settings).await?;
+            let cx = fasttrack_workers::Ctx {
+                db,
+                queue,
+                clock: settings.clock(),
+                stale: std::time::Duration::from_secs(settings.workers.requeue_after_secs),
+                outbox: settings.eml_outbox(),
+            };
+            if dry_run {
+                let due = fasttrack_workers::retention::due(&cx, usize::MAX).await?;
+                for (d, _) in &due {
+                    println!("{}  {}  {}  {}  due since {}: {}", d.application_id, d.scheme_id, d.status, d.rule, d.due_since, d.because);
+                }
+                println!("{} application(s) would be erased", due.len());
+            } else {
+                let holder = format!("cli:{}", std::process::id());
+                let erased = fasttrack_workers::retention::run_day(&cx, &holder).await?;
+                println!("{erased} application(s) erased");
+            }
             Ok(())
         }
         Some(Command::Admin {

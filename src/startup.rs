@@ -118,6 +118,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
             queue: queue.clone(),
             clock: clock.clone(),
             stale: std::time::Duration::from_secs(settings.workers.requeue_after_secs),
+            outbox: settings.eml_outbox(),
         };
         fasttrack_workers::start(&settings, cx, Notifier::new(db.clone(), mailer.clone(), &settings, clock.clone()))
     });

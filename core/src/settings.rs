@@ -26,6 +26,14 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub log: LogSettings,
     pub pages: PageSettings,
+    pub personal_data: PersonalDataSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataSettings {
+    /// Whether admins may read applications (off by default; every read is audited).
+    pub admin_reads_applications: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,6 +301,11 @@ impl Settings {
 
     pub fn mail_outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
+    }
+
+    /// The folder emails are written to as .eml files, when they are (the embedded default).
+    pub fn eml_outbox(&self) -> Option<PathBuf> {
+        self.mail.url.is_empty().then(|| self.mail_outbox_dir())
     }
 
     pub fn acquire_timeout(&self) -> Duration {

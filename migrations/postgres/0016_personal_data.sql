@@ -25,3 +25,7 @@ CREATE TABLE leases (
     expires_at  BIGINT NOT NULL,
     done_on     TEXT
 );
+
+-- The audit log read in time order (GET /api/v1/audit).
+CREATE INDEX audit_log_at ON audit_log (at, id);
+CREATE INDEX application_events_at ON application_events (at, id);

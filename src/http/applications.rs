@@ -61,12 +61,16 @@ pub struct ApplicationView {
     pub scheme: String,
     #[schema(value_type = String)]
     pub status: Status,
-    #[schema(value_type = Object)]
-    pub details: ApplicantDetails,
+    /// The form as sent (no equality answers); null once the personal data is erased.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<ApplicantDetails>,
     #[schema(value_type = String, format = DateTime)]
     pub submitted_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// When the personal data was erased (only ids, stages and dates are left).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub erased_at: Option<Timestamp>,
     pub timeline: Vec<EventView>,
 }
 
@@ -351,6 +355,7 @@ async fn view(state: &AppState, id: ApplicationId) -> Result<ApplicationView, Ap
         details: app.details,
         submitted_at: app.created_at,
         updated_at: app.updated_at,
+        erased_at: app.erased_at,
         timeline: timeline
             .into_iter()
             .map(|e| EventView { from: e.from, to: e.to, actor: e.actor, note: e.note, at: e.at })
@@ -374,7 +379,54 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     Ok(HttpResponse::Ok().json(view))
 }
 
-fn actor(auth: &Auth) -> String {
+/// Withdraws an application and passes on a seat or place it held (`tell`: with the
+/// "withdrawn" email). Audited. Used by withdrawal and by erasure of a live application.
+pub(crate) async fn leave(state: &AppState, auth: &Auth, app: &applications::ApplicationRecord, tell: bool) -> Result<(), ApiError> {
+    let id = app.id;
+    let Some(details) = &app.details else {
+        return Err(ApiError::Conflict { title: "Cannot withdraw", detail: "the application has been erased".into() });
+    };
+    let scheme = store::schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
+    let now = state.clock.now();
+    let mail = Mail::Withdrawn {
+        to: Addressee::new(&details.name, &scheme.name, &id.to_string()),
+        withdrawn_on: local_date(&state.clock, now),
+    };
+    let email = NewNotification::once(&id.to_string(), &details.email, &mail);
+    let email = tell.then_some(&email);
+    match applications::transition(&state.db, id, Status::Withdrawn, &actor(auth), None, email, now).await {
+        // A seat or a place they held goes to the next candidate.
+        Ok(from) => match from.on_leaving() {
+            Leaving::FreeSeat => {
+                store::bookings::cancel(&state.db, id, now).await?;
+                state.start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id }).await?;
+            }
+            Leaving::PassOnPlace => {
+                state
+                    .start_job("decisions", &app.scheme_id, "system:pass-on", |job_id| Job::RunDecisions { job_id })
+                    .await?;
+            }
+            Leaving::Nothing => {}
+        },
+        Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
+        Err(TransitionError::NotAllowed { from: Status::Withdrawn, .. }) => {}
+        Err(TransitionError::NotAllowed { from, .. }) => {
+            return Err(ApiError::Conflict {
+                title: "Cannot withdraw",
+                detail: format!("the application is {from}, a final state; it cannot be withdrawn"),
+            });
+        }
+        Err(TransitionError::Db(e)) => return Err(e.into()),
+    }
+    audit::record(&state.db, &auth.0, "withdraw application", Some(id), now).await?;
+    tracing::info!(application = %id, "application withdrawn");
+    if let Some(e) = email {
+        state.enqueue_emails(&[e.id]);
+    }
+    Ok(())
+}
+
+pub(crate) fn actor(auth: &Auth) -> String {
     match auth.0.role {
         Role::Applicant => "applicant".to_owned(),
         role => format!("{}:{}", role.as_str(), auth.0.token_id),
@@ -397,43 +449,7 @@ pub async fn withdraw(
     auth.require(Action::WithdrawApplication(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
     if app.status != Status::Withdrawn {
-        let scheme =
-            store::schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
-        let now = state.clock.now();
-        let mail = Mail::Withdrawn {
-            to: Addressee::new(&app.details.name, &scheme.name, &id.to_string()),
-            withdrawn_on: local_date(&state.clock, now),
-        };
-        let email = NewNotification::once(&id.to_string(), &app.details.email, &mail);
-        match applications::transition(&state.db, id, Status::Withdrawn, &actor(&auth), None, Some(&email), now).await {
-            // A seat or a place they held goes to the next candidate.
-            Ok(from) => match from.on_leaving() {
-                Leaving::FreeSeat => {
-                    store::bookings::cancel(&state.db, id, now).await?;
-                    state
-                        .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
-                        .await?;
-                }
-                Leaving::PassOnPlace => {
-                    state
-                        .start_job("decisions", &app.scheme_id, "system:pass-on", |job_id| Job::RunDecisions { job_id })
-                        .await?;
-                }
-                Leaving::Nothing => {}
-            },
-            Err(TransitionError::NotFound) => return Err(ApiError::NotFound("application")),
-            Err(TransitionError::NotAllowed { from: Status::Withdrawn, .. }) => {}
-            Err(TransitionError::NotAllowed { from, .. }) => {
-                return Err(ApiError::Conflict {
-                    title: "Cannot withdraw",
-                    detail: format!("the application is {from}, a final state; it cannot be withdrawn"),
-                });
-            }
-            Err(TransitionError::Db(e)) => return Err(e.into()),
-        }
-        audit::record(&state.db, &auth.0, "withdraw application", Some(id), now).await?;
-        tracing::info!(application = %id, "application withdrawn");
-        state.enqueue_emails(&[email.id]);
+        leave(&state, &auth, &app, true).await?;
     }
     Ok(HttpResponse::Ok().json(view(&state, id).await?))
 }

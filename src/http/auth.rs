@@ -31,6 +31,7 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let request_id = actix_web::HttpMessage::extensions(req).get::<tracing_actix_web::RequestId>().map(ToString::to_string);
         let token = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -40,9 +41,11 @@ impl FromRequest for Auth {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
             let token = token.filter(|t| !t.is_empty() && t.len() <= 128).ok_or(ApiError::Unauthorized)?;
-            let caller = store::tokens::authenticate(&state.db, &token, state.clock.now())
+            let mut caller = store::tokens::authenticate(&state.db, &token, state.clock.now())
                 .await?
                 .ok_or(ApiError::Unauthorized)?;
+            caller.admin_reads_applications = state.settings.personal_data.admin_reads_applications;
+            caller.request_id = request_id;
             Ok(Auth(caller))
         })
     }

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod offers;
 pub mod openapi;
 pub mod ops;
+pub mod personal;
 pub mod schemes;
 pub mod sift;
 pub mod surveys;
@@ -150,7 +151,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/notifications", web::get().to(notifications::list))
             .route("/notifications/{id}/retry", web::post().to(notifications::retry))
             .route("/admin/tokens", web::post().to(admin::create_token))
-            .route("/admin/workers", web::get().to(admin::workers)),
+            .route("/admin/workers", web::get().to(admin::workers))
+            .route("/applications/{id}/export", web::get().to(personal::export))
+            .route("/applications/{id}/erasure", web::post().to(personal::erase))
+            .route("/admin/retention", web::get().to(personal::retention_due))
+            .route("/audit", web::get().to(personal::audit_log)),
     )
     .default_service(web::to(error::not_found));
 }

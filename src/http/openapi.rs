@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, applications, assessment, centres, error, metrics, notifications, offers, ops, schemes, sift, surveys,
-    tests, webhooks,
+    admin, applications, assessment, centres, error, metrics, notifications, offers, ops, personal, schemes, sift,
+    surveys, tests, webhooks,
 };
 
 struct BearerAuth;
@@ -18,6 +18,24 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The subject access export, field by field, from the catalogue of personal data.
+struct ExportSchema;
+
+impl Modify for ExportSchema {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.schemas.insert("SubjectAccessExport".into(), personal::export_schema().into());
+        let export = doc.paths.paths.get_mut("/api/v1/applications/{id}/export").and_then(|p| p.get.as_mut());
+        if let Some(op) = export
+            && let Some(utoipa::openapi::RefOr::T(ok)) = op.responses.responses.get_mut("200")
+        {
+            for content in ok.content.values_mut() {
+                content.schema = Some(utoipa::openapi::Ref::from_schema_name("SubjectAccessExport").into());
+            }
+        }
     }
 }
 
@@ -39,9 +57,10 @@ impl Modify for BearerAuth {
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
         admin::create_token, admin::workers,
+        personal::export, personal::erase, personal::retention_due, personal::audit_log,
     ),
     components(schemas(error::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ExportSchema),
 )]
 pub struct ApiDoc;
 

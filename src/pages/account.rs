@@ -204,8 +204,7 @@ pub async fn application(
     let Ok(id) = signed_in(&v, &path, Action::ReadApplication) else {
         return Ok(to_sign_in(&state, &v));
     };
-    let app = applications::get(&state.db, id).await?.ok_or(PageError::NotFound)?;
-    let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+    let super::Mine { app, details, scheme } = super::mine(&state, id).await?;
     let tz = state.clock.tz().clone();
     let timeline: Vec<Event> = applications::timeline(&state.db, id)
         .await?
@@ -221,7 +220,7 @@ pub async fn application(
         StatusCode::OK,
         "application.html",
         context! {
-            id => id.to_string(), scheme => scheme.name.clone(), name => app.details.name.clone(),
+            id => id.to_string(), scheme => scheme.name.clone(), name => details.name.clone(),
             tag, colour, timeline, next, next_page,
             can_withdraw => !app.status.is_final(),
             submitted => super::when(app.created_at, &tz),
@@ -238,8 +237,7 @@ pub async fn submitted(
     let Ok(id) = signed_in(&v, &path, Action::ReadApplication) else {
         return Ok(to_sign_in(&state, &v));
     };
-    let app = applications::get(&state.db, id).await?.ok_or(PageError::NotFound)?;
-    let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+    let super::Mine { app, details, scheme } = super::mine(&state, id).await?;
     let tz = state.clock.tz().clone();
     let (tag, colour) = labels::status(app.status);
     Ok(render(
@@ -248,7 +246,7 @@ pub async fn submitted(
         StatusCode::OK,
         "submitted.html",
         context! {
-            id => id.to_string(), scheme => scheme.name.clone(), email => app.details.email.clone(),
+            id => id.to_string(), scheme => scheme.name.clone(), email => details.email.clone(),
             closes => super::when(scheme.closes_at, &tz), tag, colour,
             tests => app.status == Status::TestsInvited,
             ineligible => app.status == Status::Ineligible,
@@ -265,8 +263,7 @@ pub async fn withdraw_form(
     let Ok(id) = signed_in(&v, &path, Action::WithdrawApplication) else {
         return Ok(to_sign_in(&state, &v));
     };
-    let app = applications::get(&state.db, id).await?.ok_or(PageError::NotFound)?;
-    let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+    let super::Mine { app, scheme, .. } = super::mine(&state, id).await?;
     Ok(render(
         &v,
         &state,
@@ -291,8 +288,7 @@ pub async fn withdraw(
         return Ok(to_sign_in(&state, &v));
     };
     if posted.get("confirm") != Some("yes") {
-        let app = applications::get(&state.db, id).await?.ok_or(PageError::NotFound)?;
-        let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+        let super::Mine { scheme, .. } = super::mine(&state, id).await?;
         let errors = Errors::general("Tick the box to confirm that you want to withdraw", "#confirm");
         let mut inline = errors.clone();
         inline.inline.insert("confirm".into(), "Tick the box to confirm that you want to withdraw".into());
@@ -307,8 +303,7 @@ pub async fn withdraw(
     match crate::http::applications::withdraw(state.clone(), auth, web::Path::from(id.to_string())).await {
         Ok(_) => Ok(v.redirect(&state, &format!("/applications/{id}"))),
         Err(ApiError::Conflict { detail, .. }) => {
-            let app = applications::get(&state.db, id).await?.ok_or(PageError::NotFound)?;
-            let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+            let super::Mine { scheme, .. } = super::mine(&state, id).await?;
             let errors = Errors::general(format!("You cannot withdraw: {detail}"), "#confirm");
             Ok(render(
                 &v,

@@ -277,8 +277,7 @@ async fn booking_page(
 ) -> Result<HttpResponse, PageError> {
     let b = json_of(crate::http::centres::booking(state.clone(), auth, web::Path::from(id.to_owned())).await).await?;
     let app_id: fasttrack_core::ApplicationId = id.parse().map_err(|_| PageError::NotFound)?;
-    let app = applications::get(&state.db, app_id).await?.ok_or(PageError::NotFound)?;
-    let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+    let super::Mine { details, scheme, .. } = super::mine(state, app_id).await?;
     let centre = b["centre"].as_str().and_then(|c| scheme.assessment_centres.iter().find(|x| x.id == c));
     let date = b["date"]
         .as_str()
@@ -292,7 +291,7 @@ async fn booking_page(
         context! {
             id, b, date, errors,
             centre_name => centre.map(|c| c.name.clone()),
-            adjustments => app.details.adjustments.clone(),
+            adjustments => details.adjustments.clone(),
         },
     ))
 }
@@ -396,8 +395,7 @@ async fn offer_page(
 ) -> Result<HttpResponse, PageError> {
     let o = json_of(crate::http::offers::get(state.clone(), auth, web::Path::from(id.to_owned())).await).await?;
     let app_id: fasttrack_core::ApplicationId = id.parse().map_err(|_| PageError::NotFound)?;
-    let app = applications::get(&state.db, app_id).await?.ok_or(PageError::NotFound)?;
-    let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+    let super::Mine { scheme, .. } = super::mine(state, app_id).await?;
     let stream = o["stream"].as_str().and_then(|s| scheme.stream(s)).map(|s| s.name.clone());
     let starts_on = scheme.starts_on.map(|d| d.strftime("%A %-d %B %Y").to_string());
     Ok(render(

@@ -219,6 +219,21 @@ struct SchemePage {
     privacy: Vec<String>,
 }
 
+/// An applicant's application, its details and its scheme, for their pages. An erased
+/// application is not found: nothing of the person is left to show.
+pub(crate) struct Mine {
+    pub app: store::applications::ApplicationRecord,
+    pub details: fasttrack_core::application::ApplicantDetails,
+    pub scheme: std::sync::Arc<SchemeDefinition>,
+}
+
+pub(crate) async fn mine(state: &crate::http::AppState, id: fasttrack_core::ApplicationId) -> Result<Mine, PageError> {
+    let mut app = store::applications::get(&state.db, id).await?.ok_or(PageError::NotFound)?;
+    let details = app.details.take().ok_or(PageError::NotFound)?;
+    let scheme = state.schemes.get(&state.db, &app.scheme_id).await?.ok_or(PageError::NotFound)?;
+    Ok(Mine { app, details, scheme })
+}
+
 /// Text written with blank lines between paragraphs, as paragraphs.
 pub(crate) fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect()

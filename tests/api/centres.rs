@@ -89,7 +89,8 @@ pub(crate) async fn one_booked_candidate_in(app: &TestApp, recruiter: &str, extr
     let mut body = crate::helpers::application("soon@example.ac.uk");
     body["stream_preferences"] = json!(["acute-trusts"]);
     let (id, token) = app.apply_ok("soon", &body).await;
-    // Test set-up shortcut: this scheme has no tests, so put the applicant where a sift would.
+    take_tests(app, &id, &token).await;
+    // Test set-up shortcut: put the applicant where a sift would.
     sqlx::query("UPDATE applications SET status = 'shortlisted' WHERE id = $1")
         .bind(&id)
         .execute(app.db.pool())
@@ -103,6 +104,43 @@ pub(crate) async fn one_booked_candidate_in(app: &TestApp, recruiter: &str, extr
         app.get(&format!("/api/v1/applications/{id}/booking"), Some(&token)).await.json().await.unwrap();
     assert_eq!((&booking["state"], &booking["session"]), (&json!("invited"), &json!("am")), "{booking}");
     (id, token)
+}
+
+/// Takes every online test the application has (answers of the right shape, whatever the
+/// key) and lets the scorer score them.
+pub(crate) async fn take_tests(app: &TestApp, id: &str, token: &str) {
+    let base = format!("/api/v1/applications/{id}/tests");
+    let res = app.get(&base, Some(token)).await;
+    let list: Value = res.json().await.unwrap_or(json!([]));
+    let Some(tests) = list.as_array().filter(|t| !t.is_empty()) else { return };
+    for t in tests {
+        let tid = t["id"].as_str().unwrap();
+        let started: Value =
+            app.post_json(&format!("{base}/{tid}/start"), Some(token), &json!({})).await.json().await.unwrap();
+        let answer = |q: &Value| match q["kind"].as_str().unwrap() {
+            "ranking" => json!((0..q["options"].as_array().unwrap().len()).collect::<Vec<_>>()),
+            "best_n" => json!((0..q["pick"].as_u64().unwrap()).collect::<Vec<_>>()),
+            _ => json!(0),
+        };
+        let answers: serde_json::Map<String, Value> = started["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| (q["id"].as_str().unwrap().to_owned(), answer(q)))
+            .collect();
+        let res = app.post_json(&format!("{base}/{tid}/responses"), Some(token), &json!({"answers": answers})).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+    app.drain().await;
+}
+
+/// A one-question test for the "soon" scheme (`"tests": [quiz()]`).
+pub(crate) fn quiz() -> Value {
+    json!({
+        "id": "quiz", "name": "Quiz", "weight": 1.0, "cut_t": 0.0, "key_version": 1,
+        "norm": {"mean": 0.5, "sd": 0.5, "version": "norm-1"},
+        "items": [{"kind": "multiple_choice", "id": "q1", "stem": "Which?", "options": ["a", "b"], "key": 0}]
+    })
 }
 
 /// A scheme with one place at one organisation, starting on 6 September 2027.

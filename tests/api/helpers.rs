@@ -177,6 +177,7 @@ impl TestApp {
             clock: self.clock.clone(),
             // Nobody else runs work in an API-only app: a running job is ours to take.
             stale: Duration::ZERO,
+            outbox: self.settings.eml_outbox(),
         }
     }
 

@@ -13,6 +13,7 @@ mod metrics;
 mod offers;
 mod ops;
 mod pages;
+mod personal;
 mod processes;
 mod roles;
 mod schemes;

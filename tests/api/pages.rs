@@ -4,7 +4,6 @@
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use serde_json::{Value, json};
 
 async fn the_home_page_lists_open_schemes_and_links_to_each(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -498,27 +497,7 @@ async fn after_scoring_each_test_gives_its_feedback_in_words(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
     let (id, token) = app.apply_ok("london-imt-pilot", &crate::helpers::application("ada@example.ac.uk")).await;
     app.drain().await;
-    let base = format!("/api/v1/applications/{id}/tests");
-    let list: Value = app.get(&base, Some(&token)).await.json().await.unwrap();
-    for t in list.as_array().unwrap() {
-        let tid = t["id"].as_str().unwrap();
-        let started: Value =
-            app.post_json(&format!("{base}/{tid}/start"), Some(&token), &json!({})).await.json().await.unwrap();
-        let answer = |q: &Value| match q["kind"].as_str().unwrap() {
-            "ranking" => json!((0..q["options"].as_array().unwrap().len()).collect::<Vec<_>>()),
-            "best_n" => json!((0..q["pick"].as_u64().unwrap()).collect::<Vec<_>>()),
-            _ => json!(0),
-        };
-        let answers: serde_json::Map<String, Value> = started["questions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|q| (q["id"].as_str().unwrap().to_owned(), answer(q)))
-            .collect();
-        let res = app.post_json(&format!("{base}/{tid}/responses"), Some(&token), &json!({"answers": answers})).await;
-        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    }
-    app.drain().await;
+    crate::centres::take_tests(&app, &id, &token).await;
     let stens: Vec<(String, i64)> = sqlx::query_as(
         "SELECT test_id, sten FROM test_scores WHERE application_id = $1 AND current = 1 ORDER BY test_id",
     )

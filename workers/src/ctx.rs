@@ -15,6 +15,8 @@ pub struct Ctx {
     pub clock: Clock,
     /// A running job silent for this long is taken to be dead (its worker was killed).
     pub stale: Duration,
+    /// The .eml folder on the embedded default (erasure deletes a person's files there).
+    pub outbox: Option<std::path::PathBuf>,
 }
 
 impl Ctx {

@@ -14,6 +14,7 @@ pub mod health;
 pub mod jobs;
 pub mod notify;
 pub mod queue;
+pub mod retention;
 pub mod run;
 pub mod schedule;
 pub mod score;

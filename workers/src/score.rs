@@ -17,9 +17,10 @@ use crate::ctx::Ctx;
 pub async fn score_application(cx: &Ctx, id: ApplicationId) -> anyhow::Result<Option<NotificationId>> {
     let db = &cx.db;
     let Some(app) = applications::get(db, id).await? else { return Ok(None) };
-    if app.status != Status::TestsCompleted {
+    // (An erased application is in a final state, so never waiting to be scored.)
+    let (Status::TestsCompleted, Some(details)) = (app.status, &app.details) else {
         return Ok(None);
-    }
+    };
     let scheme = schemes::get(db, &app.scheme_id).await?.context("the application's scheme is missing")?.definition;
     let attempts = tests::attempts(db, id).await?;
     let inputs: Vec<_> = attempts.iter().map(Attempt::input).collect();
@@ -27,12 +28,12 @@ pub async fn score_application(cx: &Ctx, id: ApplicationId) -> anyhow::Result<Op
     let late: Vec<&str> =
         attempts.iter().filter(|a| a.late).filter_map(|a| scheme.test(&a.test_id).map(|t| t.name.as_str())).collect();
     let mail = Mail::Scored {
-        to: Addressee::new(&app.details.name, &scheme.name, &id.to_string()),
+        to: Addressee::new(&details.name, &scheme.name, &id.to_string()),
         passed: card.passed,
         late_tests: late.iter().map(|t| (*t).to_owned()).collect(),
         tests: card.tests.iter().map(|t| TestResult { name: t.name.clone(), sten: t.score.sten }).collect(),
     };
-    let email = NewNotification::once(&id.to_string(), &app.details.email, &mail);
+    let email = NewNotification::once(&id.to_string(), &details.email, &mail);
     let saved = tests::save_first_scores(db, id, scheme.id.as_str(), &card, &email, cx.clock.now()).await?;
     if saved {
         tracing::info!(passed = card.passed, "application scored");

@@ -99,5 +99,11 @@ pub async fn run(
             Ok(n) => tracing::info!(count = n, "re-enqueued work whose job was lost"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; will try again"),
         }
+        // The daily retention run: the lease lets one process of all do it, a batch a pass.
+        match crate::retention::run_pass(&cx, &me.id).await {
+            Ok(p) if p.erased > 0 => tracing::info!(erased = p.erased, finished = p.finished, "retention pass"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "retention pass failed; will try again"),
+        }
     }
 }

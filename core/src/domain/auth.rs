@@ -47,6 +47,11 @@ pub struct Caller {
     pub application_id: Option<ApplicationId>,
     /// For assessors: who they are in the centres' definitions (their panels).
     pub assessor_id: Option<String>,
+    /// For admins: whether this deployment lets them read applications
+    /// (`personal_data.admin_reads_applications`, set where the request is authenticated).
+    pub admin_reads_applications: bool,
+    /// The request this caller made (for the audit log), where known.
+    pub request_id: Option<String>,
 }
 
 /// Everything a route can ask permission for. Routes of later features add variants here
@@ -102,6 +107,14 @@ pub enum Action {
     CreateToken,
     /// See every worker process and its health.
     ReadWorkers,
+    /// Download everything held about the person (subject access).
+    ExportData(ApplicationId),
+    /// Erase the person's data.
+    EraseData(ApplicationId),
+    /// See what retention would erase, and run it.
+    ManageRetention,
+    /// Read the audit log.
+    ReadAudit,
 }
 
 /// Why a caller may not do something: 404 hides that another person's application exists.
@@ -128,8 +141,16 @@ impl Caller {
             ) => {
                 return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
             }
-            (Recruiter | Admin, ReadApplication(_) | ReadBooking(_)) => true,
+            (Recruiter, ReadApplication(_) | ReadBooking(_)) => true,
+            // Admins run the service, not the recruitment: they read applications only where
+            // the deployment allows it (`personal_data.admin_reads_applications`).
+            (Admin, ReadApplication(_) | ReadBooking(_)) => self.admin_reads_applications,
             (Admin, WithdrawApplication(_)) => true,
+            // Subject access and erasure: the person themselves, or an admin acting on a request.
+            (Applicant, ExportData(id) | EraseData(id)) => {
+                return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
+            }
+            (Admin, ExportData(_) | EraseData(_) | ManageRetention | ReadAudit) => true,
             (
                 Recruiter | Admin,
                 RunSift | RunDecisions | OverrideDisabilityConfident | ManageCentres | RecordNoShow,
@@ -171,7 +192,7 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, app: Option<ApplicationId>) -> Caller {
-        Caller { token_id: TokenId::new_v7(), role, application_id: app, assessor_id: None }
+        Caller { token_id: TokenId::new_v7(), role, application_id: app, assessor_id: None, admin_reads_applications: false, request_id: None }
     }
 
     #[test]

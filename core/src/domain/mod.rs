@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod outcomes;
 pub mod reports;
+pub mod retention;
 pub mod scheme;
 pub mod scoring;
 pub mod sift;

@@ -316,9 +316,11 @@ pub struct ApplicationRecord {
     pub id: ApplicationId,
     pub scheme_id: String,
     pub status: Status,
-    pub details: ApplicantDetails,
+    /// None once erased: only the tombstone (ids, status, dates) is left.
+    pub details: Option<ApplicantDetails>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub erased_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -335,20 +337,26 @@ fn decode_err(what: &str) -> sqlx::Error {
 }
 
 pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<ApplicationRecord>> {
-    let row = sqlx::query("SELECT scheme_id, status, details, created_at, updated_at FROM applications WHERE id = $1")
+    let row =
+        sqlx::query("SELECT scheme_id, status, details, created_at, updated_at, erased_at FROM applications WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(db.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
     let status: String = row.try_get("status")?;
     let details: String = row.try_get("details")?;
+    let erased_at = row.try_get::<Option<i64>, _>("erased_at")?.map(from_ms).transpose()?;
     Ok(Some(ApplicationRecord {
         id,
         scheme_id: row.try_get("scheme_id")?,
         status: Status::parse(&status).ok_or_else(|| decode_err("status"))?,
-        details: serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        details: match erased_at {
+            Some(_) => None,
+            None => Some(serde_json::from_str(&details).map_err(|e| sqlx::Error::Decode(Box::new(e)))?),
+        },
         created_at: from_ms(row.try_get("created_at")?)?,
         updated_at: from_ms(row.try_get("updated_at")?)?,
+        erased_at,
     }))
 }
 

@@ -9,7 +9,7 @@
 
 use jiff::Timestamp;
 use serde_json::Value;
-use sqlx::{Any, Row};
+use sqlx::{Any, AssertSqlSafe, Row};
 
 use super::{Db, from_ms, id_column, to_ms};
 use crate::domain::ids::{ApplicationId, NotificationId};
@@ -162,6 +162,11 @@ pub async fn claim_due(db: &Db, now: Timestamp, lease: std::time::Duration, limi
     rows.iter().map(claimed).collect()
 }
 
+/// The email that confirms an erasure keeps its address only until it is sent (or dead):
+/// then the address and context are blanked like the rest of the person's emails.
+const ERASED_RECIPIENT: &str = "CASE WHEN notifications.kind = 'erased' THEN '' ELSE notifications.recipient END";
+const ERASED_CONTEXT: &str = "CASE WHEN notifications.kind = 'erased' THEN '{}' ELSE notifications.context END";
+
 /// Records many sent emails in one statement, each only if its attempt still holds the claim
 /// (a join on the primary key: the cost is the batch's, not the outbox's).
 pub async fn mark_sent_many(db: &Db, sent: &[(NotificationId, u32)], now: Timestamp) -> sqlx::Result<()> {
@@ -171,7 +176,7 @@ pub async fn mark_sent_many(db: &Db, sent: &[(NotificationId, u32)], now: Timest
         let sql = format!(
             "WITH done (id, attempts) AS (VALUES {})
              UPDATE notifications SET state = 'sent', sent_at = $1, updated_at = $1, claimed_until = NULL,
-             last_error = NULL FROM done
+             last_error = NULL, recipient = {ERASED_RECIPIENT}, context = {ERASED_CONTEXT} FROM done
              WHERE notifications.id = done.id AND notifications.attempts = done.attempts
                AND notifications.state = 'sending'",
             pairs.join(", ")
@@ -204,8 +209,9 @@ pub async fn stranded(db: &Db, now: Timestamp, waited: std::time::Duration) -> s
 /// Records a sent email, if this attempt still holds the claim (`attempt` as claimed).
 pub async fn mark_sent(db: &Db, id: NotificationId, attempt: u32, now: Timestamp) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE notifications SET state = 'sent', sent_at = $2, updated_at = $2, claimed_until = NULL, last_error = NULL
-         WHERE id = $1 AND state = 'sending' AND attempts = $3",
+        AssertSqlSafe(format!("UPDATE notifications SET state = 'sent', sent_at = $2, updated_at = $2, claimed_until = NULL, last_error = NULL,
+         recipient = {ERASED_RECIPIENT}, context = {ERASED_CONTEXT}
+         WHERE id = $1 AND state = 'sending' AND attempts = $3")),
     )
     .bind(id.to_string())
     .bind(to_ms(now))
@@ -230,8 +236,11 @@ pub async fn mark_failed(
         None => ("dead", to_ms(now)),
     };
     sqlx::query(
-        "UPDATE notifications SET state = $2, next_attempt_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5,
-         enqueued_at = $5 WHERE id = $1 AND state = 'sending' AND attempts = $6",
+        AssertSqlSafe(format!("UPDATE notifications SET state = $2, next_attempt_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5,
+         enqueued_at = $5,
+         recipient = CASE WHEN $2 = 'dead' THEN {ERASED_RECIPIENT} ELSE recipient END,
+         context = CASE WHEN $2 = 'dead' THEN {ERASED_CONTEXT} ELSE context END
+         WHERE id = $1 AND state = 'sending' AND attempts = $6")),
     )
     .bind(id.to_string())
     .bind(state)

@@ -53,6 +53,8 @@ pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> sqlx::Result
         role: Role::parse(&role).ok_or_else(|| bad("role"))?,
         application_id: app.map(|a| a.parse::<ApplicationId>().map_err(|_| bad("application_id"))).transpose()?,
         assessor_id: row.try_get("assessor_id")?,
+        admin_reads_applications: false,
+        request_id: None,
     }))
 }
 

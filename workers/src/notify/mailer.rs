@@ -9,16 +9,15 @@ use std::time::Duration;
 use anyhow::Context;
 use fasttrack_core::settings::Settings;
 use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::smtp::PlainSmtp;
 
 #[derive(Clone)]
 pub enum Mailer {
-    File {
-        dir: PathBuf,
-        transport: AsyncFileTransport<Tokio1Executor>,
-    },
+    /// `<notification id>.eml` files in a folder (named from the Message-ID, so erasure can
+    /// find a person's emails and delete them).
+    File { dir: PathBuf },
     /// Plain SMTP to a relay, on sockets with TCP_NODELAY.
     Plain {
         pool: Arc<PlainSmtp>,
@@ -43,6 +42,26 @@ pub struct SendError {
     pub unreachable: bool,
 }
 
+/// The file an email is written to: `<id>.eml`, `id` being the local part of its Message-ID
+/// (the outbox row's id), so a re-send after a crash overwrites rather than duplicates.
+pub fn eml_name(message: &Message) -> String {
+    let id = message
+        .headers()
+        .get_raw("Message-ID")
+        .and_then(|m| m.trim().trim_start_matches('<').split('@').next().map(str::to_owned))
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    format!("{id}.eml")
+}
+
+/// Writes the message whole, then renames it into place: a reader never sees half a file.
+async fn write_eml(dir: &std::path::Path, message: &Message) -> std::io::Result<()> {
+    let name = eml_name(message);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&tmp, message.formatted()).await?;
+    tokio::fs::rename(&tmp, dir.join(name)).await
+}
+
 /// How many .eml files are written at once.
 const FILE_CONCURRENCY: usize = 16;
 
@@ -51,7 +70,7 @@ impl Mailer {
         if settings.mail.url.is_empty() {
             let dir = settings.mail_outbox_dir();
             std::fs::create_dir_all(&dir).with_context(|| format!("creating the mail outbox {}", dir.display()))?;
-            Ok(Self::File { transport: AsyncFileTransport::new(&dir), dir })
+            Ok(Self::File { dir })
         } else {
             let timeout = Duration::from_secs(settings.mail.send_timeout_secs);
             let pool_size = settings.mail.pool_size;
@@ -69,8 +88,8 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Self::File { transport, .. } => transport.send(message).await.map(drop).map_err(|e| SendError {
-                message: e.to_string(),
+            Self::File { dir } => write_eml(dir, &message).await.map_err(|e| SendError {
+                message: format!("writing the .eml file: {e}"),
                 permanent: false,
                 unreachable: false,
             }),
