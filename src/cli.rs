@@ -128,7 +128,10 @@ pub async fn run() -> anyhow::Result<()> {
             if dry_run {
                 let due = fasttrack_workers::retention::due(&cx, usize::MAX).await?;
                 for (d, _) in &due {
-                    println!("{}  {}  {}  {}  due since {}: {}", d.application_id, d.scheme_id, d.status, d.rule, d.due_since, d.because);
+                    println!(
+                        "{}  {}  {}  {}  due since {}: {}",
+                        d.application_id, d.scheme_id, d.status, d.rule, d.due_since, d.because
+                    );
                 }
                 println!("{} application(s) would be erased", due.len());
             } else {

@@ -381,7 +381,12 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
 
 /// Withdraws an application and passes on a seat or place it held (`tell`: with the
 /// "withdrawn" email). Audited. Used by withdrawal and by erasure of a live application.
-pub(crate) async fn leave(state: &AppState, auth: &Auth, app: &applications::ApplicationRecord, tell: bool) -> Result<(), ApiError> {
+pub(crate) async fn leave(
+    state: &AppState,
+    auth: &Auth,
+    app: &applications::ApplicationRecord,
+    tell: bool,
+) -> Result<(), ApiError> {
     let id = app.id;
     let Some(details) = &app.details else {
         return Err(ApiError::Conflict { title: "Cannot withdraw", detail: "the application has been erased".into() });
@@ -399,7 +404,9 @@ pub(crate) async fn leave(state: &AppState, auth: &Auth, app: &applications::App
         Ok(from) => match from.on_leaving() {
             Leaving::FreeSeat => {
                 store::bookings::cancel(&state.db, id, now).await?;
-                state.start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id }).await?;
+                state
+                    .start_job("schedule", &app.scheme_id, "system:backfill", |job_id| Job::RunSchedule { job_id })
+                    .await?;
             }
             Leaving::PassOnPlace => {
                 state

@@ -31,7 +31,8 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let request_id = actix_web::HttpMessage::extensions(req).get::<tracing_actix_web::RequestId>().map(ToString::to_string);
+        let request_id =
+            actix_web::HttpMessage::extensions(req).get::<tracing_actix_web::RequestId>().map(ToString::to_string);
         let token = req
             .headers()
             .get(header::AUTHORIZATION)

@@ -95,16 +95,27 @@ pub async fn erase(
     if !e.is_empty() {
         return Err(e.into());
     }
+    Ok(HttpResponse::Ok().json(erase_confirmed(&state, &auth, id).await?))
+}
+
+/// The erasure itself, once confirmed (the API and the pages): withdraws a live application,
+/// erases, and answers the tombstone's id, status and erasure time.
+pub async fn erase_confirmed(
+    state: &AppState,
+    auth: &Auth,
+    id: fasttrack_core::ApplicationId,
+) -> Result<Value, ApiError> {
+    auth.require(Action::EraseData(id))?;
     let app = store::applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
     if app.erased_at.is_none() && retention::needs_withdrawal(app.status) {
-        leave(&state, &auth, &app, false).await?;
+        leave(state, auth, &app, false).await?;
     }
     let because = match auth.0.role {
         fasttrack_core::Role::Applicant => "you asked us to",
         _ => "you asked us to, and our data protection team acted on your request",
     };
     let actor = audit::actor_of(&auth.0);
-    match retention::erase_one(&ctx(&state), id, &actor, "request", because, auth.0.request_id.as_deref())
+    match retention::erase_one(&ctx(state), id, &actor, "request", because, auth.0.request_id.as_deref())
         .await
         .map_err(ApiError::Internal)?
     {
@@ -118,9 +129,7 @@ pub async fn erase(
         personal::Erasure::AlreadyErased | personal::Erasure::Erased { .. } => {}
     }
     let app = store::applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": id.to_string(), "status": app.status.as_str(), "erased_at": app.erased_at.map(|t| t.to_string()),
-    })))
+    Ok(json!({"id": id.to_string(), "status": app.status.as_str(), "erased_at": app.erased_at.map(|t| t.to_string())}))
 }
 
 /// What the retention rules would erase now, and why (admins): a dry run; the daily run
@@ -159,7 +168,11 @@ pub struct AuditQuery {
     responses((status = 200, description = "{entries: [...], next: cursor or null}", body = Object, content_type = "application/json"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn audit_log(state: web::Data<AppState>, auth: Auth, query: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ReadAudit)?;
     let q = query.into_inner();
     let mut e = FieldErrors::new();
@@ -200,7 +213,12 @@ pub fn export_schema() -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
     let mut top = ObjectBuilder::new()
         .description(Some("Everything held about an applicant (GET /api/v1/applications/{id}/export)."))
-        .property("exported_at", ObjectBuilder::new().schema_type(Type::String).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime))));
+        .property(
+            "exported_at",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime))),
+        );
     for held in personal::CATALOGUE {
         let Some(section) = held.section else { continue };
         let mut row = ObjectBuilder::new().description(Some(held.about));

@@ -111,7 +111,7 @@ pub async fn redeem(
     with_cookie(v.redirect(&state, &next), &cookie)
 }
 
-fn with_cookie(mut res: HttpResponse, cookie: &str) -> Result<HttpResponse, PageError> {
+pub(super) fn with_cookie(mut res: HttpResponse, cookie: &str) -> Result<HttpResponse, PageError> {
     res.headers_mut()
         .append(header::SET_COOKIE, header::HeaderValue::from_str(cookie).map_err(|e| ApiError::Internal(e.into()))?);
     Ok(res)

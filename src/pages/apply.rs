@@ -632,10 +632,5 @@ pub async fn submit(
         }
     };
     let cookie = v.sign_in(&state, id).await?;
-    let mut res = v.redirect(&state, &format!("/applications/{id}/submitted"));
-    res.headers_mut().append(
-        actix_web::http::header::SET_COOKIE,
-        actix_web::http::header::HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.into()))?,
-    );
-    Ok(res)
+    super::account::with_cookie(v.redirect(&state, &format!("/applications/{id}/submitted")), &cookie)
 }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod apply;
 pub mod assets;
 pub mod candidate;
+pub mod data;
 pub mod form;
 pub mod labels;
 pub mod session;
@@ -52,6 +53,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "sign_in_link.html",
         "application.html",
         "withdraw.html",
+        "delete.html",
+        "deleted.html",
         "tests.html",
         "test_start.html",
         "test.html",
@@ -97,6 +100,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/applications/{id}/submitted", web::get().to(account::submitted))
         .route("/applications/{id}/withdraw", web::get().to(account::withdraw_form))
         .route("/applications/{id}/withdraw", web::post().to(account::withdraw))
+        .route("/applications/{id}/your-data.json", web::get().to(data::download))
+        .route("/applications/{id}/delete", web::get().to(data::delete_form))
+        .route("/applications/{id}/delete", web::post().to(data::delete))
         .route("/applications/{id}/tests", web::get().to(candidate::tests))
         .route("/applications/{id}/tests/{test}", web::get().to(candidate::test))
         .route("/applications/{id}/tests/{test}/start", web::post().to(candidate::start))

@@ -341,6 +341,20 @@ async fn a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws(ba
         .await
         .unwrap();
     assert_eq!(status, "withdrawn");
+
+    // Then asks for their details to be deleted, by keyboard, with a confirmation.
+    b.tab_to_text_and_enter("Ask us to delete your details").await;
+    b.check_page(&format!("{tag}-delete"), "Delete your details").await;
+    b.tab_to("confirm").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Delete my details").await;
+    b.check_page(&format!("{tag}-deleted"), "Your details have been deleted").await;
+    let erased: Option<i64> = sqlx::query_scalar("SELECT erased_at FROM applications WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(erased.is_some());
     app.stop().await;
 }
 

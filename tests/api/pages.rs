@@ -465,9 +465,63 @@ async fn a_booked_candidate_asks_to_move_accepts_and_downloads_the_calendar_in_p
     app.stop().await;
 }
 
+/// From their application page the applicant downloads their data, then deletes it, with
+/// a confirmation step; afterwards they are signed out and their link no longer works.
+async fn an_applicant_downloads_their_data_and_then_has_it_deleted(backend: Backend) {
+    let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
+    let (id, _) = app.apply_ok("london-imt-pilot", &crate::helpers::application("gdpr@example.ac.uk")).await;
+    app.drain().await;
+    let page = PageClient::new(&app);
+    let link = sign_in_links(&app, "confirmation", "gdpr@example.ac.uk").pop().unwrap();
+    page.get(&link).await;
+    page.post(&link, &[]).await;
+    let mine = page.get(&format!("/applications/{id}")).await;
+    assert!(mine.html.contains(&format!("href=\"/applications/{id}/your-data.json\"")));
+    assert!(mine.html.contains(&format!("href=\"/applications/{id}/delete\"")));
+    let download = page.get(&format!("/applications/{id}/your-data.json")).await;
+    assert_eq!(download.status, 200);
+    let data: serde_json::Value = serde_json::from_str(&download.html).unwrap();
+    assert_eq!(data["application"]["details"]["email"], "gdpr@example.ac.uk");
+    assert_eq!(data["equality"]["sex"], "female");
+
+    let form = page.get(&format!("/applications/{id}/delete")).await;
+    assert_eq!(form.status, 200);
+    assert!(form.html.contains("You cannot undo this"));
+    let unticked = page.post(&format!("/applications/{id}/delete"), &[]).await;
+    assert_eq!(unticked.status, 422);
+    assert_eq!(unticked.errors(), ["Tick the box to confirm that you want your details deleted"]);
+    let erased: Option<i64> = sqlx::query_scalar("SELECT erased_at FROM applications WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(erased.is_none(), "nothing happens without the box ticked");
+    let done = page.post(&format!("/applications/{id}/delete"), &[("confirm", "yes")]).await;
+    assert_eq!(done.status, 200);
+    assert!(done.html.contains("Your details have been deleted"), "{}", done.html);
+    let erased: Option<i64> = sqlx::query_scalar("SELECT erased_at FROM applications WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(erased.is_some());
+    assert_eq!(page.get(&format!("/applications/{id}")).await.status, 401, "signed out with the data gone");
+    let (status, withdrawn) = {
+        let s: String = sqlx::query_scalar("SELECT status FROM applications WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        (s.clone(), s == "withdrawn")
+    };
+    assert!(withdrawn, "a running application is withdrawn first: {status}");
+    app.stop().await;
+}
+
 mod journeys {
     use super::*;
     both_backends!(
+        an_applicant_downloads_their_data_and_then_has_it_deleted,
         applying_in_pages_keeps_what_was_typed_shows_the_apis_errors_and_makes_one_application,
         the_emailed_link_signs_in_once_and_the_applicant_sees_status_and_can_withdraw,
         a_new_link_is_asked_for_by_address_and_the_answer_tells_nobody_who_applied,

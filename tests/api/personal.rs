@@ -85,7 +85,13 @@ async fn traces(app: &TestApp, needles: &[&str]) -> Vec<String> {
 
 async fn figures(app: &TestApp, hr: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for what in ["funnel?by=sex", "funnel?by=degree_class", "equality?by=sex&from=tests_completed&to=shortlisted", "equality?by=white_bme&from=scored&to=shortlisted", "profile"] {
+    for what in [
+        "funnel?by=sex",
+        "funnel?by=degree_class",
+        "equality?by=sex&from=tests_completed&to=shortlisted",
+        "equality?by=white_bme&from=scored&to=shortlisted",
+        "profile",
+    ] {
         let (code, body) = get(app, &format!("/api/v1/schemes/soon/metrics/{what}"), hr).await;
         assert_eq!(code, 200, "{what}: {body}");
         out.push(body);
@@ -122,7 +128,10 @@ async fn the_export_holds_every_category_for_a_candidate_through_the_pipeline(ba
     assert_eq!(x["equality"]["sex"], "female");
     assert_eq!(x["test_attempts"][0]["answers"], json!({"q1": 0}));
     let score = &x["test_scores"][0];
-    assert_eq!((&score["key_version"], &score["norm_version"], &score["current"]), (&json!(1), &json!("norm-1"), &json!(true)));
+    assert_eq!(
+        (&score["key_version"], &score["norm_version"], &score["current"]),
+        (&json!(1), &json!("norm-1"), &json!(true))
+    );
     assert_eq!(x["composite_score"]["passed"], true);
     assert_eq!(x["booking"]["state"], "accepted");
     assert_eq!(x["ac_scores"].as_array().unwrap().len(), 1);
@@ -139,7 +148,8 @@ async fn the_export_holds_every_category_for_a_candidate_through_the_pipeline(ba
         assert!(e["subject"].as_str().is_some_and(|s| !s.is_empty()), "each email's subject: {e}");
         assert!(e["state"].is_string() && e["created_at"].is_string(), "{e}");
     }
-    let timeline: Vec<&str> = x["timeline"].as_array().unwrap().iter().map(|e| e["to_status"].as_str().unwrap()).collect();
+    let timeline: Vec<&str> =
+        x["timeline"].as_array().unwrap().iter().map(|e| e["to_status"].as_str().unwrap()).collect();
     assert!(timeline.contains(&"offered") && timeline.contains(&"accepted"), "{timeline:?}");
     let audit: Vec<&str> = x["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(audit.contains(&"read application"), "{audit:?}");
@@ -164,7 +174,8 @@ async fn the_export_holds_every_category_for_a_candidate_through_the_pipeline(ba
     assert!(schema["equality"]["properties"]["ethnicity"]["description"].is_string(), "{schema}");
     assert!(schema["test_scores"]["items"]["properties"]["norm_version"].is_object(), "{schema}");
     assert_eq!(
-        doc["paths"]["/api/v1/applications/{id}/export"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        doc["paths"]["/api/v1/applications/{id}/export"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
         "#/components/schemas/SubjectAccessExport"
     );
     app.stop().await;
@@ -191,7 +202,8 @@ async fn erasure_leaves_a_tombstone_no_trace_and_the_figures_unmoved(backend: Ba
     let (code, body) = post(&app, &format!("/api/v1/applications/{zelda}/erasure"), token, json!({})).await;
     assert_eq!(code, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "confirm");
-    let (code, body) = post(&app, &format!("/api/v1/applications/{zelda}/erasure"), token, json!({"confirm": true})).await;
+    let (code, body) =
+        post(&app, &format!("/api/v1/applications/{zelda}/erasure"), token, json!({"confirm": true})).await;
     assert_eq!(code, 200, "{body}");
     assert!(body["erased_at"].is_string());
     app.drain().await;
@@ -215,7 +227,8 @@ async fn erasure_leaves_a_tombstone_no_trace_and_the_figures_unmoved(backend: Ba
     assert!(!view["timeline"].as_array().unwrap().is_empty());
     // Her token went with her; asking again (an admin) answers the same.
     assert_eq!(get(&app, &format!("/api/v1/applications/{zelda}"), token).await.0, 401);
-    let (code, again) = post(&app, &format!("/api/v1/applications/{zelda}/erasure"), &admin, json!({"confirm": true})).await;
+    let (code, again) =
+        post(&app, &format!("/api/v1/applications/{zelda}/erasure"), &admin, json!({"confirm": true})).await;
     assert_eq!((code, &again["erased_at"]), (200, &body["erased_at"]));
     // The HR figures did not move: the frozen stages hold her as she was counted.
     assert_eq!(figures(&app, &hr).await, before);
@@ -260,10 +273,11 @@ async fn erasing_a_booked_candidate_gives_the_seat_to_the_waiting_list(backend: 
     app.advance(jiff::SignedDuration::from_hours(25));
     assert_eq!(post(&app, "/api/v1/schemes/soon/schedule", &recruiter, json!({})).await.0, 202);
     app.drain().await;
-    let booked: Vec<String> = sqlx::query_scalar("SELECT application_id FROM bookings WHERE state = 'invited' ORDER BY application_id")
-        .fetch_all(app.db.pool())
-        .await
-        .unwrap();
+    let booked: Vec<String> =
+        sqlx::query_scalar("SELECT application_id FROM bookings WHERE state = 'invited' ORDER BY application_id")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(booked.len(), 2, "two seats for three");
     let waiting = ids.iter().find(|i| !booked.contains(i)).unwrap().clone();
     let (code, body) =
@@ -311,7 +325,8 @@ async fn retention_erases_exactly_what_is_due_once_whatever_the_number_of_runner
     // (six months after withdrawing) is.
     app.advance(jiff::SignedDuration::from_hours(24 * 200));
     let (_, dry) = get(&app, "/api/v1/admin/retention", &admin).await;
-    let listed: Vec<&str> = dry["due"].as_array().unwrap().iter().map(|d| d["application_id"].as_str().unwrap()).collect();
+    let listed: Vec<&str> =
+        dry["due"].as_array().unwrap().iter().map(|d| d["application_id"].as_str().unwrap()).collect();
     assert_eq!(listed, [withdrawn.as_str()], "{dry}");
     assert_eq!(dry["due"][0]["rule"], "retention:withdrawn");
 

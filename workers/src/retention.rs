@@ -140,7 +140,9 @@ pub async fn run_pass(cx: &Ctx, holder: &str) -> anyhow::Result<Pass> {
         let mut erased = 0;
         for (item, d) in &due {
             let id: ApplicationId = item.application_id.parse()?;
-            if let Erasure::Erased { .. } = erase_one(cx, id, "system:retention", d.rule.code(), &item.because, None).await? {
+            if let Erasure::Erased { .. } =
+                erase_one(cx, id, "system:retention", d.rule.code(), &item.because, None).await?
+            {
                 erased += 1;
             }
         }

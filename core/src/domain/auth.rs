@@ -192,7 +192,14 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, app: Option<ApplicationId>) -> Caller {
-        Caller { token_id: TokenId::new_v7(), role, application_id: app, assessor_id: None, admin_reads_applications: false, request_id: None }
+        Caller {
+            token_id: TokenId::new_v7(),
+            role,
+            application_id: app,
+            assessor_id: None,
+            admin_reads_applications: false,
+            request_id: None,
+        }
     }
 
     #[test]

@@ -27,7 +27,9 @@ impl Rule {
     pub fn because(self, months: u32) -> String {
         match self {
             Rule::Unsuccessful => {
-                format!("we keep the details of applicants who were not offered a place for {months} months after applications close")
+                format!(
+                    "we keep the details of applicants who were not offered a place for {months} months after applications close"
+                )
             }
             Rule::Withdrawn => {
                 format!("we keep the details of withdrawn applications for {months} months after they are withdrawn")
@@ -53,11 +55,20 @@ fn months_after(t: Timestamp, months: u32) -> Timestamp {
 }
 
 /// When this application's data falls due for erasure, if ever under the rules.
-pub fn falls_due(status: Status, closes_at: Timestamp, withdrawn_at: Option<Timestamp>, rules: &Retention) -> Option<Due> {
+pub fn falls_due(
+    status: Status,
+    closes_at: Timestamp,
+    withdrawn_at: Option<Timestamp>,
+    rules: &Retention,
+) -> Option<Due> {
     match status {
         Status::Withdrawn => {
             let from = withdrawn_at.unwrap_or(closes_at);
-            Some(Due { rule: Rule::Withdrawn, months: rules.withdrawn_months, at: months_after(from, rules.withdrawn_months) })
+            Some(Due {
+                rule: Rule::Withdrawn,
+                months: rules.withdrawn_months,
+                at: months_after(from, rules.withdrawn_months),
+            })
         }
         Status::Placed => None,
         s if s.is_final() => Some(Due {
@@ -105,7 +116,8 @@ mod tests {
 
     #[test]
     fn withdrawn_applicants_fall_due_after_their_withdrawal_not_the_closing() {
-        let due = falls_due(Status::Withdrawn, t("2027-01-31T00:00:00Z"), Some(t("2026-11-30T10:00:00Z")), &RULES).unwrap();
+        let due =
+            falls_due(Status::Withdrawn, t("2027-01-31T00:00:00Z"), Some(t("2026-11-30T10:00:00Z")), &RULES).unwrap();
         assert_eq!((due.rule, due.at), (Rule::Withdrawn, t("2027-05-30T10:00:00Z")));
     }
 

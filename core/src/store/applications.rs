@@ -337,11 +337,12 @@ fn decode_err(what: &str) -> sqlx::Error {
 }
 
 pub async fn get(db: &Db, id: ApplicationId) -> sqlx::Result<Option<ApplicationRecord>> {
-    let row =
-        sqlx::query("SELECT scheme_id, status, details, created_at, updated_at, erased_at FROM applications WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT scheme_id, status, details, created_at, updated_at, erased_at FROM applications WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(db.pool())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let status: String = row.try_get("status")?;
     let details: String = row.try_get("details")?;

@@ -9,7 +9,14 @@ use super::{Db, to_ms};
 
 /// Takes (or renews) the lease `name` for `holder` until `until`, unless another holder's
 /// lease is still running or the work was already done on `day`. True: go ahead.
-pub async fn take(db: &Db, name: &str, holder: &str, day: &str, until: Timestamp, now: Timestamp) -> sqlx::Result<bool> {
+pub async fn take(
+    db: &Db,
+    name: &str,
+    holder: &str,
+    day: &str,
+    until: Timestamp,
+    now: Timestamp,
+) -> sqlx::Result<bool> {
     sqlx::query(
         "INSERT INTO leases (name, holder, expires_at, done_on) VALUES ($1, NULL, 0, NULL) ON CONFLICT (name) DO NOTHING",
     )
@@ -34,13 +41,14 @@ pub async fn take(db: &Db, name: &str, holder: &str, day: &str, until: Timestamp
 
 /// Marks the work of `day` done and lets go, if `holder` still holds the lease.
 pub async fn finish(db: &Db, name: &str, holder: &str, day: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE leases SET holder = NULL, expires_at = 0, done_on = $3 WHERE name = $1 AND holder = $2")
-        .bind(name)
-        .bind(holder)
-        .bind(day)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
+    let done =
+        sqlx::query("UPDATE leases SET holder = NULL, expires_at = 0, done_on = $3 WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .bind(day)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
     Ok(done == 1)
 }
 

@@ -67,7 +67,11 @@ pub const CATALOGUE: &[Held] = &[
             ("id", Text, "The application reference."),
             ("scheme_id", Text, "The scheme applied to."),
             ("status", Text, "Where the application is in the pipeline."),
-            ("details", Json, "The form as sent: name, email, phone, degree, right to work, streams, dates, venues, adjustments, employer, Disability Confident."),
+            (
+                "details",
+                Json,
+                "The form as sent: name, email, phone, degree, right to work, streams, dates, venues, adjustments, employer, Disability Confident.",
+            ),
             ("first_stream", Text, "The stream ranked first."),
             ("disability_confident", Flag, "Whether the applicant asked for the Disability Confident guarantee."),
             ("degree_class", Text, "The degree class, kept apart for HR reports."),
@@ -430,7 +434,11 @@ pub async fn export(db: &Db, id: ApplicationId) -> sqlx::Result<Option<Map<Strin
         if held.table == "applications" && items.is_empty() {
             return Ok(None);
         }
-        let value = if one_per_application(held) { items.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(items) };
+        let value = if one_per_application(held) {
+            items.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            Value::Array(items)
+        };
         out.insert(section.to_owned(), value);
     }
     Ok(Some(out))
@@ -462,7 +470,10 @@ pub enum Erasure {
     /// Erased now. `emails`: the application's emails before the confirmation (their `.eml`
     /// files, on the embedded default, are to be deleted); `confirmation`: the email that
     /// tells the person.
-    Erased { emails: Vec<NotificationId>, confirmation: Option<NotificationId> },
+    Erased {
+        emails: Vec<NotificationId>,
+        confirmation: Option<NotificationId>,
+    },
 }
 
 /// Erases the personal data of an application in a final state, in one transaction, and
@@ -479,7 +490,8 @@ pub async fn erase(
     now: Timestamp,
 ) -> sqlx::Result<Erasure> {
     let mut tx = db.begin().await?;
-    let finals: Vec<String> = Status::ALL.iter().filter(|s| s.is_final()).map(|s| format!("'{}'", s.as_str())).collect();
+    let finals: Vec<String> =
+        Status::ALL.iter().filter(|s| s.is_final()).map(|s| format!("'{}'", s.as_str())).collect();
     let claimed = sqlx::query(AssertSqlSafe(format!(
         "UPDATE applications SET details = '{{\"erased\":true}}', email_norm = 'erased:' || id, degree_class = NULL,
                 erased_at = $2, updated_at = $2
@@ -504,14 +516,13 @@ pub async fn erase(
             }
         });
     }
-    let emails: Vec<NotificationId> =
-        sqlx::query("SELECT id FROM notifications WHERE application_id = $1")
-            .bind(id.to_string())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| super::id_column(r, "id"))
-            .collect::<sqlx::Result<_>>()?;
+    let emails: Vec<NotificationId> = sqlx::query("SELECT id FROM notifications WHERE application_id = $1")
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| super::id_column(r, "id"))
+        .collect::<sqlx::Result<_>>()?;
     for held in CATALOGUE {
         let sql = match held.erase {
             Erase::Keep => continue,
@@ -565,11 +576,7 @@ pub struct RetentionCandidate {
 
 /// Applications in a final state, not yet erased, in schemes that closed before `closed_before`
 /// (withdrawn ones in any scheme), with when they withdrew: one query, keyset by id.
-pub async fn retention_candidates(
-    db: &Db,
-    after: Option<&str>,
-    limit: i64,
-) -> sqlx::Result<Vec<RetentionCandidate>> {
+pub async fn retention_candidates(db: &Db, after: Option<&str>, limit: i64) -> sqlx::Result<Vec<RetentionCandidate>> {
     let finals: Vec<String> = Status::ALL
         .iter()
         .filter(|s| s.is_final() && **s != Status::Placed)

@@ -19,16 +19,9 @@ pub enum Mailer {
     /// find a person's emails and delete them).
     File { dir: PathBuf },
     /// Plain SMTP to a relay, on sockets with TCP_NODELAY.
-    Plain {
-        pool: Arc<PlainSmtp>,
-        pool_size: u32,
-    },
+    Plain { pool: Arc<PlainSmtp>, pool_size: u32 },
     /// SMTP over TLS, through lettre's pool.
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        timeout: Duration,
-        pool_size: u32,
-    },
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, timeout: Duration, pool_size: u32 },
 }
 
 /// Why a send failed: `permanent` (a 5xx from the server, e.g. no such mailbox) is not
