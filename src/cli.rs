@@ -118,6 +118,8 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Some(Command::Retention { dry_run }) => {
             let (db, queue) = crate::startup::connect(&settings).await?;
+            // The rules are the schemes': the files, as the service loads them at start.
+            crate::startup::load_schemes(&db, &settings.schemes, settings.clock().now()).await?;
             let cx = fasttrack_workers::Ctx {
                 db,
                 queue,

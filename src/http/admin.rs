@@ -66,6 +66,15 @@ pub async fn create_token(
         return Err(e.into());
     };
     let created = store::tokens::create_staff_token(&state.db, role, &name, assessor_id.as_deref()).await?;
+    store::audit::record_detail(
+        &state.db,
+        &auth.0,
+        "create staff token",
+        None,
+        Some(&created.0.to_string()),
+        state.clock.now(),
+    )
+    .await?;
     tracing::info!(token = %created.0, role = role.as_str(), "staff token created");
     Ok(HttpResponse::Created().json(TokenCreated {
         id: created.0.to_string(),

@@ -177,7 +177,8 @@ fn check_window(scheme: &SchemeDefinition, now: Timestamp) -> Result<(), ApiErro
         adjustments [step_free_access|quiet_room|extra_time|screen_reader|sign_language_interpreter|other], \
         adjustments_detail?, disability_confident?, equality? {sex, gender_same_as_birth, age_band, ethnicity, \
         disability, sexual_orientation, religion, socio_economic_background, school_type, free_school_meals, \
-        first_generation_university; each optional, each with prefer_not_to_say}"),
+        first_generation_university; each optional, each with prefer_not_to_say}, privacy_notice_version? (the \
+        version of the scheme's privacy notice shown to the applicant; another is a 422)"),
     responses((status = 201, body = ApplyResponse), (status = 400, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "already applied, or the scheme is closed"),
         (status = 413, body = Problem), (status = 422, body = Problem)))]

@@ -92,6 +92,15 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     let seated = assessment::seated(&state.db, scheme.id.as_str(), Some((&centre.id, &session.id))).await?;
     let ids: Vec<String> = seated.iter().map(|s| s.application_id.clone()).collect();
     let recorded = assessment::recorded(&state.db, &ids).await?;
+    fasttrack_core::store::audit::staff_read(
+        &state.db,
+        &auth.0,
+        "read session candidates",
+        None,
+        Some(path.as_str()),
+        state.clock.now(),
+    )
+    .await?;
     let me = me_in(&auth.0, scheme.id.as_str()).unwrap_or_default().to_owned();
     let candidates: Vec<Value> = seated
         .iter()
@@ -184,6 +193,14 @@ pub async fn score(
         assessment::ScoreError::Db(e) => e.into(),
     })?;
     tracing::info!(session = %path, assessor, complete = result.complete, "scores recorded");
+    fasttrack_core::store::audit::record(
+        &state.db,
+        &auth.0,
+        "record assessment scores",
+        Some(sheet.application_id),
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(json!({
         "application_id": sheet.application_id.to_string(), "complete": result.complete,
         "missing_scores": result.missing_scores, "missing_judgement": result.missing_judgement,

@@ -91,6 +91,8 @@ pub async fn booking(
     let id = super::applications::parse_id(&path)?;
     auth.require(Action::ReadBooking(id))?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
+    fasttrack_core::store::audit::staff_read(&state.db, &auth.0, "read booking", Some(id), None, state.clock.now())
+        .await?;
     if let Some(b) = bookings::get(&state.db, id).await? {
         let centre = centres::list(&state.db, &app.scheme_id).await?.into_iter().find(|c| c.id == b.centre_id);
         let session = centre.as_ref().and_then(|c| c.sessions.iter().find(|s| s.id == b.session_id));
@@ -221,5 +223,6 @@ pub async fn no_show(
         Err(TransitionError::Db(e)) => return Err(e.into()),
     }
     tracing::info!(application = %id, "no-show recorded");
+    fasttrack_core::store::audit::record(&state.db, &auth.0, "record no-show", Some(id), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(json!({"status": "no_show"})))
 }

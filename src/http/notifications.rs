@@ -85,6 +85,15 @@ pub async fn retry(state: web::Data<AppState>, auth: Auth, path: web::Path<Strin
     let id: NotificationId = path.parse().map_err(|_| ApiError::NotFound("notification"))?;
     match notifications::retry(&state.db, id, state.clock.now()).await? {
         Retry::Queued => {
+            fasttrack_core::store::audit::record_detail(
+                &state.db,
+                &auth.0,
+                "re-send email",
+                None,
+                Some(&id.to_string()),
+                state.clock.now(),
+            )
+            .await?;
             state.enqueue_emails(&[id]);
             Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id.to_string(), "state": "pending"})))
         }

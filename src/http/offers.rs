@@ -45,6 +45,8 @@ pub async fn run(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     auth.require(Action::ReadBooking(id))?;
+    fasttrack_core::store::audit::staff_read(&state.db, &auth.0, "read offer", Some(id), None, state.clock.now())
+        .await?;
     let Some(offer) = decisions::get(&state.db, id).await? else {
         return Ok(HttpResponse::Ok().json(json!({"state": "not_offered"})));
     };
@@ -144,5 +146,6 @@ pub async fn record(
         },
     )?;
     tracing::info!(application = %id, occasion = outcome.occasion(), "outcome recorded");
+    fasttrack_core::store::audit::record(&state.db, &auth.0, "record outcome", Some(id), state.clock.now()).await?;
     Ok(HttpResponse::Created().json(json!({"outcomes": outcomes::list(&state.db, id).await?})))
 }

@@ -35,6 +35,13 @@ pub struct SchemeView {
     /// not_open, open or closed.
     #[schema(value_type = String)]
     pub phase: Phase,
+    /// The trainees' first day, where the scheme says.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub starts_on: Option<jiff::civil::Date>,
+    /// The privacy notice applicants read: send its `version` as `privacy_notice_version`
+    /// when applying.
+    #[schema(value_type = Object)]
+    pub privacy_notice: fasttrack_core::scheme::PrivacyNotice,
 }
 
 impl SchemeView {
@@ -57,6 +64,8 @@ impl SchemeView {
                     places: s.total_places(),
                 })
                 .collect(),
+            starts_on: d.starts_on,
+            privacy_notice: d.privacy_notice.clone(),
         }
     }
 }

@@ -87,3 +87,55 @@ fn shipped_schemes_are_every_file_in_config_schemes() {
         fasttrack::startup::SHIPPED_SCHEMES.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
     assert_eq!(shipped, files, "add the new file to startup::SHIPPED_SCHEMES");
 }
+
+/// `fasttrack retention --dry-run` lists what the rules would erase and why, erasing nothing;
+/// `fasttrack retention` erases it (once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_lists_what_is_due_in_a_dry_run_and_then_erases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = fasttrack(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(&["retention", "--dry-run"]).contains("0 application(s) would be erased"));
+    // An application withdrawn long ago, as the service would have stored it.
+    let scheme = fasttrack_core::scheme::SchemeDefinition::parse_toml(include_str!(
+        "../../config/schemes/london-imt-pilot.toml"
+    ))
+    .unwrap();
+    let form = fasttrack_core::ApplicationForm::parse(&crate::helpers::application("old@example.ac.uk"), &scheme, 2026)
+        .unwrap();
+    let details = serde_json::to_string(&form.details()).unwrap();
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}", dir.path().join("fasttrack.db").display());
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    let id = uuid::Uuid::now_v7().to_string();
+    let long_ago = jiff::Timestamp::now().as_millisecond() - 400 * 24 * 3600 * 1000;
+    sqlx::query(
+        "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident, created_at, updated_at)
+         VALUES ($1, 'london-imt-pilot', 'old@example.ac.uk', 'withdrawn', $2, 'acute-trusts', 0, $3, $3)",
+    )
+    .bind(&id)
+    .bind(&details)
+    .bind(long_ago)
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO application_events (application_id, from_status, to_status, actor, at) VALUES ($1, 'submitted', 'withdrawn', 'test', $2)",
+    )
+    .bind(&id)
+    .bind(long_ago)
+    .execute(&db)
+    .await
+    .unwrap();
+    let dry = run(&["retention", "--dry-run"]);
+    assert!(dry.contains(&id) && dry.contains("retention:withdrawn") && dry.contains("6 months"), "{dry}");
+    assert!(dry.contains("1 application(s) would be erased"), "{dry}");
+    assert!(run(&["retention"]).contains("1 application(s) erased"));
+    let erased: Option<i64> =
+        sqlx::query_scalar("SELECT erased_at FROM applications WHERE id = $1").bind(&id).fetch_one(&db).await.unwrap();
+    assert!(erased.is_some());
+    assert!(run(&["retention", "--dry-run"]).contains("0 application(s) would be erased"));
+}

@@ -114,6 +114,7 @@ async fn the_export_holds_every_category_for_a_candidate_through_the_pipeline(ba
     assert_eq!(code, 200);
     // A recruiter reads the application: the read is audited, and the export shows it.
     assert_eq!(get(&app, &format!("/api/v1/applications/{id}"), &recruiter).await.0, 200);
+    assert_eq!(get(&app, &format!("/api/v1/applications/{id}/booking"), &recruiter).await.0, 200);
     app.drain().await;
 
     let res = app.get(&format!("/api/v1/applications/{id}/export"), Some(&token)).await;
@@ -152,7 +153,11 @@ async fn the_export_holds_every_category_for_a_candidate_through_the_pipeline(ba
         x["timeline"].as_array().unwrap().iter().map(|e| e["to_status"].as_str().unwrap()).collect();
     assert!(timeline.contains(&"offered") && timeline.contains(&"accepted"), "{timeline:?}");
     let audit: Vec<&str> = x["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert!(audit.contains(&"read application"), "{audit:?}");
+    for action in ["read application", "read booking", "record assessment scores"] {
+        assert!(audit.contains(&action), "{action}: {audit:?}");
+    }
+    // Reading one's own is not audited; staff reads and every change are.
+    assert!(x["audit"].as_array().unwrap().iter().all(|e| !e["actor"].as_str().unwrap().starts_with("applicant:")));
     assert!(x["exported_at"].is_string());
     // The secrets behind access are never in it, even hashed.
     assert!(!x.to_string().contains("token_hash"));
@@ -485,6 +490,29 @@ async fn admins_read_applications_only_where_the_setting_allows(backend: Backend
     app.stop().await;
 }
 
+/// The privacy notice version the applicant saw is recorded; one that is not the scheme's is
+/// refused, field by field, and nothing is stored.
+async fn the_privacy_notice_version_seen_is_recorded_and_a_stale_one_refused(backend: Backend) {
+    let app = TestApp::spawn_with(backend, Options::api_only()).await;
+    let mut body = application("notice@example.ac.uk");
+    body["privacy_notice_version"] = json!("2025-01");
+    let res = app.apply("london-imt-pilot", &body).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "privacy_notice_version");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("read version 2026-10"), "{problem}");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM applications").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(n, 0);
+    body["privacy_notice_version"] = json!("2026-10");
+    let (id, token) = app.apply_ok("london-imt-pilot", &body).await;
+    let (_, x) = get(&app, &format!("/api/v1/applications/{id}/export"), &token).await;
+    assert_eq!(x["application"]["privacy_notice_version"], "2026-10");
+    let (_, schemes) = get(&app, "/api/v1/schemes", &token).await;
+    let pilot = schemes.as_array().unwrap().iter().find(|s| s["id"] == "london-imt-pilot").unwrap().clone();
+    assert_eq!(pilot["privacy_notice"]["version"], "2026-10", "{pilot}");
+    app.stop().await;
+}
+
 /// The catalogue the export and erasure read names every table that holds rows about an
 /// applicant: a new table cannot be forgotten by either.
 async fn every_table_about_an_applicant_is_in_the_catalogue(backend: Backend) {
@@ -506,4 +534,5 @@ both_backends!(
     the_audit_log_pages_through_every_entry_once,
     admins_read_applications_only_where_the_setting_allows,
     every_table_about_an_applicant_is_in_the_catalogue,
+    the_privacy_notice_version_seen_is_recorded_and_a_stale_one_refused,
 );

@@ -17,6 +17,21 @@ pub async fn record(
     record_detail(db, caller, action, application, None, now).await
 }
 
+/// A read by staff (an applicant reading their own is not audited).
+pub async fn staff_read(
+    db: &Db,
+    caller: &Caller,
+    action: &str,
+    application: Option<ApplicationId>,
+    detail: Option<&str>,
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    if caller.role == crate::domain::auth::Role::Applicant {
+        return Ok(());
+    }
+    record_detail(db, caller, action, application, detail, now).await
+}
+
 /// An audit entry with a detail that names what was acted on (an id, never personal data).
 pub async fn record_detail(
     db: &Db,
