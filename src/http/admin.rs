@@ -128,3 +128,41 @@ pub async fn workers(state: web::Data<AppState>, auth: Auth) -> Result<HttpRespo
         .collect();
     Ok(HttpResponse::Ok().json(views))
 }
+
+/// Every staff token (never its secret): who it is for, its role, when made and revoked.
+#[utoipa::path(get, path = "/api/v1/admin/tokens", tag = "admin",
+    responses((status = 200, description = "staff tokens, newest first", body = Object),
+        (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_tokens(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::CreateToken)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"tokens": store::tokens::list_staff(&state.db).await?})))
+}
+
+/// Revoke a staff token: it stops working at once. Audited.
+#[utoipa::path(delete, path = "/api/v1/admin/tokens/{id}", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "revoked"), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::CreateToken)?;
+    let id: fasttrack_core::TokenId = path.parse().map_err(|_| ApiError::NotFound("token"))?;
+    if !store::tokens::revoke_staff(&state.db, id, state.clock.now()).await? {
+        return Err(ApiError::NotFound("token"));
+    }
+    store::audit::record_detail(
+        &state.db,
+        &auth.0,
+        "revoke staff token",
+        None,
+        Some(&id.to_string()),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -2,6 +2,7 @@
 //! Handlers are thin: extract, authorise, call the core or the store, answer.
 
 pub mod admin;
+pub mod applicants;
 pub mod applications;
 pub mod assessment;
 pub mod auth;
@@ -116,6 +117,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/schemes/{scheme}", web::patch().to(schemes::patch))
             .route("/schemes/{scheme}/close", web::post().to(schemes::close))
             .route("/schemes/{scheme}/applications", web::post().to(applications::apply))
+            .route("/schemes/{scheme}/applications", web::get().to(applicants::list))
             .route("/applications/{id}", web::get().to(applications::get))
             .route("/applications/{id}", web::delete().to(applications::withdraw))
             .route("/applications/{id}/tests", web::get().to(tests::list))
@@ -151,6 +153,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/notifications", web::get().to(notifications::list))
             .route("/notifications/{id}/retry", web::post().to(notifications::retry))
             .route("/admin/tokens", web::post().to(admin::create_token))
+            .route("/admin/tokens", web::get().to(admin::list_tokens))
+            .route("/admin/tokens/{id}", web::delete().to(admin::revoke_token))
             .route("/admin/workers", web::get().to(admin::workers))
             .route("/applications/{id}/export", web::get().to(personal::export))
             .route("/applications/{id}/erasure", web::post().to(personal::erase))

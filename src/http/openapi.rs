@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, applications, assessment, centres, error, metrics, notifications, offers, ops, personal, schemes, sift,
-    surveys, tests, webhooks,
+    admin, applicants, applications, assessment, centres, error, metrics, notifications, offers, ops, personal,
+    schemes, sift, surveys, tests, webhooks,
 };
 
 struct BearerAuth;
@@ -46,7 +46,7 @@ impl Modify for ExportSchema {
     paths(
         ops::health, ops::ready, ops::metrics, document,
         schemes::list, schemes::create, schemes::get, schemes::patch, schemes::close,
-        applications::apply, applications::get, applications::withdraw,
+        applications::apply, applicants::list, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
         centres::create, centres::list, centres::schedule, centres::booking, centres::accept, centres::decline, centres::rebook,
@@ -56,7 +56,7 @@ impl Modify for ExportSchema {
         metrics::funnel, metrics::equality, metrics::profile,
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
-        admin::create_token, admin::workers,
+        admin::create_token, admin::list_tokens, admin::revoke_token, admin::workers,
         personal::export, personal::erase, personal::retention_due, personal::audit_log,
     ),
     components(schemas(error::Problem)),

@@ -1,6 +1,7 @@
 //! Integration tests: the real application on port 0, on both backends.
 //! One test binary, a module per feature (zero-to-production's layout).
 
+mod applicants;
 mod applications;
 mod browser;
 mod centres;

@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("PATCH", "/api/v1/schemes/{scheme}", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/close", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/applications", None),
+    ("GET", "/api/v1/schemes/{scheme}/applications", Some(&["recruiter"])),
     // Admins read applications only where personal_data.admin_reads_applications allows it.
     ("GET", "/api/v1/applications/{id}", Some(&["own", "recruiter"])),
     ("DELETE", "/api/v1/applications/{id}", Some(&["own", "admin"])),
@@ -70,6 +71,8 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/notifications", Some(&["admin"])),
     ("POST", "/api/v1/notifications/{id}/retry", Some(&["admin"])),
     ("POST", "/api/v1/admin/tokens", Some(&["admin"])),
+    ("GET", "/api/v1/admin/tokens", Some(&["admin"])),
+    ("DELETE", "/api/v1/admin/tokens/{id}", Some(&["admin"])),
     ("GET", "/api/v1/admin/workers", Some(&["admin"])),
     ("GET", "/api/v1/applications/{id}/export", Some(&["own", "admin"])),
     // (The matrix posts `{}`: without "confirm": true nothing is erased, so 422 for those allowed.)

@@ -115,6 +115,8 @@ pub enum Action {
     ManageRetention,
     /// Read the audit log.
     ReadAudit,
+    /// List and search a scheme's applicants.
+    ListApplications,
 }
 
 /// Why a caller may not do something: 404 hides that another person's application exists.
@@ -141,10 +143,10 @@ impl Caller {
             ) => {
                 return if self.application_id == Some(id) { Ok(()) } else { Err(Denied::NotFound) };
             }
-            (Recruiter, ReadApplication(_) | ReadBooking(_)) => true,
+            (Recruiter, ReadApplication(_) | ReadBooking(_) | ListApplications) => true,
             // Admins run the service, not the recruitment: they read applications only where
             // the deployment allows it (`personal_data.admin_reads_applications`).
-            (Admin, ReadApplication(_) | ReadBooking(_)) => self.admin_reads_applications,
+            (Admin, ReadApplication(_) | ReadBooking(_) | ListApplications) => self.admin_reads_applications,
             (Admin, WithdrawApplication(_)) => true,
             // Subject access and erasure: the person themselves, or an admin acting on a request.
             (Applicant, ExportData(id) | EraseData(id)) => {

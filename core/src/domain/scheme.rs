@@ -28,9 +28,14 @@ pub struct SchemeDefinition {
     #[serde(default)]
     pub organisations: Vec<Organisation>,
     pub streams: Vec<Stream>,
-    /// Assessors see candidates without names.
+    /// Assessors see candidates without names, and recruiters' lists show a name only once
+    /// the application has reached `names_from`.
     #[serde(default)]
     pub name_blind: bool,
+    /// The stage from which a name-blind scheme's recruiters see names (a status; default
+    /// `assessed`, when offers are made on the assessment centre's result).
+    #[serde(default = "default_names_from")]
+    pub names_from: super::status::Status,
     /// Cells below this count are suppressed in HR outputs (0 turns it off).
     #[serde(default = "default_disclosure_threshold")]
     pub disclosure_threshold: u32,
@@ -52,6 +57,10 @@ pub struct SchemeDefinition {
     /// The privacy notice applicants read; each application records the version seen.
     #[serde(default)]
     pub privacy_notice: PrivacyNotice,
+}
+
+fn default_names_from() -> super::status::Status {
+    super::status::Status::Assessed
 }
 
 /// What the scheme tells applicants about their data (UK GDPR articles 13 and 14). A changed

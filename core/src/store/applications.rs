@@ -139,7 +139,8 @@ fn submission(new: &NewApplication<'_>) -> Vec<Stmt> {
     out.push(
         Stmt::new(
             "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident,
-             degree_class, created_at, updated_at, privacy_notice_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+             degree_class, created_at, updated_at, privacy_notice_version, search_name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
         )
         .text(&id)
         .text(new.scheme_id.as_str())
@@ -151,7 +152,8 @@ fn submission(new: &NewApplication<'_>) -> Vec<Stmt> {
         .int(i64::from(new.form.disability_confident))
         .text(new.form.degree.class.code())
         .int(now)
-        .opt(new.form.privacy_notice_version.clone()),
+        .opt(new.form.privacy_notice_version.clone())
+        .text(new.form.name.to_lowercase()),
     );
     let prefs = &new.form.stream_preferences;
     let rows: Vec<String> = (0..prefs.len()).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();

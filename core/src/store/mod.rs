@@ -4,6 +4,7 @@
 //! statement or one transaction; nothing here reads then writes without a lock
 //! or a constraint deciding the race.
 
+pub mod applicants;
 pub mod applications;
 pub mod assessment;
 pub mod audit;

@@ -75,6 +75,7 @@ pub const CATALOGUE: &[Held] = &[
             ("first_stream", Text, "The stream ranked first."),
             ("disability_confident", Flag, "Whether the applicant asked for the Disability Confident guarantee."),
             ("degree_class", Text, "The degree class, kept apart for HR reports."),
+            ("search_name", Text, "The name in lower case, for recruiters' search."),
             ("privacy_notice_version", Text, "The version of the privacy notice the applicant was shown."),
             ("created_at", Time, "When the application was sent."),
             ("updated_at", Time, "When it last changed."),
@@ -494,6 +495,7 @@ pub async fn erase(
         Status::ALL.iter().filter(|s| s.is_final()).map(|s| format!("'{}'", s.as_str())).collect();
     let claimed = sqlx::query(AssertSqlSafe(format!(
         "UPDATE applications SET details = '{{\"erased\":true}}', email_norm = 'erased:' || id, degree_class = NULL,
+                search_name = NULL,
                 erased_at = $2, updated_at = $2
          WHERE id = $1 AND erased_at IS NULL AND status IN ({}) RETURNING id",
         finals.join(", ")

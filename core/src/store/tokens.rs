@@ -70,3 +70,53 @@ pub async fn create_staff_token(
     create_staff(db, id, &secret, role, name, assessor_id, Timestamp::now()).await?;
     Ok((id, secret))
 }
+
+/// A staff token as admins see it: never its secret or hash.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StaffToken {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    pub assessor_id: Option<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// Every staff token, newest first (applicants' tokens and browser sessions are not staff).
+pub async fn list_staff(db: &Db) -> sqlx::Result<Vec<StaffToken>> {
+    let rows = sqlx::query(
+        "SELECT id, role, name, assessor_id, created_at, revoked_at FROM tokens
+         WHERE role <> 'applicant' ORDER BY created_at DESC, id DESC",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StaffToken {
+                id: r.try_get("id")?,
+                role: r.try_get("role")?,
+                name: r.try_get("name")?,
+                assessor_id: r.try_get("assessor_id")?,
+                created_at: super::from_ms(r.try_get("created_at")?)?.to_string(),
+                revoked_at: r
+                    .try_get::<Option<i64>, _>("revoked_at")?
+                    .map(super::from_ms)
+                    .transpose()?
+                    .map(|t| t.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Revokes a staff token: it stops working at once. False: no such staff token. Revoking
+/// again keeps the first time.
+pub async fn revoke_staff(db: &Db, id: TokenId, now: Timestamp) -> sqlx::Result<bool> {
+    let found =
+        sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 AND role <> 'applicant'")
+            .bind(id.to_string())
+            .bind(to_ms(now))
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    Ok(found == 1)
+}

@@ -1,0 +1,176 @@
+//! The recruiters' list of a scheme's applicants: search, filters, two orders, keyset pages.
+//! One statement per page, on the (scheme, [status,] created_at, id) indexes; no equality
+//! answer is read.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Db, from_ms};
+use crate::domain::status::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first.
+    Submitted,
+    /// Highest composite test score first (unscored last).
+    Score,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    DisabilityConfident,
+    Adjustments,
+    /// Some email to them is dead.
+    DeadEmail,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// A name, an email address or a reference, matched case-blind (name and address: any part).
+    pub q: Option<String>,
+    pub statuses: Vec<Status>,
+    /// The stream ranked first.
+    pub stream: Option<String>,
+    pub flags: Vec<Flag>,
+    pub sort: Option<Sort>,
+    /// The last row of the previous page: (sort key, id).
+    pub after: Option<(f64, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApplicantRow {
+    pub id: String,
+    /// None where the scheme is name-blind and the application has not reached its
+    /// `names_from` stage (or once erased).
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub status: String,
+    pub first_stream: String,
+    pub submitted_at: String,
+    pub composite: Option<f64>,
+    pub disability_confident: bool,
+    pub adjustments: bool,
+    pub erased: bool,
+    /// Pass back as `cursor` for the rows after this one.
+    pub cursor: String,
+}
+
+enum Arg {
+    Text(String),
+    Real(f64),
+    Int(i64),
+}
+
+/// One page of the list (`limit` rows). `names_from`: where the scheme is name-blind, the
+/// stage an application must have reached for its name to show.
+pub async fn list(
+    db: &Db,
+    scheme: &str,
+    names_from: Option<Status>,
+    query: &Query,
+    limit: i64,
+) -> sqlx::Result<Vec<ApplicantRow>> {
+    let sort = query.sort.unwrap_or(Sort::Submitted);
+    let mut args: Vec<Arg> = vec![Arg::Text(scheme.to_owned())];
+    let mut arg = |v: Arg| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    let mut conds: Vec<String> = vec!["a.scheme_id = $1".into()];
+    let names = match names_from {
+        None => "a.search_name IS NOT NULL".to_owned(),
+        Some(stage) => format!(
+            "EXISTS (SELECT 1 FROM application_events e WHERE e.application_id = a.id AND e.to_status = {})",
+            arg(Arg::Text(stage.as_str().to_owned()))
+        ),
+    };
+    // A name or address matches only where the list may show it (a name-blind scheme's
+    // search must not tell who applied); a reference always matches.
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let q = q.to_lowercase();
+        let exact = arg(Arg::Text(q.clone()));
+        let like = arg(Arg::Text(format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))));
+        conds.push(format!(
+            "(a.id = {exact} OR (({names}) AND (a.email_norm LIKE {like} ESCAPE '\\' OR a.search_name LIKE {like} ESCAPE '\\')))"
+        ));
+    }
+    if !query.statuses.is_empty() {
+        let list: Vec<String> = query.statuses.iter().map(|s| arg(Arg::Text(s.as_str().to_owned()))).collect();
+        conds.push(format!("a.status IN ({})", list.join(", ")));
+    }
+    if let Some(stream) = &query.stream {
+        conds.push(format!("a.first_stream = {}", arg(Arg::Text(stream.clone()))));
+    }
+    for f in &query.flags {
+        conds.push(
+            match f {
+                Flag::DisabilityConfident => "a.disability_confident = 1",
+                Flag::Adjustments => "a.details LIKE '%\"adjustments\":[\"%'",
+                Flag::DeadEmail => {
+                    "EXISTS (SELECT 1 FROM notifications n WHERE n.application_id = a.id AND n.state = 'dead')"
+                }
+            }
+            .to_owned(),
+        );
+    }
+    // The order and its keyset: both sort keys as one number (descending), then the id.
+    let key = match sort {
+        Sort::Submitted => "CAST(a.created_at AS DOUBLE PRECISION)",
+        Sort::Score => "COALESCE(s.composite, -1000000000.0)",
+    };
+    if let Some((k, id)) = &query.after {
+        let (k, id) = (arg(Arg::Real(*k)), arg(Arg::Text(id.clone())));
+        conds.push(format!("({key} < {k} OR ({key} = {k} AND a.id < {id}))"));
+    }
+    let lim = arg(Arg::Int(limit));
+    let sql = format!(
+        "SELECT a.id, a.status, a.first_stream, a.created_at, a.disability_confident, a.details, a.erased_at,
+                s.composite, {key} AS k, CASE WHEN {names} THEN 1 ELSE 0 END AS named
+         FROM applications a LEFT JOIN application_scores s ON s.application_id = a.id
+         WHERE {}
+         ORDER BY k DESC, a.id DESC LIMIT {lim}",
+        conds.join(" AND ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t),
+            Arg::Real(r) => q.bind(r),
+            Arg::Int(i) => q.bind(i),
+        };
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let erased = r.try_get::<Option<i64>, _>("erased_at")?.is_some();
+            let details: serde_json::Value = if erased {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_str(&r.try_get::<String, _>("details")?).unwrap_or_default()
+            };
+            let named = super::int::<i64>(r, "named")? == 1 && !erased;
+            let k: f64 = r.try_get("k")?;
+            let id: String = r.try_get("id")?;
+            Ok(ApplicantRow {
+                cursor: format!("{k}~{id}"),
+                name: named.then(|| details["name"].as_str().map(str::to_owned)).flatten(),
+                email: named.then(|| details["email"].as_str().map(str::to_owned)).flatten(),
+                status: r.try_get("status")?,
+                first_stream: r.try_get("first_stream")?,
+                submitted_at: from_ms(r.try_get("created_at")?)?.to_string(),
+                composite: r.try_get("composite")?,
+                disability_confident: super::int::<i64>(r, "disability_confident")? != 0,
+                adjustments: details["adjustments"].as_array().is_some_and(|a| !a.is_empty()),
+                erased,
+                id,
+            })
+        })
+        .collect()
+}
+
+/// Reads a cursor given out by `list`.
+pub fn parse_cursor(s: &str) -> Option<(f64, String)> {
+    let (k, id) = s.split_once('~')?;
+    let k: f64 = k.parse().ok().filter(|k: &f64| k.is_finite())?;
+    (!id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        .then(|| (k, id.to_owned()))
+}
