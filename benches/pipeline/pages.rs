@@ -21,15 +21,18 @@ async fn load(db: &Db) {
         let m = (N - start).min(500);
         let rows: Vec<String> = (0..m)
             .map(|i| {
+                let n = start + i;
+                // Every tenth has a score, so the score order has 10,000 rows to walk.
+                let status = if n % 10 == 0 { "scored" } else { "tests_invited" };
                 format!(
-                    "(${}, 'london-imt-pilot', ${}, 'tests_invited', $1, 'acute-trusts', 0, 0, 0)",
+                    "(${}, 'london-imt-pilot', ${}, '{status}', $1, 'acute-trusts', 0, {n}, {n}, 'load applicant {n}')",
                     2 * i + 2,
                     2 * i + 3
                 )
             })
             .collect();
         let mut q = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident, created_at, updated_at) VALUES {}",
+            "INSERT INTO applications (id, scheme_id, email_norm, status, details, first_stream, disability_confident, created_at, updated_at, search_name) VALUES {}",
             rows.join(", ")
         )))
         .bind(details.clone());
@@ -38,6 +41,13 @@ async fn load(db: &Db) {
         }
         q.execute(db.pool()).await.unwrap();
     }
+    sqlx::query(
+        "INSERT INTO application_scores (application_id, scheme_id, composite, passed, scored_at)
+         SELECT id, scheme_id, (created_at % 997) / 10.0, 1, created_at FROM applications WHERE status = 'scored'",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -45,10 +55,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn time(client: &reqwest::Client, url: &str, cookie: &str) -> (f64, f64) {
+    time_with(client, url, "cookie", cookie).await
+}
+
+async fn time_with(client: &reqwest::Client, url: &str, header: &str, value: &str) -> (f64, f64) {
     let mut lat = Vec::with_capacity(REQUESTS);
     for _ in 0..REQUESTS {
         let t = Instant::now();
-        let res = client.get(url).header("cookie", cookie).send().await.unwrap();
+        let res = client.get(url).header(header, value).send().await.unwrap();
         assert!(res.status().is_success(), "{url}: {}", res.status());
         res.bytes().await.unwrap();
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -79,6 +93,15 @@ pub async fn pages_table() -> String {
     let session =
         store::web::open_session(&db, id, jiff::Timestamp::now(), jiff::SignedDuration::from_hours(2)).await.unwrap();
     let cookie = format!("ft_session={session}; ft_browser=benchbrowsersecret");
+    let (_, recruiter) =
+        store::tokens::create_staff_token(&db, fasttrack_core::Role::Recruiter, "bench", None).await.unwrap();
+    // A cursor half-way down the list: the keyset must cost the same at any depth.
+    let (deep_at, deep_id): (i64, String) = sqlx::query_as(
+        "SELECT created_at, id FROM applications ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 50000",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     let mut out = format!(
         "\n{N} applications loaded in {load_secs:.1} s (SQLite, embedded); {REQUESTS} sequential requests per page\n\n\
          | page | p50 ms | p99 ms |\n|---|---|---|\n"
@@ -93,6 +116,20 @@ pub async fn pages_table() -> String {
         ("scheme page", "/schemes/london-imt-pilot".to_owned()),
     ] {
         let (p50, p99) = time(&client, &format!("{base}{path}"), &cookie).await;
+        out.push_str(&format!("| {label} | {p50:.2} | {p99:.2} |\n"));
+    }
+    let list = "/api/v1/schemes/london-imt-pilot/applications";
+    let auth = format!("Bearer {recruiter}");
+    for (label, path) in [
+        ("applicants list: first page of 50", list.to_owned()),
+        ("applicants list: a page 50,000 rows down", format!("{list}?cursor={deep_at}~{deep_id}")),
+        ("applicants list: one stage (scored)", format!("{list}?status=scored")),
+        ("applicants list: by composite score", format!("{list}?sort=score")),
+        ("applicants list: a reference", format!("{list}?q={id}")),
+        ("applicants list: part of a name, many match", format!("{list}?q=applicant%2099")),
+        ("applicants list: a name nobody has (scans all 100,000)", format!("{list}?q=nobody%20at%20all")),
+    ] {
+        let (p50, p99) = time_with(&client, &format!("{base}{path}"), "authorization", &auth).await;
         out.push_str(&format!("| {label} | {p50:.2} | {p99:.2} |\n"));
     }
     db.close().await;

@@ -27,7 +27,8 @@ pub struct ListParams {
     pub stream: Option<String>,
     /// Comma-separated: `disability_confident`, `adjustments`, `dead_email`.
     pub flag: Option<String>,
-    /// `submitted` (newest first, the default) or `score` (highest composite first).
+    /// `submitted` (newest first, the default) or `score` (highest composite first: scored
+    /// applications only).
     pub sort: Option<String>,
     /// The `next` of the previous page.
     pub cursor: Option<String>,

@@ -79,7 +79,9 @@ pub async fn list(
     let names = match names_from {
         None => "a.search_name IS NOT NULL".to_owned(),
         Some(stage) => format!(
-            "EXISTS (SELECT 1 FROM application_events e WHERE e.application_id = a.id AND e.to_status = {})",
+            // The applications that reached the stage, from the events' (to_status, id) index:
+            // a name search in a name-blind scheme is driven from them, not from every row.
+            "a.id IN (SELECT e.application_id FROM application_events e WHERE e.to_status = {})",
             arg(Arg::Text(stage.as_str().to_owned()))
         ),
     };
@@ -87,11 +89,16 @@ pub async fn list(
     // search must not tell who applied); a reference always matches.
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let q = q.to_lowercase();
-        let exact = arg(Arg::Text(q.clone()));
-        let like = arg(Arg::Text(format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))));
-        conds.push(format!(
-            "(a.id = {exact} OR (({names}) AND (a.email_norm LIKE {like} ESCAPE '\\' OR a.search_name LIKE {like} ESCAPE '\\')))"
-        ));
+        if q.parse::<crate::domain::ids::ApplicationId>().is_ok() {
+            // A reference: one primary-key probe.
+            conds.push(format!("a.id = {}", arg(Arg::Text(q))));
+        } else {
+            // Any part of a name or address: the cheap LIKEs first, then (name-blind) the stage.
+            let like = arg(Arg::Text(format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))));
+            conds.push(format!(
+                "(a.search_name LIKE {like} ESCAPE '\\' OR a.email_norm LIKE {like} ESCAPE '\\') AND ({names})"
+            ));
+        }
     }
     if !query.statuses.is_empty() {
         let list: Vec<String> = query.statuses.iter().map(|s| arg(Arg::Text(s.as_str().to_owned()))).collect();
@@ -112,22 +119,32 @@ pub async fn list(
             .to_owned(),
         );
     }
-    // The order and its keyset: both sort keys as one number (descending), then the id.
-    let key = match sort {
-        Sort::Submitted => "CAST(a.created_at AS DOUBLE PRECISION)",
-        Sort::Score => "COALESCE(s.composite, -1000000000.0)",
+    // The order and its keyset, on raw columns so each order walks its index: submissions by
+    // (scheme, created_at, id); scores (scored applications only) by (scheme, composite, id).
+    let (from, key, id_col) = match sort {
+        Sort::Submitted => {
+            ("applications a LEFT JOIN application_scores s ON s.application_id = a.id", "a.created_at", "a.id")
+        }
+        Sort::Score => {
+            conds[0] = "s.scheme_id = $1".into();
+            ("application_scores s JOIN applications a ON a.id = s.application_id", "s.composite", "s.application_id")
+        }
     };
     if let Some((k, id)) = &query.after {
-        let (k, id) = (arg(Arg::Real(*k)), arg(Arg::Text(id.clone())));
-        conds.push(format!("({key} < {k} OR ({key} = {k} AND a.id < {id}))"));
+        let k = match sort {
+            Sort::Submitted => arg(Arg::Int(*k as i64)),
+            Sort::Score => arg(Arg::Real(*k)),
+        };
+        let id = arg(Arg::Text(id.clone()));
+        conds.push(format!("({key} < {k} OR ({key} = {k} AND {id_col} < {id}))"));
     }
     let lim = arg(Arg::Int(limit));
     let sql = format!(
         "SELECT a.id, a.status, a.first_stream, a.created_at, a.disability_confident, a.details, a.erased_at,
-                s.composite, {key} AS k, CASE WHEN {names} THEN 1 ELSE 0 END AS named
-         FROM applications a LEFT JOIN application_scores s ON s.application_id = a.id
+                s.composite, CASE WHEN {names} THEN 1 ELSE 0 END AS named
+         FROM {from}
          WHERE {}
-         ORDER BY k DESC, a.id DESC LIMIT {lim}",
+         ORDER BY {key} DESC, {id_col} DESC LIMIT {lim}",
         conds.join(" AND ")
     );
     let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -148,16 +165,21 @@ pub async fn list(
                 serde_json::from_str(&r.try_get::<String, _>("details")?).unwrap_or_default()
             };
             let named = super::int::<i64>(r, "named")? == 1 && !erased;
-            let k: f64 = r.try_get("k")?;
             let id: String = r.try_get("id")?;
+            let created: i64 = r.try_get("created_at")?;
+            let composite: Option<f64> = r.try_get("composite")?;
+            let k = match sort {
+                Sort::Submitted => created.to_string(),
+                Sort::Score => composite.unwrap_or_default().to_string(),
+            };
             Ok(ApplicantRow {
                 cursor: format!("{k}~{id}"),
                 name: named.then(|| details["name"].as_str().map(str::to_owned)).flatten(),
                 email: named.then(|| details["email"].as_str().map(str::to_owned)).flatten(),
                 status: r.try_get("status")?,
                 first_stream: r.try_get("first_stream")?,
-                submitted_at: from_ms(r.try_get("created_at")?)?.to_string(),
-                composite: r.try_get("composite")?,
+                submitted_at: from_ms(created)?.to_string(),
+                composite,
                 disability_confident: super::int::<i64>(r, "disability_confident")? != 0,
                 adjustments: details["adjustments"].as_array().is_some_and(|a| !a.is_empty()),
                 erased,
