@@ -344,7 +344,7 @@ async fn retention_erases_exactly_what_is_due_once_whatever_the_number_of_runner
     assert_eq!(listed, expected, "exactly the unsuccessful and the withdrawn: {dry}");
     assert!(dry["due"].as_array().unwrap().iter().all(|d| d["because"].as_str().unwrap().contains("months")));
     // A dry run erases nothing.
-    assert!(traces(&app, &[EMAIL]).await.len() > 0);
+    assert!(!traces(&app, &[EMAIL]).await.is_empty());
 
     // Two workers at once: one takes the lease, each application is erased once.
     let (cx_a, cx_b) = (app.ctx(), app.ctx());
