@@ -120,13 +120,7 @@ pub async fn run() -> anyhow::Result<()> {
             let (db, queue) = crate::startup::connect(&settings).await?;
             // The rules are the schemes': the files, as the service loads them at start.
             crate::startup::load_schemes(&db, &settings.schemes, settings.clock().now()).await?;
-            let cx = fasttrack_workers::Ctx {
-                db,
-                queue,
-                clock: settings.clock(),
-                stale: std::time::Duration::from_secs(settings.workers.requeue_after_secs),
-                outbox: settings.eml_outbox(),
-            };
+            let cx = fasttrack_workers::Ctx::new(db, queue, settings.clock(), &settings);
             if dry_run {
                 let due = fasttrack_workers::retention::due(&cx, usize::MAX).await?;
                 for (d, _) in &due {

@@ -113,13 +113,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
     let (db, queue) = connect(&settings).await?;
     let mailer = Mailer::from_settings(&settings)?;
     let workers = parts.workers.then(|| {
-        let cx = Ctx {
-            db: db.clone(),
-            queue: queue.clone(),
-            clock: clock.clone(),
-            stale: std::time::Duration::from_secs(settings.workers.requeue_after_secs),
-            outbox: settings.eml_outbox(),
-        };
+        let cx = Ctx::new(db.clone(), queue.clone(), clock.clone(), &settings);
         fasttrack_workers::start(&settings, cx, Notifier::new(db.clone(), mailer.clone(), &settings, clock.clone()))
     });
     // The API, or for a workers-only process a small ops server (/health, /ready, /metrics)

@@ -17,13 +17,7 @@ use super::{AppState, body};
 
 /// The workers' context for work a request does itself (an erasure).
 fn ctx(state: &AppState) -> fasttrack_workers::Ctx {
-    fasttrack_workers::Ctx {
-        db: state.db.clone(),
-        queue: state.queue.clone(),
-        clock: state.clock.clone(),
-        stale: std::time::Duration::from_secs(state.settings.workers.requeue_after_secs),
-        outbox: state.settings.eml_outbox(),
-    }
+    fasttrack_workers::Ctx::new(state.db.clone(), state.queue.clone(), state.clock.clone(), &state.settings)
 }
 
 /// Everything held about the applicant, as JSON: the application's form, equality answers,
@@ -107,7 +101,7 @@ pub async fn erase_confirmed(
 ) -> Result<Value, ApiError> {
     auth.require(Action::EraseData(id))?;
     let app = store::applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
-    if app.erased_at.is_none() && retention::needs_withdrawal(app.status) {
+    if app.erased_at.is_none() && !app.status.is_final() {
         leave(state, auth, &app, false).await?;
     }
     let because = match auth.0.role {
@@ -238,7 +232,7 @@ pub fn export_schema() -> utoipa::openapi::schema::Schema {
                 ObjectBuilder::new().schema_type(Type::String).description(Some("The subject line it was sent with.")),
             );
         }
-        top = if personal::one_per_application(held) {
+        top = if held.one_row {
             top.property(section, row)
         } else {
             top.property(section, ArrayBuilder::new().items(row).description(Some(held.about)))

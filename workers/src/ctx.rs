@@ -20,6 +20,17 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The context a process runs work with, from its settings.
+    pub fn new(db: Db, queue: Queue, clock: Clock, settings: &fasttrack_core::settings::Settings) -> Self {
+        Self {
+            db,
+            queue,
+            clock,
+            stale: Duration::from_secs(settings.workers.requeue_after_secs),
+            outbox: settings.eml_outbox(),
+        }
+    }
+
     /// Pushes the jobs of emails whose rows are committed. A failed push loses nothing: the
     /// sweeper finds the rows and pushes them again.
     pub async fn enqueue_emails(&self, ids: &[NotificationId], what: &str) {

@@ -11,13 +11,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use fasttrack_core::ApplicationId;
 use fasttrack_core::mail::Mail;
 use fasttrack_core::retention::{self, Due};
 use fasttrack_core::scheme::SchemeDefinition;
 use fasttrack_core::store::notifications::NewNotification;
 use fasttrack_core::store::personal::{self, Erasure};
 use fasttrack_core::store::{applications, leases, schemes};
-use fasttrack_core::{ApplicationId, Status};
 
 use crate::ctx::Ctx;
 
@@ -170,9 +170,4 @@ pub async fn run_day(cx: &Ctx, holder: &str) -> anyhow::Result<usize> {
             return Ok(total);
         }
     }
-}
-
-/// Whether an application in this status must be withdrawn before it can be erased.
-pub fn needs_withdrawal(status: Status) -> bool {
-    !status.is_final()
 }

@@ -48,6 +48,8 @@ pub struct Held {
     /// The column naming the application.
     pub key: &'static str,
     pub order_by: &'static str,
+    /// At most one row per application (exported as an object or null, not a list).
+    pub one_row: bool,
     pub columns: &'static [(&'static str, Kind, &'static str)],
     pub erase: Erase,
 }
@@ -63,6 +65,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The application: its form as sent, status and dates.",
         key: "id",
         order_by: "id",
+        one_row: true,
         columns: &[
             ("id", Text, "The application reference."),
             ("scheme_id", Text, "The scheme applied to."),
@@ -90,6 +93,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The streams ranked, best first.",
         key: "application_id",
         order_by: "rank",
+        one_row: false,
         columns: &[("rank", Int, "1 is the first choice."), ("stream_id", Text, "The stream.")],
         erase: Erase::Keep,
     },
@@ -99,6 +103,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Equality monitoring answers (never shown to recruiters or assessors).",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("sex", Text, "Sex."),
             ("gender_same_as_birth", Text, "Whether gender is the same as registered at birth."),
@@ -121,6 +126,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Each online test: when it was started and sent, and the answers given.",
         key: "application_id",
         order_by: "test_id",
+        one_row: false,
         columns: &[
             ("test_id", Text, "The test."),
             ("started_at", Time, "When it was started."),
@@ -139,6 +145,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Scores with their provenance: the key and norm versions they were computed with.",
         key: "application_id",
         order_by: "test_id, scored_at",
+        one_row: false,
         columns: &[
             ("test_id", Text, "The test."),
             ("key_version", Int, "The version of the answer key used."),
@@ -161,6 +168,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The composite of the test scores used by the sift.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("composite", Real, "The composite score."),
             ("passed", Flag, "Whether every test's cut was met."),
@@ -174,6 +182,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "A recruiter's decision on the Disability Confident guarantee, with the reason.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("decided_by", Text, "Who decided."),
             ("reason", Text, "Why."),
@@ -188,6 +197,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The sift's result and its reason.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("stream_id", Text, "The stream sifted into."),
             ("outcome", Text, "shortlisted, reserve or rejected."),
@@ -205,6 +215,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The assessment-centre seat.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("centre_id", Text, "The centre."),
             ("session_id", Text, "The session."),
@@ -223,6 +234,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "A place on the assessment centre's waiting list.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[("reason", Text, "Why."), ("created_at", Time, "When.")],
         erase: Erase::Keep,
     },
@@ -232,6 +244,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Assessors' scores per exercise and competency.",
         key: "application_id",
         order_by: "exercise, competency, assessor_id",
+        one_row: false,
         columns: &[
             ("exercise", Text, "The exercise."),
             ("competency", Text, "The competency."),
@@ -247,6 +260,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Assessors' overall judgements.",
         key: "application_id",
         order_by: "assessor_id",
+        one_row: false,
         columns: &[
             ("assessor_id", Text, "The assessor."),
             ("appointable", Flag, "Whether rated appointable."),
@@ -260,6 +274,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The assessment centre's result.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("stream_id", Text, "The stream."),
             ("score", Real, "The AC score."),
@@ -274,6 +289,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The offer of a place.",
         key: "application_id",
         order_by: "application_id",
+        one_row: true,
         columns: &[
             ("stream_id", Text, "The stream."),
             ("organisation_id", Text, "The host organisation."),
@@ -289,6 +305,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Placement, in-post checkpoints and leaving.",
         key: "application_id",
         order_by: "recorded_at",
+        one_row: false,
         columns: &[
             ("occasion", Text, "placement, checkpoint or left."),
             ("organisation_id", Text, "Where placed."),
@@ -308,6 +325,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Every email sent or to be sent: kind, state and times.",
         key: "application_id",
         order_by: "created_at, id",
+        one_row: false,
         columns: &[
             ("id", Text, "The email (its Message-ID)."),
             ("kind", Text, "What it was about."),
@@ -327,6 +345,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Every change of status: from, to, by whom, when.",
         key: "application_id",
         order_by: "id",
+        one_row: false,
         columns: &[
             ("from_status", Text, "Before."),
             ("to_status", Text, "After."),
@@ -342,6 +361,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Every read by staff and every change, by whom (append-only, no personal data).",
         key: "application_id",
         order_by: "id",
+        one_row: false,
         columns: &[
             ("at", Time, "When."),
             ("actor", Text, "role:account."),
@@ -357,6 +377,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Access given to the applicant: their token and browser sessions (secrets are kept only as hashes, not exported).",
         key: "application_id",
         order_by: "created_at",
+        one_row: false,
         columns: &[
             ("id", Text, "The access."),
             ("role", Text, "Always applicant."),
@@ -372,6 +393,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "Sign-in links emailed (secrets kept only as hashes, not exported).",
         key: "application_id",
         order_by: "created_at",
+        one_row: false,
         columns: &[
             ("next_path", Text, "The page it led to."),
             ("created_at", Time, "When it was sent."),
@@ -386,6 +408,7 @@ pub const CATALOGUE: &[Held] = &[
         about: "The form as it was typed in the pages before sending (the application holds what was sent).",
         key: "application_id",
         order_by: "created_at",
+        one_row: false,
         columns: &[],
         erase: Erase::Delete,
     },
@@ -435,30 +458,10 @@ pub async fn export(db: &Db, id: ApplicationId) -> sqlx::Result<Option<Map<Strin
         if held.table == "applications" && items.is_empty() {
             return Ok(None);
         }
-        let value = if one_per_application(held) {
-            items.into_iter().next().unwrap_or(Value::Null)
-        } else {
-            Value::Array(items)
-        };
+        let value = if held.one_row { items.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(items) };
         out.insert(section.to_owned(), value);
     }
     Ok(Some(out))
-}
-
-/// Tables keyed by the application alone (at most one row each).
-pub fn one_per_application(held: &Held) -> bool {
-    matches!(
-        held.table,
-        "applications"
-            | "equality_answers"
-            | "application_scores"
-            | "dc_overrides"
-            | "sift_results"
-            | "bookings"
-            | "ac_waiting_list"
-            | "ac_results"
-            | "offers"
-    )
 }
 
 #[derive(Debug, PartialEq)]
