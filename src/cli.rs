@@ -1,5 +1,6 @@
 //! The command line: `fasttrack` (API and workers, the embedded default),
-//! `serve`, `work`, `migrate`, and `admin token create`.
+//! `serve`, `work`, `migrate`, `rescore`, `retention`, `admin token create` and
+//! `admin user create`.
 
 use std::path::PathBuf;
 
@@ -56,6 +57,29 @@ pub enum AdminCommand {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Staff accounts (people who sign in to the staff pages).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account and print a one-time sign-in link for it (how the first admin
+    /// gets in on a fresh install; later accounts are made on the admin pages).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: StaffRole,
+        /// Their full name, as the pages show it.
+        #[arg(long)]
+        name: String,
+        /// For `--role assessor`: `scheme:assessor`, who they are in that scheme's centres.
+        #[arg(long)]
+        assessor: Option<String>,
     },
 }
 
@@ -135,6 +159,41 @@ pub async fn run() -> anyhow::Result<()> {
                 let erased = fasttrack_workers::retention::run_day(&cx, &holder).await?;
                 println!("{erased} application(s) erased");
             }
+            Ok(())
+        }
+        Some(Command::Admin {
+            command: AdminCommand::User { command: UserCommand::Create { email, role, name, assessor } },
+        }) => {
+            let new = fasttrack_core::staff::check(
+                &email,
+                &name,
+                Role::from(role).as_str(),
+                assessor.as_deref().unwrap_or(""),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let db = store::Db::connect(&settings).await?;
+            db.migrate().await?;
+            if let Some((scheme, _)) = new.assessor_id.as_deref().and_then(fasttrack_core::centres::parse_assessor_key)
+            {
+                crate::startup::load_schemes(&db, &settings.schemes, settings.clock().now()).await?;
+                anyhow::ensure!(
+                    store::schemes::get(&db, scheme).await?.is_some(),
+                    "--assessor names no known scheme ({scheme})"
+                );
+            }
+            let now = settings.clock().now();
+            let acc = store::staff::create(&db, &new, "cli", now).await?;
+            let links = vec![(acc.id.clone(), "/staff".to_owned())];
+            let secret = store::staff::mint_links(&db, &links, now, settings.pages.link_ttl()).await?.remove(0);
+            eprintln!(
+                "created {} account {} for {} <{}>; sign in once with this link (it works for {} hours):",
+                acc.role.as_str(),
+                acc.id,
+                acc.name,
+                acc.email,
+                settings.pages.sign_in_link_hours
+            );
+            println!("{}/staff/sign-in/{secret}", settings.pages.public_url.trim_end_matches('/'));
             Ok(())
         }
         Some(Command::Admin {

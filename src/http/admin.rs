@@ -166,3 +166,118 @@ pub async fn revoke_token(
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// A staff account as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct StaffView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub assessor_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub disabled_at: Option<jiff::Timestamp>,
+}
+
+impl From<store::staff::StaffAccount> for StaffView {
+    fn from(a: store::staff::StaffAccount) -> Self {
+        StaffView {
+            id: a.id,
+            email: a.email,
+            name: a.name,
+            role: a.role.as_str().into(),
+            assessor_id: a.assessor_id,
+            created_at: a.created_at,
+            disabled_at: a.disabled_at,
+        }
+    }
+}
+
+/// Creates a staff account (the admin page and the API): checked field by field, the
+/// assessor's scheme must exist, one account per address. Audited.
+pub(crate) async fn new_staff(
+    state: &AppState,
+    auth: &Auth,
+    email: &str,
+    name: &str,
+    role: &str,
+    assessor: &str,
+) -> Result<store::staff::StaffAccount, ApiError> {
+    auth.require(Action::ManageStaff)?;
+    let new = fasttrack_core::staff::check(email, name, role, assessor)?;
+    if let Some((scheme, _)) = new.assessor_id.as_deref().and_then(parse_assessor_key)
+        && store::schemes::get(&state.db, scheme).await?.is_none()
+    {
+        return Err(ApiError::invalid("assessor", format!("names no known scheme ({scheme})")));
+    }
+    let now = state.clock.now();
+    let acc =
+        store::staff::create(&state.db, &new, &store::audit::actor_of(&auth.0), now).await.map_err(|e| match e {
+            store::staff::CreateError::Exists => ApiError::invalid("email", "already has a staff account"),
+            store::staff::CreateError::Db(e) => e.into(),
+        })?;
+    store::audit::record_detail(&state.db, &auth.0, "create staff account", None, Some(&acc.id), now).await?;
+    tracing::info!(staff = %acc.id, role = acc.role.as_str(), "staff account created");
+    Ok(acc)
+}
+
+/// Create a staff account: `{"email", "name", "role": "recruiter|assessor|hr|admin",
+/// "assessor": "scheme:assessor"}` (assessor accounts only). The person signs in with a link
+/// emailed to them from the staff sign-in page.
+#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin",
+    request_body(content = Object, description = "{\"email\", \"name\", \"role\", \"assessor\"}"),
+    responses((status = 201, body = StaffView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    auth: Auth,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ManageStaff)?;
+    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let mut e = FieldErrors::new();
+    let Some(mut r) = ObjectReader::new("", &value, &mut e) else { return Err(e.into()) };
+    let email = r.text("email", 254, true, &mut e).unwrap_or_default();
+    let name = r.text("name", 200, true, &mut e).unwrap_or_default();
+    let role = r.text("role", 20, true, &mut e).unwrap_or_default();
+    let assessor = r.text("assessor", 200, false, &mut e).unwrap_or_default();
+    r.finish_unknown(&mut e);
+    if !e.is_empty() {
+        return Err(e.into());
+    }
+    let acc = new_staff(&state, &auth, &email, &name, &role, &assessor).await?;
+    Ok(HttpResponse::Created().json(StaffView::from(acc)))
+}
+
+/// Every staff account, by name.
+#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin",
+    responses((status = 200, body = Vec<StaffView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_staff(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ManageStaff)?;
+    let all: Vec<StaffView> = store::staff::list(&state.db).await?.into_iter().map(StaffView::from).collect();
+    Ok(HttpResponse::Ok().json(all))
+}
+
+/// Disable a staff account: it cannot sign in again, and its sessions end at once. Audited.
+#[utoipa::path(post, path = "/api/v1/admin/staff/{id}/disable", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "disabled"), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn disable_staff(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ManageStaff)?;
+    let now = state.clock.now();
+    if path.len() > 64 || !store::staff::disable(&state.db, &path, now).await? {
+        return Err(ApiError::NotFound("staff account"));
+    }
+    store::audit::record_detail(&state.db, &auth.0, "disable staff account", None, Some(&path), now).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -16,7 +16,7 @@ use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiError, Problem};
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// A name, email address or reference (any part of a name or address, any case).
@@ -36,6 +36,8 @@ pub struct ListParams {
     pub limit: Option<i64>,
     /// `csv`: the whole filtered list as CSV (as does `Accept: text/csv`).
     pub format: Option<String>,
+    /// Only these references, comma-separated (at most 200): a selection to export.
+    pub ids: Option<String>,
 }
 
 fn parse(p: &ListParams) -> Result<(Query, i64), ApiError> {
@@ -86,13 +88,20 @@ fn parse(p: &ListParams) -> Result<(Query, i64), ApiError> {
     if p.q.as_deref().is_some_and(|q| q.len() > 200) {
         e.push("q", "must be at most 200 characters");
     }
+    let ids: Vec<String> =
+        p.ids.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    if ids.len() > 200 {
+        e.push("ids", "must name at most 200 references");
+    } else if let Some(bad) = ids.iter().find(|i| i.parse::<fasttrack_core::ApplicationId>().is_err()) {
+        e.push("ids", format!("{bad} is not a reference"));
+    }
     if p.format.as_deref().is_some_and(|f| f != "csv" && f != "json") {
         e.push("format", "must be csv or json");
     }
     if !e.is_empty() {
         return Err(e.into());
     }
-    let query = Query { q: p.q.clone(), statuses, stream: p.stream.clone(), flags, sort: Some(sort), after };
+    let query = Query { q: p.q.clone(), statuses, stream: p.stream.clone(), flags, sort: Some(sort), after, ids };
     Ok((query, limit))
 }
 

@@ -57,6 +57,7 @@ impl Modify for ExportSchema {
         surveys::create, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
         admin::create_token, admin::list_tokens, admin::revoke_token, admin::workers,
+        admin::create_staff, admin::list_staff, admin::disable_staff,
         personal::export, personal::erase, personal::retention_due, personal::audit_log,
     ),
     components(schemas(error::Problem)),

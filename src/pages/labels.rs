@@ -257,6 +257,30 @@ pub fn status(s: Status) -> (&'static str, &'static str) {
     }
 }
 
+/// A stage as staff read it (the pipeline's own names, in words).
+pub fn stage(s: Status) -> &'static str {
+    use Status::*;
+    match s {
+        Submitted => "Submitted",
+        TestsInvited => "Tests invited",
+        TestsCompleted => "Tests completed",
+        Scored => "Scored",
+        Ineligible => "Ineligible",
+        Shortlisted => "Shortlisted",
+        Reserve => "Reserve",
+        Rejected => "Rejected",
+        AcInvited => "AC invited",
+        AcBooked => "AC booked",
+        NoShow => "Did not attend",
+        Assessed => "Assessed",
+        Offered => "Offered",
+        Accepted => "Accepted",
+        Declined => "Declined",
+        Placed => "Placed",
+        Withdrawn => "Withdrawn",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod data;
 pub mod form;
 pub mod labels;
 pub mod session;
+pub mod staff;
 
 use std::sync::LazyLock;
 
@@ -61,6 +62,21 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "booking.html",
         "offer.html",
         "confirm.html",
+        "staff_sign_in.html",
+        "staff_sign_in_sent.html",
+        "staff_sign_in_link.html",
+        "staff_home.html",
+        "staff_scheme.html",
+        "staff_job.html",
+        "staff_applicants.html",
+        "staff_applicant.html",
+        "staff_centres.html",
+        "staff_sessions.html",
+        "staff_session.html",
+        "staff_sheet.html",
+        "staff_admin_staff.html",
+        "staff_admin_tokens.html",
+        "staff_admin_emails.html",
     ] {
         env.add_template(name, source).expect("page templates compile");
     }
@@ -112,7 +128,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/applications/{id}/booking", web::post().to(candidate::answer_booking))
         .route("/applications/{id}/offer", web::get().to(candidate::offer))
         .route("/applications/{id}/offer", web::post().to(candidate::answer_offer))
-        .route("/assets/{path:.*}", web::get().to(asset));
+        .route("/assets/{path:.*}", web::get().to(asset))
+        .configure(staff::routes);
 }
 
 /// A page for a visitor: the CSRF token of their forms and whether they are signed in go to
@@ -144,7 +161,7 @@ fn render_plain(status: StatusCode, name: &str, ctx: minijinja::Value) -> HttpRe
 }
 
 fn html(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
-    let ctx = context! { css => assets::CSS, js => assets::JS, countdown => assets::COUNTDOWN, ..ctx };
+    let ctx = context! { css => assets::CSS, js => assets::JS, countdown => assets::COUNTDOWN, progress_js => assets::PROGRESS, ..ctx };
     TEMPLATES.get_template(name).and_then(|t| t.render(ctx))
 }
 
@@ -307,6 +324,12 @@ pub enum PageError {
     /// A form without this browser's CSRF token: sent from another site, or an old tab.
     #[error("the form has expired")]
     Csrf,
+    /// A staff page with nobody signed in: the staff sign-in page, then back to this path.
+    #[error("sign in")]
+    StaffSignIn(String),
+    /// A staff page the signed-in role may not see (the role matrix said no).
+    #[error("forbidden")]
+    StaffForbidden,
     #[error(transparent)]
     Api(#[from] ApiError),
 }
@@ -321,7 +344,8 @@ impl actix_web::ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             PageError::NotFound => StatusCode::NOT_FOUND,
-            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::Csrf | PageError::StaffForbidden => StatusCode::FORBIDDEN,
+            PageError::StaffSignIn(_) => StatusCode::SEE_OTHER,
             PageError::Api(e) => e.status_code(),
         }
     }
@@ -329,6 +353,17 @@ impl actix_web::ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         let (title, body) = match self {
             PageError::NotFound | PageError::Api(ApiError::NotFound(_)) => return not_found(),
+            PageError::StaffSignIn(next) => {
+                let next = form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>();
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, format!("/staff/sign-in?next={next}")))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish();
+            }
+            PageError::StaffForbidden => (
+                "You do not have access to this page",
+                "Your role does not include this page. Ask an admin if you need it.",
+            ),
             PageError::Csrf => (
                 "This form has expired",
                 "We could not accept the form you sent. Go back, reload the page and try again. Nothing you saved before has been lost.",
@@ -361,11 +396,12 @@ impl actix_web::ResponseError for PageError {
 pub async fn asset(req: HttpRequest) -> HttpResponse {
     match assets::find(req.path()) {
         Some((bytes, kind)) => {
-            let cache = if req.path().contains("10.6.1") || req.path() == assets::COUNTDOWN {
-                "public, max-age=31536000, immutable"
-            } else {
-                "public, max-age=86400"
-            };
+            let cache =
+                if req.path().contains("10.6.1") || req.path() == assets::COUNTDOWN || req.path() == assets::PROGRESS {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "public, max-age=86400"
+                };
             HttpResponse::Ok().content_type(kind).insert_header((header::CACHE_CONTROL, cache)).body(bytes)
         }
         None => not_found(),

@@ -20,6 +20,9 @@ use crate::http::error::ApiError;
 
 pub const BROWSER_COOKIE: &str = "ft_browser";
 pub const SESSION_COOKIE: &str = "ft_session";
+/// A member of staff's session: its own cookie, so an applicant and a member of staff never
+/// share one, and signing out of one leaves the other.
+pub const STAFF_COOKIE: &str = "ft_staff";
 /// The hidden field every POST form carries.
 pub const CSRF_FIELD: &str = "_csrf";
 
@@ -56,6 +59,15 @@ pub struct Visitor {
     fresh: bool,
     /// The signed-in session: its secret and who it stands for.
     pub session: Option<(String, Caller)>,
+    /// A member of staff signed in on this browser.
+    pub staff: Option<StaffSession>,
+}
+
+/// A staff session: its secret, the caller the role matrix reads, and the account.
+pub struct StaffSession {
+    pub secret: String,
+    pub caller: Caller,
+    pub account: fasttrack_core::store::staff::StaffAccount,
 }
 
 impl Visitor {
@@ -87,6 +99,11 @@ impl Visitor {
     /// The caller for the API's own functions: the role matrix decides as it does there.
     pub fn auth(&self) -> Option<Auth> {
         self.session.as_ref().map(|(_, c)| Auth(c.clone()))
+    }
+
+    /// The member of staff, as the API's own functions take a caller.
+    pub fn staff_auth(&self) -> Option<Auth> {
+        self.staff.as_ref().map(|s| Auth(s.caller.clone()))
     }
 
     /// Sets the browser cookie on a response that needs it.
@@ -125,6 +142,9 @@ impl FromRequest for Visitor {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let browser = cookie(req, BROWSER_COOKIE);
         let session = cookie(req, SESSION_COOKIE);
+        let staff = cookie(req, STAFF_COOKIE);
+        let request_id =
+            actix_web::HttpMessage::extensions(req).get::<tracing_actix_web::RequestId>().map(ToString::to_string);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
             let (browser, fresh) = match browser {
@@ -138,7 +158,17 @@ impl FromRequest for Visitor {
                     .map(|c| (s, c)),
                 None => None,
             };
-            Ok(Visitor { browser, fresh, session })
+            let staff = match staff {
+                Some(secret) => fasttrack_core::store::staff::session(&state.db, &secret, state.clock.now())
+                    .await?
+                    .map(|(mut caller, account)| {
+                        caller.admin_reads_applications = state.settings.personal_data.admin_reads_applications;
+                        caller.request_id = request_id;
+                        StaffSession { secret, caller, account }
+                    }),
+                None => None,
+            };
+            Ok(Visitor { browser, fresh, session, staff })
         })
     }
 }

@@ -20,4 +20,5 @@ mod roles;
 mod schemes;
 mod sift;
 mod smtp;
+mod staff;
 mod surveys;

@@ -117,6 +117,8 @@ pub enum Action {
     ReadAudit,
     /// List and search a scheme's applicants.
     ListApplications,
+    /// Create, list and disable staff accounts.
+    ManageStaff,
 }
 
 /// Why a caller may not do something: 404 hides that another person's application exists.
@@ -162,7 +164,9 @@ impl Caller {
             (Recruiter | Hr | Admin, RecordOutcome) => true,
             (Recruiter | Hr | Admin, ReadJob) => true,
             (Hr | Admin, ReadMetrics | ManageSurveys) => true,
-            (Admin, ListDeadNotifications | RetryNotification | CreateToken | ReadWorkers) => true,
+            (Admin, ListDeadNotifications | RetryNotification | CreateToken | ReadWorkers | ManageStaff) => true,
+            // A recruiter re-sends an email of their applicants that could not be delivered.
+            (Recruiter, RetryNotification) => true,
             _ => false,
         };
         if allowed { Ok(()) } else { Err(Denied::Forbidden) }

@@ -152,6 +152,17 @@ pub enum Mail {
         /// How long the link works, in words ("24 hours").
         valid_for: String,
     },
+    /// A sign-in link for a member of staff (asked for on the staff sign-in page). It goes
+    /// to their account's address; `staff_id` is whose link is minted when it is sent.
+    StaffSignIn {
+        name: String,
+        staff_id: String,
+        /// The account's role, in words ("recruiter").
+        role: String,
+        valid_for: String,
+        /// The staff page the link lands on.
+        next: String,
+    },
     /// The person's data has been erased. Sent after the erasure, to the address it had: no
     /// name, no reference and no sign-in link (there is nothing left to sign in to).
     Erased {
@@ -192,6 +203,7 @@ impl Mail {
             Mail::AcReserve { .. } => "ac_reserve",
             Mail::AcRejected { .. } => "ac_rejected",
             Mail::SignIn { .. } => "sign_in",
+            Mail::StaffSignIn { .. } => "staff_sign_in",
             Mail::Erased { .. } => "erased",
         }
     }
@@ -263,6 +275,13 @@ impl Mail {
             Mail::AcReserve { to: to(), stream: stream(), organisation: None },
             Mail::AcRejected { to: to(), stream: stream(), organisation: None },
             Mail::SignIn { to: to(), valid_for: "24 hours".into() },
+            Mail::StaffSignIn {
+                name: "Priya Shah".into(),
+                staff_id: "0190-staff".into(),
+                role: "recruiter".into(),
+                valid_for: "24 hours".into(),
+                next: "/staff".into(),
+            },
             Mail::Erased {
                 scheme_name: "Demo scheme".into(),
                 erased_on: "2 December 2026".into(),
@@ -283,7 +302,7 @@ mod tests {
         kinds.sort();
         kinds.dedup();
         assert_eq!(kinds.len(), examples.len(), "one example per kind");
-        assert_eq!(kinds.len(), 15);
+        assert_eq!(kinds.len(), 16);
         let invitation = examples.iter().find(|m| m.kind() == "ac_invitation").unwrap().context();
         assert_eq!(invitation["name"], "Ada Lovelace");
         assert_eq!(invitation["venue"], "Quarry House, Leeds");

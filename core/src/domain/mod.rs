@@ -19,6 +19,7 @@ pub mod retention;
 pub mod scheme;
 pub mod scoring;
 pub mod sift;
+pub mod staff;
 pub mod stats;
 pub mod status;
 pub mod survey;

@@ -34,6 +34,8 @@ pub struct Query {
     pub sort: Option<Sort>,
     /// The last row of the previous page: (sort key, id).
     pub after: Option<(f64, String)>,
+    /// Only these references (a selection on the list page).
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -103,6 +105,10 @@ pub async fn list(
     if !query.statuses.is_empty() {
         let list: Vec<String> = query.statuses.iter().map(|s| arg(Arg::Text(s.as_str().to_owned()))).collect();
         conds.push(format!("a.status IN ({})", list.join(", ")));
+    }
+    if !query.ids.is_empty() {
+        let list: Vec<String> = query.ids.iter().map(|id| arg(Arg::Text(id.to_lowercase()))).collect();
+        conds.push(format!("a.id IN ({})", list.join(", ")));
     }
     if let Some(stream) = &query.stream {
         conds.push(format!("a.first_stream = {}", arg(Arg::Text(stream.clone()))));
@@ -195,4 +201,119 @@ pub fn parse_cursor(s: &str) -> Option<(f64, String)> {
     let k: f64 = k.parse().ok().filter(|k: &f64| k.is_finite())?;
     (!id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
         .then(|| (k, id.to_owned()))
+}
+
+/// What a scheme's dashboard counts, in one pass over its applications and one over its
+/// dead emails.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    /// (stage, first stream, applications).
+    pub by_stage_stream: Vec<(String, String, i64)>,
+    /// Applications with an email that failed for good.
+    pub dead_emails: i64,
+}
+
+pub async fn counts(db: &Db, scheme: &str) -> sqlx::Result<Counts> {
+    let rows = sqlx::query(
+        "SELECT status, first_stream, COUNT(*) AS n FROM applications WHERE scheme_id = $1
+         GROUP BY status, first_stream ORDER BY status, first_stream",
+    )
+    .bind(scheme)
+    .fetch_all(db.pool())
+    .await?;
+    let by_stage_stream = rows
+        .iter()
+        .map(|r| Ok((r.try_get("status")?, r.try_get("first_stream")?, super::int::<i64>(r, "n")?)))
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let dead = sqlx::query(
+        "SELECT COUNT(DISTINCT n.application_id) AS n FROM notifications n
+         JOIN applications a ON a.id = n.application_id
+         WHERE n.state = 'dead' AND a.scheme_id = $1",
+    )
+    .bind(scheme)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(Counts { by_stage_stream, dead_emails: super::int::<i64>(&dead, "n")? })
+}
+
+/// A test score as the recruiter's applicant page shows it, with the key and norms it was
+/// scored with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScoreLine {
+    pub test_id: String,
+    pub key_version: i64,
+    pub norm_version: String,
+    pub raw: i64,
+    pub sten: i64,
+    pub percentile: f64,
+    pub passed: bool,
+    pub late: bool,
+}
+
+/// The sift's decision on an application, and a Disability Confident override if recorded.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SiftLine {
+    pub composite: Option<f64>,
+    pub passed: Option<bool>,
+    /// (stream, outcome, rank, guaranteed, reason)
+    pub result: Option<(String, String, Option<i64>, bool, String)>,
+    /// (decided by, reason)
+    pub dc_override: Option<(String, String)>,
+}
+
+/// An application's current test scores and sift decision (three probes by its key).
+pub async fn scores_and_sift(db: &Db, id: crate::ApplicationId) -> sqlx::Result<(Vec<ScoreLine>, SiftLine)> {
+    let id = id.to_string();
+    let scores = sqlx::query(
+        "SELECT test_id, key_version, norm_version, raw, sten, percentile, passed, late FROM test_scores
+         WHERE application_id = $1 AND current = 1 ORDER BY test_id",
+    )
+    .bind(&id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ScoreLine {
+            test_id: r.try_get("test_id")?,
+            key_version: super::int(r, "key_version")?,
+            norm_version: r.try_get("norm_version")?,
+            raw: super::int(r, "raw")?,
+            sten: super::int(r, "sten")?,
+            percentile: r.try_get("percentile")?,
+            passed: super::int::<i64>(r, "passed")? != 0,
+            late: super::int::<i64>(r, "late")? != 0,
+        })
+    })
+    .collect::<sqlx::Result<Vec<_>>>()?;
+    let mut sift = SiftLine::default();
+    if let Some(r) = sqlx::query("SELECT composite, passed FROM application_scores WHERE application_id = $1")
+        .bind(&id)
+        .fetch_optional(db.pool())
+        .await?
+    {
+        sift.composite = Some(r.try_get("composite")?);
+        sift.passed = Some(super::int::<i64>(&r, "passed")? != 0);
+    }
+    if let Some(r) =
+        sqlx::query("SELECT stream_id, outcome, rank, guaranteed, reason FROM sift_results WHERE application_id = $1")
+            .bind(&id)
+            .fetch_optional(db.pool())
+            .await?
+    {
+        sift.result = Some((
+            r.try_get("stream_id")?,
+            r.try_get("outcome")?,
+            r.try_get::<Option<i64>, _>("rank")?,
+            super::int::<i64>(&r, "guaranteed")? != 0,
+            r.try_get("reason")?,
+        ));
+    }
+    if let Some(r) = sqlx::query("SELECT decided_by, reason FROM dc_overrides WHERE application_id = $1")
+        .bind(&id)
+        .fetch_optional(db.pool())
+        .await?
+    {
+        sift.dc_override = Some((r.try_get("decided_by")?, r.try_get("reason")?));
+    }
+    Ok((scores, sift))
 }

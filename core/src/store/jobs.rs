@@ -90,16 +90,28 @@ pub async fn create_or_existing(
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
-    let row = sqlx::query(
-        "SELECT id, kind, scheme_id, state, progress, total, result, error, created_by, created_at, updated_at
-         FROM jobs WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(r) = row else { return Ok(None) };
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(db.pool()).await?.as_ref().map(record).transpose()
+}
+
+/// The latest job of each kind a scheme has had.
+pub async fn latest_of_each_kind(db: &Db, scheme: &str) -> sqlx::Result<Vec<JobRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs j WHERE scheme_id = $1
+         AND created_at = (SELECT MAX(created_at) FROM jobs k WHERE k.scheme_id = j.scheme_id AND k.kind = j.kind)
+         ORDER BY kind"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(scheme).fetch_all(db.pool()).await?;
+    let mut out: Vec<JobRecord> = rows.iter().map(record).collect::<sqlx::Result<_>>()?;
+    out.dedup_by(|a, b| a.kind == b.kind);
+    Ok(out)
+}
+
+const COLUMNS: &str = "id, kind, scheme_id, state, progress, total, result, error, created_by, created_at, updated_at";
+
+fn record(r: &sqlx::any::AnyRow) -> sqlx::Result<JobRecord> {
     let result: Option<String> = r.try_get("result")?;
-    Ok(Some(JobRecord {
+    Ok(JobRecord {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
         scheme_id: r.try_get("scheme_id")?,
@@ -111,7 +123,7 @@ pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<JobRecord>> {
         created_by: r.try_get("created_by")?,
         created_at: from_ms(r.try_get("created_at")?)?,
         updated_at: from_ms(r.try_get("updated_at")?)?,
-    }))
+    })
 }
 
 /// Takes a queued job for running, or one whose runner stopped reporting progress for

@@ -19,6 +19,7 @@ pub mod outcomes;
 pub mod personal;
 pub mod schemes;
 pub mod sift;
+pub mod staff;
 pub mod surveys;
 pub mod tests;
 pub mod tokens;
@@ -190,11 +191,18 @@ pub enum Unique {
     Scheme,
     /// Centre ids within a scheme.
     AssessmentCentre,
+    /// One staff account per email address.
+    StaffEmail,
 }
 
 impl Unique {
-    const ALL: [Unique; 4] =
-        [Unique::ApplicationsSchemeEmail, Unique::IdempotencyKey, Unique::Scheme, Unique::AssessmentCentre];
+    const ALL: [Unique; 5] = [
+        Unique::ApplicationsSchemeEmail,
+        Unique::IdempotencyKey,
+        Unique::Scheme,
+        Unique::AssessmentCentre,
+        Unique::StaffEmail,
+    ];
 
     fn postgres_name(self) -> &'static str {
         match self {
@@ -202,6 +210,7 @@ impl Unique {
             Unique::IdempotencyKey => "idempotency_keys_pkey",
             Unique::Scheme => "schemes_pkey",
             Unique::AssessmentCentre => "assessment_centres_pkey",
+            Unique::StaffEmail => "staff_email_norm_key",
         }
     }
 
@@ -211,6 +220,7 @@ impl Unique {
             Unique::IdempotencyKey => "idempotency_keys.scope, idempotency_keys.key_hash",
             Unique::Scheme => "schemes.id",
             Unique::AssessmentCentre => "assessment_centres.scheme_id, assessment_centres.id",
+            Unique::StaffEmail => "staff.email_norm",
         }
     }
 

@@ -270,30 +270,27 @@ pub struct NotificationSummary {
 pub const STATES: [&str; 4] = ["pending", "sending", "sent", "dead"];
 
 pub async fn list(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<NotificationSummary>> {
-    let rows = sqlx::query(
-        "SELECT id, application_id, kind, recipient, state, attempts, last_error, created_at, updated_at, sent_at
-         FROM notifications WHERE state = $1 ORDER BY updated_at DESC, id LIMIT $2",
-    )
-    .bind(state)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(NotificationSummary {
-                id: id_column(r, "id")?,
-                application_id: r.try_get("application_id")?,
-                kind: r.try_get("kind")?,
-                recipient: r.try_get("recipient")?,
-                state: r.try_get("state")?,
-                attempts: r.try_get("attempts")?,
-                last_error: r.try_get("last_error")?,
-                created_at: from_ms(r.try_get("created_at")?)?,
-                updated_at: from_ms(r.try_get("updated_at")?)?,
-                sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ms).transpose()?,
-            })
-        })
-        .collect()
+    let sql =
+        format!("SELECT {SUMMARY_COLUMNS} FROM notifications WHERE state = $1 ORDER BY updated_at DESC, id LIMIT $2");
+    sqlx::query(AssertSqlSafe(sql)).bind(state).bind(limit).fetch_all(db.pool()).await?.iter().map(summary).collect()
+}
+
+const SUMMARY_COLUMNS: &str =
+    "id, application_id, kind, recipient, state, attempts, last_error, created_at, updated_at, sent_at";
+
+fn summary(r: &sqlx::any::AnyRow) -> sqlx::Result<NotificationSummary> {
+    Ok(NotificationSummary {
+        id: id_column(r, "id")?,
+        application_id: r.try_get("application_id")?,
+        kind: r.try_get("kind")?,
+        recipient: r.try_get("recipient")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+        created_at: from_ms(r.try_get("created_at")?)?,
+        updated_at: from_ms(r.try_get("updated_at")?)?,
+        sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ms).transpose()?,
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -416,4 +413,40 @@ pub async fn latest_context(db: &Db, app: ApplicationId, kind: &str) -> sqlx::Re
         serde_json::from_str(&c).map_err(|e| sqlx::Error::Decode(Box::new(e)))
     })
     .transpose()
+}
+
+/// The dead emails of these applications (a bulk re-send on the list page).
+pub async fn dead_of(db: &Db, applications: &[ApplicationId]) -> sqlx::Result<Vec<NotificationId>> {
+    if applications.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id FROM notifications WHERE state = 'dead' AND application_id IN ({}) ORDER BY id",
+        super::params(1, applications.len())
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for a in applications {
+        q = q.bind(a.to_string());
+    }
+    q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            id.parse().map_err(|_| sqlx::Error::Decode("bad id in notifications".into()))
+        })
+        .collect()
+}
+
+/// Every email of an application, oldest first: kind, state and times (the recruiter's
+/// applicant page).
+pub async fn of_application(db: &Db, application: ApplicationId) -> sqlx::Result<Vec<NotificationSummary>> {
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM notifications WHERE application_id = $1 ORDER BY created_at, id");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(application.to_string())
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(summary)
+        .collect()
 }

@@ -82,11 +82,12 @@ pub struct StaffToken {
     pub revoked_at: Option<String>,
 }
 
-/// Every staff token, newest first (applicants' tokens and browser sessions are not staff).
+/// Every staff API token, newest first (applicants' tokens and staff members' browser
+/// sessions are not listed: sessions end by signing out or by disabling the account).
 pub async fn list_staff(db: &Db) -> sqlx::Result<Vec<StaffToken>> {
     let rows = sqlx::query(
         "SELECT id, role, name, assessor_id, created_at, revoked_at FROM tokens
-         WHERE role <> 'applicant' ORDER BY created_at DESC, id DESC",
+         WHERE role <> 'applicant' AND staff_id IS NULL ORDER BY created_at DESC, id DESC",
     )
     .fetch_all(db.pool())
     .await?;
@@ -112,7 +113,7 @@ pub async fn list_staff(db: &Db) -> sqlx::Result<Vec<StaffToken>> {
 /// again keeps the first time.
 pub async fn revoke_staff(db: &Db, id: TokenId, now: Timestamp) -> sqlx::Result<bool> {
     let found =
-        sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 AND role <> 'applicant'")
+        sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 AND role <> 'applicant' AND staff_id IS NULL")
             .bind(id.to_string())
             .bind(to_ms(now))
             .execute(db.pool())

@@ -201,6 +201,7 @@ pub async fn vacuum(db: &Db, now: Timestamp) -> sqlx::Result<u64> {
     for sql in [
         "DELETE FROM application_drafts WHERE expires_at <= $1",
         "DELETE FROM sign_in_links WHERE expires_at <= $1",
+        "DELETE FROM staff_links WHERE expires_at <= $1",
         "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1",
     ] {
         n += sqlx::query(sql).bind(now).execute(db.pool()).await?.rows_affected();

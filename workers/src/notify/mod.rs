@@ -223,24 +223,38 @@ impl Notifier {
         Ok(outcomes)
     }
 
-    /// Mints the sign-in links of a batch in one statement: each email to an applicant leads
-    /// to the page it is about. Returns each row's link secret (empty where none applies).
+    /// Mints the sign-in links of a batch (one statement for applicants' links, one for
+    /// staff members'): each email to an applicant leads to the page it is about, a staff
+    /// sign-in email to the staff pages. Returns each row's link path (empty where none
+    /// applies).
     async fn mint_links(&self, rows: &[Claimed]) -> anyhow::Result<Vec<String>> {
-        let wanted: Vec<(usize, fasttrack_core::store::web::LinkRequest)> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| {
-                let app: fasttrack_core::ApplicationId = row.context.get("application_id")?.as_str()?.parse().ok()?;
+        let mut applicants: Vec<(usize, fasttrack_core::store::web::LinkRequest)> = Vec::new();
+        let mut staff: Vec<(usize, (String, String))> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(id) = row.context.get("staff_id").and_then(|v| v.as_str()) {
+                let next = row.context.get("next").and_then(|v| v.as_str()).filter(|n| n.starts_with("/staff"));
+                staff.push((i, (id.to_owned(), next.unwrap_or("/staff").to_owned())));
+            } else if let Some(app) = row
+                .context
+                .get("application_id")
+                .and_then(|v| v.as_str())
+                .and_then(|a| a.parse::<fasttrack_core::ApplicationId>().ok())
+            {
                 let next = fasttrack_core::mail::landing_page(&row.kind, &app.to_string());
-                Some((i, fasttrack_core::store::web::LinkRequest { application: app, next }))
-            })
-            .collect();
-        let requests: Vec<_> = wanted.iter().map(|(_, r)| r.clone()).collect();
-        let secrets =
-            fasttrack_core::store::web::mint_links(&self.db, &requests, self.clock.now(), self.link_ttl).await?;
+                applicants.push((i, fasttrack_core::store::web::LinkRequest { application: app, next }));
+            }
+        }
+        let now = self.clock.now();
         let mut out = vec![String::new(); rows.len()];
-        for ((i, _), secret) in wanted.into_iter().zip(secrets) {
-            out[i] = secret;
+        let requests: Vec<_> = applicants.iter().map(|(_, r)| r.clone()).collect();
+        let secrets = fasttrack_core::store::web::mint_links(&self.db, &requests, now, self.link_ttl).await?;
+        for ((i, _), secret) in applicants.into_iter().zip(secrets) {
+            out[i] = format!("/sign-in/{secret}");
+        }
+        let requests: Vec<_> = staff.iter().map(|(_, r)| r.clone()).collect();
+        let secrets = fasttrack_core::store::staff::mint_links(&self.db, &requests, now, self.link_ttl).await?;
+        for ((i, _), secret) in staff.into_iter().zip(secrets) {
+            out[i] = format!("/staff/sign-in/{secret}");
         }
         Ok(out)
     }

@@ -58,6 +58,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "sign_in.subject",
     "sign_in.txt",
     "sign_in.html",
+    "staff_sign_in.subject",
+    "staff_sign_in.txt",
+    "staff_sign_in.html",
     "erased.subject",
     "erased.txt",
     "erased.html",
@@ -65,11 +68,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
 
 /// What every email's context gains when it is sent: the site's address and a one-time
 /// sign-in link (minted then, so no usable secret ever sits in the outbox).
-pub fn with_links(context: &Value, site_url: &str, sign_in_secret: &str, valid_for: &str) -> Value {
+/// `sign_in_path` is the link's path on the site (`/sign-in/…` or `/staff/sign-in/…`).
+pub fn with_links(context: &Value, site_url: &str, sign_in_path: &str, valid_for: &str) -> Value {
     let mut c = context.clone();
     if let Some(o) = c.as_object_mut() {
         o.insert("site_url".into(), Value::from(site_url));
-        o.insert("sign_in_url".into(), Value::from(format!("{site_url}/sign-in/{sign_in_secret}")));
+        o.insert("sign_in_url".into(), Value::from(format!("{site_url}{sign_in_path}")));
         o.insert("link_valid_for".into(), Value::from(valid_for));
     }
     c
@@ -183,7 +187,7 @@ mod tests {
     }
 
     fn links(c: &Value) -> Value {
-        with_links(c, "https://ft.example", "s3cret", "24 hours")
+        with_links(c, "https://ft.example", "/sign-in/s3cret", "24 hours")
     }
 
     #[test]
