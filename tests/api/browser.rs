@@ -163,8 +163,22 @@ impl Browser {
 
     /// Checks the page: its title, no WCAG 2.2 AA violation, and screenshots at 375 and 1280 px.
     pub async fn check_page(&self, name: &str, title: &str) {
-        let t = self.title().await;
-        assert!(t.starts_with(title), "{name}: title {t:?}, expected {title:?} ({})", self.url().await);
+        // A page reached by a key press may still be loading: give it a moment (the browser's
+        // own time, not work the test waits for).
+        let mut t = self.title().await;
+        for _ in 0..50 {
+            let ready = self.script("return document.readyState").await == json!("complete");
+            if ready && t.starts_with(title) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            t = self.title().await;
+        }
+        if !t.starts_with(title) {
+            let main =
+                self.script("return document.querySelector('main') && document.querySelector('main').innerText").await;
+            panic!("{name}: title {t:?}, expected {title:?} ({}): {main}", self.url().await);
+        }
         for width in [375, 1280] {
             self.resize(width, 1400).await;
             let shot = self.screenshot(&format!("{name}-{width}")).await;
@@ -433,7 +447,150 @@ async fn a_candidate_accepts_a_seat_and_then_an_offer_by_keyboard(backend: Backe
     app.stop().await;
 }
 
+/// Asks for a staff sign-in link on the page, by keyboard, and follows the emailed link.
+async fn staff_sign_in(b: &Browser, app: &TestApp, email: &str, tag: &str) {
+    let base = format!("http://{}", app.addr);
+    b.goto(&format!("{base}/staff/sign-in")).await;
+    b.check_page(&format!("{tag}-staff-sign-in"), "Staff sign in").await;
+    b.tab_to("email").await;
+    b.press(email).await;
+    b.press(ENTER).await;
+    b.check_page(&format!("{tag}-staff-check-email"), "Check your email").await;
+    app.drain().await;
+    let link = crate::staff::staff_links(app, email).pop().expect("a staff sign-in email");
+    b.goto(&format!("{base}{link}")).await;
+    b.tab_to_text_and_enter("Sign in").await;
+}
+
+/// Waits (at most 30 s) for the page's title to start with `title`: a page that changes by
+/// itself, such as a job's progress.
+async fn wait_for_title(b: &Browser, title: &str) {
+    for _ in 0..300 {
+        if b.title().await.starts_with(title) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the title never became {title:?}: {}", b.title().await);
+}
+
+/// Waits (at most 10 s) for the page's main content to contain `text` (after a form that
+/// comes back to the same page).
+async fn wait_for_text(b: &Browser, text: &str) {
+    for _ in 0..100 {
+        let main =
+            b.script("return document.querySelector('main') ? document.querySelector('main').innerText : ''").await;
+        if main.as_str().is_some_and(|m| m.contains(text)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{text:?} never showed on {}", b.url().await);
+}
+
+/// A recruiter signs in from the emailed link, finds an applicant by name, opens them, runs
+/// the sift and watches its progress to the end, and opens a session; an assessor scores a
+/// sheet in two parts; an admin revokes a token and it stops working. By keyboard, and every
+/// page passes axe.
+async fn staff_run_a_scheme_in_pages_by_keyboard(backend: Backend) {
+    let Some(b) = Browser::start().await else { return };
+    let app = TestApp::spawn_with(backend, crate::helpers::Options::api_only()).await;
+    let tag = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    let base = format!("http://{}", app.addr);
+    let recruiter = app.token(fasttrack_core::Role::Recruiter).await;
+    let admin = app.token(fasttrack_core::Role::Admin).await;
+    let mut extra = crate::centres::one_place();
+    extra["tests"] = json!([crate::centres::quiz()]);
+    let (id, applicant) = crate::centres::one_booked_candidate_in(&app, &recruiter, extra).await;
+    let res = app.post_json(&format!("/api/v1/applications/{id}/booking/accept"), Some(&applicant), &json!({})).await;
+    assert_eq!(res.status(), 200);
+    for (email, name, role, assessor) in [
+        ("priya.shah@nhs.example", "Priya Shah", "recruiter", ""),
+        ("ada.okafor@nhs.example", "Dr Ada Okafor", "assessor", "soon:as-one"),
+        ("sam.admin@nhs.example", "Sam Admin", "admin", ""),
+    ] {
+        let body = json!({"email": email, "name": name, "role": role, "assessor": assessor});
+        let res = app.post_json("/api/v1/admin/staff", Some(&admin), &body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+
+    // The recruiter.
+    staff_sign_in(&b, &app, "priya.shah@nhs.example", tag).await;
+    b.check_page(&format!("{tag}-staff-home"), "Schemes").await;
+    b.tab_to_text_and_enter("Soon scheme").await;
+    b.check_page(&format!("{tag}-staff-dashboard"), "Soon scheme").await;
+    b.tab_to_text_and_enter("See and search every applicant").await;
+    b.check_page(&format!("{tag}-staff-applicants"), "Applicants").await;
+    b.tab_to("q").await;
+    b.press("lovelace").await;
+    b.press(ENTER).await;
+    b.check_page(&format!("{tag}-staff-applicants-found"), "Applicants").await;
+    b.tab_to_text_and_enter("Ada Lovelace").await;
+    b.check_page(&format!("{tag}-staff-applicant"), "Ada Lovelace").await;
+    let main = b.script("return document.querySelector('main').textContent").await;
+    assert!(main.as_str().unwrap().contains("Key v1, norms norm-1"), "{main}");
+    b.goto(&format!("{base}/staff/schemes/soon")).await;
+    b.tab_to_text_and_enter("Run the sift").await;
+    wait_for_title(&b, "Run the sift").await;
+    b.check_page(&format!("{tag}-staff-job-waiting"), "Run the sift: Waiting to start").await;
+    app.drain().await;
+    // The page follows the job by itself (its script polls) and shows the result.
+    wait_for_title(&b, "Run the sift: Finished").await;
+    b.check_page(&format!("{tag}-staff-job-done"), "Run the sift: Finished").await;
+    b.goto(&format!("{base}/staff/schemes/soon/centres")).await;
+    b.check_page(&format!("{tag}-staff-centres"), "Assessment centres").await;
+    b.tab_to_text_and_enter("am, 09:00").await;
+    b.check_page(&format!("{tag}-staff-session"), "Leeds centre").await;
+    b.tab_to_text_and_enter("Sign out").await;
+    b.check_page(&format!("{tag}-staff-signed-out"), "Staff sign in").await;
+
+    // The assessor, once the session has started: the sheet in two parts.
+    app.advance(jiff::SignedDuration::from_hours(24 * 6));
+    staff_sign_in(&b, &app, "ada.okafor@nhs.example", tag).await;
+    b.check_page(&format!("{tag}-assessor-sessions"), "Assessment sessions").await;
+    b.tab_to_text_and_enter("Leeds centre").await;
+    b.tab_to_text_and_enter("Ada Lovelace").await;
+    b.check_page(&format!("{tag}-assessor-sheet"), "Score sheet: Ada Lovelace").await;
+    b.tab_to("s-0-0-1").await;
+    b.press("\u{E014}\u{E014}").await; // arrow right twice: 3
+    b.tab_to_text_and_enter("Save").await;
+    wait_for_text(&b, "You can finish the rest of the sheet later").await;
+    b.check_page(&format!("{tag}-assessor-sheet-part"), "Score sheet").await;
+    b.tab_to("overall").await;
+    b.press(SPACE).await;
+    b.tab_to_text_and_enter("Save").await;
+    wait_for_text(&b, "The sheet is complete").await;
+    b.check_page(&format!("{tag}-assessor-sheet-done"), "Score sheet").await;
+    let score: i64 = sqlx::query_scalar("SELECT score FROM ac_scores WHERE application_id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(score, 3);
+    b.tab_to_text_and_enter("Sign out").await;
+
+    // The admin revokes a program's token.
+    let made = app
+        .post_json("/api/v1/admin/tokens", Some(&admin), &json!({"role": "recruiter", "name": "Nightly export"}))
+        .await;
+    let token = made.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/sessions", Some(&token)).await.status(), 200);
+    staff_sign_in(&b, &app, "sam.admin@nhs.example", tag).await;
+    b.goto(&format!("{base}/staff/admin/staff")).await;
+    b.check_page(&format!("{tag}-admin-staff"), "Staff accounts").await;
+    b.goto(&format!("{base}/staff/admin/emails")).await;
+    b.check_page(&format!("{tag}-admin-emails"), "Failed emails").await;
+    b.goto(&format!("{base}/staff/admin/tokens")).await;
+    b.check_page(&format!("{tag}-admin-tokens"), "API tokens").await;
+    b.tab_to_text_and_enter("Revoke").await;
+    wait_for_text(&b, "The token is revoked").await;
+    b.check_page(&format!("{tag}-admin-token-revoked"), "API tokens").await;
+    assert_eq!(app.get("/api/v1/sessions", Some(&token)).await.status(), 401, "the revoked token stops working");
+    app.stop().await;
+}
+
 crate::both_backends!(
     a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws,
-    a_candidate_accepts_a_seat_and_then_an_offer_by_keyboard
+    a_candidate_accepts_a_seat_and_then_an_offer_by_keyboard,
+    staff_run_a_scheme_in_pages_by_keyboard
 );

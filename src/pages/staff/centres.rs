@@ -214,11 +214,17 @@ pub async fn sessions(state: web::Data<AppState>, v: Visitor, req: HttpRequest) 
         let scheme = state.schemes.get(&state.db, s["scheme"].as_str().unwrap_or("")).await?;
         rows.push(json!({
             "key": s["key"], "scheme": scheme.map(|x| x.name.clone()), "centre": s["centre_name"], "venue": s["venue"],
-            "date": s["date"].as_str().and_then(|d| d.parse::<jiff::civil::Date>().ok()).map(|d| d.strftime("%A %-d %B %Y").to_string()),
+            "date": day(&s["date"]),
             "time": format!("{}–{}", s["start"].as_str().unwrap_or(""), s["end"].as_str().unwrap_or("")),
         }));
     }
     Ok(page(&v, &state, StatusCode::OK, "staff_sessions.html", "/staff/sessions", context! { sessions => rows }))
+}
+
+/// A date of the API ("2027-03-01") as people read it ("Monday 1 March 2027").
+fn day(v: &Value) -> String {
+    let s = v.as_str().unwrap_or_default();
+    s.parse::<jiff::civil::Date>().map_or_else(|_| s.to_owned(), |d| d.strftime("%A %-d %B %Y").to_string())
 }
 
 /// A session as the API gives it to this member of staff.
@@ -271,7 +277,7 @@ pub async fn session(
     }
     let ctx = context! {
         key => path.into_inner(), centre => s["centre_name"].clone(), venue => s["venue"].clone(),
-        date => s["date"].clone(), time => format!("{}–{}", s["start"].as_str().unwrap_or(""), s["end"].as_str().unwrap_or("")),
+        date => day(&s["date"]), time => format!("{}–{}", s["start"].as_str().unwrap_or(""), s["end"].as_str().unwrap_or("")),
         capacity => s["capacity"].clone(), name_blind => s["name_blind"].clone(),
         panel => s["assessors"].as_array().into_iter().flatten().map(|a| a["name"].clone()).collect::<Vec<_>>(),
         provisions => s["provisions"].as_array().into_iter().flatten().map(|p| p.as_str().unwrap_or("").replace('_', " ")).collect::<Vec<_>>(),
@@ -359,7 +365,7 @@ async fn sheet_page(
         .unwrap_or_default();
     let label = c["name"].as_str().map_or_else(|| format!("Candidate {}", index + 1), str::to_owned);
     let ctx = context! {
-        key, id, label, centre => s["centre_name"].clone(), date => s["date"].clone(), exercises, overall,
+        key, id, label, centre => s["centre_name"].clone(), date => day(&s["date"]), exercises, overall,
         complete => c["complete"].clone(), errors, notice,
     };
     Ok(page(v, state, status, "staff_sheet.html", "/staff/sessions", ctx))
