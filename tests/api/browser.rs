@@ -460,6 +460,15 @@ async fn staff_sign_in(b: &Browser, app: &TestApp, email: &str, tag: &str) {
     let link = crate::staff::staff_links(app, email).pop().expect("a staff sign-in email");
     b.goto(&format!("{base}{link}")).await;
     b.tab_to_text_and_enter("Sign in").await;
+    // Signed in once the browser has followed the redirect away from the link.
+    for _ in 0..100 {
+        let url = b.url().await;
+        if !url.contains("/staff/sign-in/") && b.script("return document.readyState").await == json!("complete") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("signing in never left {}", b.url().await);
 }
 
 /// Waits (at most 30 s) for the page's title to start with `title`: a page that changes by
@@ -568,6 +577,7 @@ async fn staff_run_a_scheme_in_pages_by_keyboard(backend: Backend) {
         .unwrap();
     assert_eq!(score, 3);
     b.tab_to_text_and_enter("Sign out").await;
+    wait_for_title(&b, "Staff sign in").await;
 
     // The admin revokes a program's token.
     let made = app

@@ -560,7 +560,42 @@ async fn an_admin_adds_staff_and_revokes_a_token_in_pages(backend: Backend) {
     app.stop().await;
 }
 
+/// Name-blind: the assessor's pages number the candidates, and the recruiter's list and
+/// applicant page show no name or address until the scheme's stage (assessed).
+async fn name_blind_pages_hide_who_a_candidate_is_until_the_stage(backend: Backend) {
+    let app = TestApp::spawn_with(backend, Options::api_only()).await;
+    let recruiter_token = app.token(Role::Recruiter).await;
+    let mut extra = crate::centres::one_place();
+    extra["name_blind"] = json!(true);
+    let (id, applicant) = crate::centres::one_booked_candidate_in(&app, &recruiter_token, extra).await;
+    app.post_json(&format!("/api/v1/applications/{id}/booking/accept"), Some(&applicant), &json!({})).await;
+    let recruiter = signed_in(&app, Role::Recruiter, None).await;
+    let list = recruiter.get("/staff/schemes/soon/applicants").await;
+    assert!(text(&list).contains("Hidden (name-blind)") && !list.html.contains("Lovelace"), "{}", text(&list));
+    let one = recruiter.get(&format!("/staff/applications/{id}")).await;
+    assert_eq!(one.status, 200);
+    assert!(!one.html.contains("Lovelace") && !one.html.contains("soon@example.ac.uk"), "{}", text(&one));
+    assert!(text(&one).contains("Step-free access"), "adjustments still show");
+    let assessor = signed_in(&app, Role::Assessor, Some("soon:as-one")).await;
+    let session = assessor.get("/staff/sessions/soon:c1:am").await;
+    assert!(text(&session).contains("Candidate 1") && !session.html.contains("Lovelace"), "{}", text(&session));
+    let sheet = assessor.get(&format!("/staff/sessions/soon:c1:am/sheets/{id}")).await;
+    assert!(text(&sheet).contains("Score sheet: Candidate 1") && !sheet.html.contains("Lovelace"));
+
+    app.advance(jiff::SignedDuration::from_hours(24 * 6));
+    let assessor = signed_in(&app, Role::Assessor, Some("soon:as-one")).await;
+    let path = format!("/staff/sessions/soon:c1:am/sheets/{id}");
+    assessor.get(&path).await;
+    let done = assessor.post(&path, &[("score:interview:motivation", "4"), ("overall", "appointable")]).await;
+    assert!(text(&done).contains("The sheet is complete"), "{}", text(&done));
+    let recruiter = signed_in(&app, Role::Recruiter, None).await;
+    let one = recruiter.get(&format!("/staff/applications/{id}")).await;
+    assert!(text(&one).contains("Ada Lovelace"), "named from the assessed stage: {}", text(&one));
+    app.stop().await;
+}
+
 both_backends!(
+    name_blind_pages_hide_who_a_candidate_is_until_the_stage,
     a_member_of_staff_signs_in_once_from_an_emailed_link_and_the_session_ends,
     every_staff_page_asks_the_role_matrix,
     a_recruiter_finds_an_applicant_and_runs_the_stages_in_pages,
