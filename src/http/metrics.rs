@@ -25,6 +25,8 @@ pub struct FunnelQuery {
     pub by: Option<String>,
     /// Only applicants whose first preference is this stream.
     pub stream: Option<String>,
+    /// `csv` for CSV (as does `Accept: text/csv`).
+    pub format: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -36,10 +38,13 @@ pub struct EqualityQuery {
     /// As for the funnel; default white_bme.
     pub by: Option<String>,
     pub stream: Option<String>,
+    /// `csv` for CSV (as does `Accept: text/csv`).
+    pub format: Option<String>,
 }
 
-fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
+fn wants_csv(req: &HttpRequest, format: Option<&str>) -> bool {
+    format == Some("csv")
+        || req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
 }
 
 fn characteristic(raw: Option<&str>, default: Option<&str>, e: &mut FieldErrors) -> Option<(Characteristic, String)> {
@@ -145,10 +150,12 @@ pub async fn funnel(
     let selected = stream.and_then(|id| scheme.streams.iter().position(|s| s.id.as_str() == id));
     let threshold = u64::from(scheme.disclosure_threshold);
     let report = reports::funnel_of_streams(by, &by_name, &stages, &per_stream, selected, threshold, frozen);
-    if wants_csv(&req) {
+    if wants_csv(&req, query.format.as_deref()) {
         return csv_response(&format!("{}-funnel-{by_name}", scheme.id), funnel_csv(&report), &report.disclosure.rule);
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": scheme.id, "stream": stream, "funnel": report})))
+    let frozen_at = if frozen > 0 { metrics::frozen_at(&state.db, scheme.id.as_str()).await? } else { None };
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"scheme": scheme.id, "stream": stream, "funnel": report, "frozen_at": frozen_at})))
 }
 
 fn equality_csv(r: &Equality) -> Vec<Vec<String>> {
@@ -246,7 +253,7 @@ pub async fn equality(
     let selected = stream.and_then(|sid| scheme.streams.iter().position(|s| s.id.as_str() == sid));
     let threshold = u64::from(scheme.disclosure_threshold);
     let report = reports::equality_of_streams(by, &by_name, from, to, &counts, selected, threshold);
-    if wants_csv(&req) {
+    if wants_csv(&req, query.format.as_deref()) {
         return csv_response(
             &format!("{id}-equality-{from}-{to}-{by_name}"),
             equality_csv(&report),
@@ -259,6 +266,8 @@ pub async fn equality(
 #[derive(Deserialize, IntoParams)]
 pub struct ProfileQuery {
     pub stream: Option<String>,
+    /// `csv` for CSV (as does `Accept: text/csv`).
+    pub format: Option<String>,
 }
 
 /// The scheme profile at each stage (degree class mix, % BME, % female, % disabled), offer
@@ -300,7 +309,7 @@ pub async fn profile(
     let (ac, retention) = reports::outcome_profile(&per_stream, selected, threshold);
     p.assessment_centre = Some(ac);
     p.retention = Some(retention);
-    if wants_csv(&req) {
+    if wants_csv(&req, query.format.as_deref()) {
         let classes: Vec<&str> =
             p.stages.first().map(|s| s.degree_class.iter().map(|d| d.category).collect()).unwrap_or_default();
         let mut rows = vec![
@@ -340,5 +349,8 @@ pub async fn profile(
         }
         return csv_response(&format!("{}-profile", scheme.id), rows, &p.disclosure.rule);
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({"scheme": scheme.id, "stream": stream, "profile": p})))
+    let frozen_at = if frozen > 0 { metrics::frozen_at(&state.db, scheme.id.as_str()).await? } else { None };
+    Ok(HttpResponse::Ok().json(
+        serde_json::json!({"scheme": scheme.id, "stream": stream, "profile": p, "frozen_stages": frozen, "frozen_at": frozen_at}),
+    ))
 }

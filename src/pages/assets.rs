@@ -8,11 +8,14 @@ pub const JS: &str = "/assets/nhsuk-frontend-10.6.1.min.js";
 pub const COUNTDOWN: &str = "/assets/fasttrack-countdown-1.js";
 /// A staff job page's progress bar, moving while the page is open (an enhancement too).
 pub const PROGRESS: &str = "/assets/fasttrack-progress-1.js";
+/// The printed copy of a page: content without menus and forms.
+pub const PRINT: &str = "/assets/fasttrack-print-1.css";
 
 /// Path, bytes, content type. The stylesheet refers to its icons as /assets/images/….
 pub static FILES: &[(&str, &[u8], &str)] = &[
     (COUNTDOWN, include_bytes!("static/countdown.js"), "text/javascript; charset=utf-8"),
     (PROGRESS, include_bytes!("static/progress.js"), "text/javascript; charset=utf-8"),
+    (PRINT, include_bytes!("static/print.css"), "text/css; charset=utf-8"),
     (CSS, include_bytes!("../../vendor/nhsuk-frontend-10.6.1/nhsuk-frontend.min.css"), "text/css; charset=utf-8"),
     (JS, include_bytes!("../../vendor/nhsuk-frontend-10.6.1/nhsuk-frontend.min.js"), "text/javascript; charset=utf-8"),
     (

@@ -257,6 +257,59 @@ pub fn status(s: Status) -> (&'static str, &'static str) {
     }
 }
 
+/// A characteristic the HR reports break figures down by, in words.
+pub fn characteristic(name: &str) -> String {
+    match name {
+        "ethnicity" => "Ethnicity (ONS 2021 categories)".into(),
+        "ethnic_group" => "Ethnic group (five groups)".into(),
+        "white_bme" => "White and BME".into(),
+        "degree_class" => "Degree class".into(),
+        "sex" => "Sex".into(),
+        "gender_same_as_birth" => "Gender identity same as sex registered at birth".into(),
+        "age_band" => "Age".into(),
+        "disability" => "Disability".into(),
+        "sexual_orientation" => "Sexual orientation".into(),
+        "religion" => "Religion or belief".into(),
+        "socio_economic_background" => "Socio-economic background".into(),
+        "school_type" => "Type of school".into(),
+        "free_school_meals" => "Free school meals".into(),
+        "first_generation_university" => "First in family to go to university".into(),
+        other => {
+            let mut t = other.replace('_', " ");
+            if let Some(f) = t.get(..1) {
+                t = f.to_uppercase() + &t[1..];
+            }
+            t
+        }
+    }
+}
+
+/// A category of a characteristic (as the core names it) in words.
+pub fn category(by: &str, code: &str) -> String {
+    let fixed = match code {
+        "white" => Some("White"),
+        "bme" => Some("Black, Asian and minority ethnic (BME)"),
+        "mixed" => Some("Mixed or multiple ethnic groups"),
+        "asian" => Some("Asian or Asian British"),
+        "black" => Some("Black, Black British, Caribbean or African"),
+        "other" if by == "ethnic_group" => Some("Other ethnic group"),
+        "prefer_not_to_say" => Some("Prefer not to say"),
+        "not_answered" => Some("Not answered"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return f.to_owned();
+    }
+    if by == "degree_class"
+        && let Some((_, t)) = DEGREE_CLASSES.iter().find(|(c, _)| *c == code)
+    {
+        return (*t).to_owned();
+    }
+    question(by)
+        .and_then(|q| q.options.iter().find(|(c, _)| *c == code))
+        .map_or_else(|| code.replace('_', " "), |(_, t)| (*t).to_owned())
+}
+
 /// A stage as staff read it (the pipeline's own names, in words).
 pub fn stage(s: Status) -> &'static str {
     use Status::*;

@@ -6,6 +6,7 @@ pub mod account;
 pub mod apply;
 pub mod assets;
 pub mod candidate;
+pub mod charts;
 pub mod data;
 pub mod form;
 pub mod labels;
@@ -77,6 +78,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "staff_admin_staff.html",
         "staff_admin_tokens.html",
         "staff_admin_emails.html",
+        "report_macros.html",
+        "staff_report.html",
+        "staff_report_funnel.html",
+        "staff_report_equality.html",
+        "staff_report_print.html",
     ] {
         env.add_template(name, source).expect("page templates compile");
     }
@@ -161,7 +167,7 @@ fn render_plain(status: StatusCode, name: &str, ctx: minijinja::Value) -> HttpRe
 }
 
 fn html(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
-    let ctx = context! { css => assets::CSS, js => assets::JS, countdown => assets::COUNTDOWN, progress_js => assets::PROGRESS, ..ctx };
+    let ctx = context! { css => assets::CSS, js => assets::JS, countdown => assets::COUNTDOWN, progress_js => assets::PROGRESS, print_css => assets::PRINT, ..ctx };
     TEMPLATES.get_template(name).and_then(|t| t.render(ctx))
 }
 
@@ -396,12 +402,15 @@ impl actix_web::ResponseError for PageError {
 pub async fn asset(req: HttpRequest) -> HttpResponse {
     match assets::find(req.path()) {
         Some((bytes, kind)) => {
-            let cache =
-                if req.path().contains("10.6.1") || req.path() == assets::COUNTDOWN || req.path() == assets::PROGRESS {
-                    "public, max-age=31536000, immutable"
-                } else {
-                    "public, max-age=86400"
-                };
+            let cache = if req.path().contains("10.6.1")
+                || req.path() == assets::COUNTDOWN
+                || req.path() == assets::PROGRESS
+                || req.path() == assets::PRINT
+            {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=86400"
+            };
             HttpResponse::Ok().content_type(kind).insert_header((header::CACHE_CONTROL, cache)).body(bytes)
         }
         None => not_found(),

@@ -599,7 +599,106 @@ async fn staff_run_a_scheme_in_pages_by_keyboard(backend: Backend) {
     app.stop().await;
 }
 
+/// An HR lead signs in, opens the scheme's report, the funnel by ethnicity and the equality
+/// report; the tables hold the API's figures, a hidden cell is `[c]` with no bar; axe passes.
+async fn hr_reads_the_funnel_and_the_equality_report_by_keyboard(backend: Backend) {
+    let Some(b) = Browser::start().await else { return };
+    let app = TestApp::spawn(backend).await;
+    let tag = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    let base = format!("http://{}", app.addr);
+    let recruiter = app.token(fasttrack_core::Role::Recruiter).await;
+    let admin = app.token(fasttrack_core::Role::Admin).await;
+    let hr = app.token(fasttrack_core::Role::Hr).await;
+    let res = app.post_json("/api/v1/schemes", Some(&recruiter), &crate::metrics::scheme("guarded", 5)).await;
+    assert_eq!(res.status(), 201);
+    let (w, a, n) = (Some("white_irish"), Some("asian_pakistani"), Some("black_caribbean"));
+    let people = [
+        (w, true),
+        (w, true),
+        (w, true),
+        (w, true),
+        (w, true),
+        (w, true),
+        (w, true),
+        (a, true),
+        (a, true),
+        (a, false),
+        (n, true),
+    ];
+    crate::metrics::cohort(&app, "guarded", &people).await;
+    let body = json!({"email": "hr.lead@nhs.example", "name": "Hana Reid", "role": "hr"});
+    assert_eq!(app.post_json("/api/v1/admin/staff", Some(&admin), &body).await.status(), 201);
+
+    staff_sign_in(&b, &app, "hr.lead@nhs.example", tag).await;
+    b.check_page(&format!("{tag}-hr-home"), "Schemes").await;
+    b.tab_to_text_and_enter("Metrics guarded").await;
+    b.check_page(&format!("{tag}-hr-report"), "Report").await;
+    b.tab_to_text_and_enter("The funnel by any characteristic").await;
+    b.check_page(&format!("{tag}-hr-funnel-groups"), "Funnel").await;
+    b.goto(&format!("{base}/staff/schemes/guarded/report/funnel?by=ethnicity")).await;
+    b.check_page(&format!("{tag}-hr-funnel-ethnicity"), "Funnel").await;
+    let api: Value =
+        app.get("/api/v1/schemes/guarded/metrics/funnel?by=ethnicity", Some(&hr)).await.json().await.unwrap();
+    let table = b
+        .script(
+            "return [...document.querySelectorAll('table.nhsuk-table tbody tr')].map(r => \
+             [...r.querySelectorAll('td')].map(c => c.textContent.trim().split(' ')[0]))",
+        )
+        .await;
+    let rows = api["funnel"]["rows"].as_array().unwrap();
+    let page_rows = table.as_array().unwrap();
+    assert_eq!(page_rows.len(), rows.len() + 1, "a row per category and the total");
+    let mut hidden = 0;
+    for (row, shown) in rows.iter().zip(page_rows) {
+        let want: Vec<String> = row["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| match c {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                _ => "–".into(),
+            })
+            .collect();
+        hidden += want.iter().filter(|c| *c == "[c]").count();
+        let got: Vec<String> = shown.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        assert_eq!(got, want, "{}", row["category"]);
+    }
+    assert!(hidden > 0, "some cell is suppressed: {api}");
+    let bars = b.script("return document.querySelectorAll('svg.ft-chart rect.bar').length").await;
+    let shown: usize =
+        rows.iter().map(|r| r["percents"].as_array().unwrap().iter().filter(|p| p.is_number()).count()).sum();
+    assert_eq!(bars, json!(shown), "no bar for a hidden cell");
+
+    b.goto(&format!("{base}/staff/schemes/guarded/report/equality?from=submitted&to=tests_invited&by=white_bme")).await;
+    b.check_page(&format!("{tag}-hr-equality"), "Equality of selection").await;
+    let api: Value = app
+        .get("/api/v1/schemes/guarded/metrics/equality?from=submitted&to=tests_invited&by=white_bme", Some(&hr))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let considered = b
+        .script("return [...document.querySelectorAll('table.nhsuk-table')[0].querySelectorAll('tbody tr')].map(r => r.querySelector('td').textContent.trim())")
+        .await;
+    let want: Vec<String> = api["equality"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| match &g["considered"] {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            _ => "–".into(),
+        })
+        .collect();
+    assert_eq!(considered, json!(want));
+    b.goto(&format!("{base}/staff/schemes/guarded/report/print")).await;
+    b.check_page(&format!("{tag}-hr-print"), "Report to print").await;
+    app.stop().await;
+}
+
 crate::both_backends!(
+    hr_reads_the_funnel_and_the_equality_report_by_keyboard,
     a_graduate_applies_by_keyboard_comes_back_takes_a_test_and_withdraws,
     a_candidate_accepts_a_seat_and_then_an_offer_by_keyboard,
     staff_run_a_scheme_in_pages_by_keyboard

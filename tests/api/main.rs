@@ -10,6 +10,7 @@ mod emails;
 mod faults;
 mod harness;
 mod helpers;
+mod hr_pages;
 mod metrics;
 mod offers;
 mod ops;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, application};
 
-fn scheme(id: &str, threshold: u32) -> Value {
+pub(crate) fn scheme(id: &str, threshold: u32) -> Value {
     json!({
         "id": id, "name": format!("Metrics {id}"), "opens_at": "2026-01-01T00:00:00Z", "closes_at": "2030-01-01T00:00:00Z",
         "disclosure_threshold": threshold,
@@ -19,7 +19,7 @@ fn scheme(id: &str, threshold: u32) -> Value {
 }
 
 /// (ethnicity or None for no equality form, right to work)
-async fn cohort(app: &TestApp, scheme_id: &str, people: &[(Option<&str>, bool)]) {
+pub(crate) async fn cohort(app: &TestApp, scheme_id: &str, people: &[(Option<&str>, bool)]) {
     for (i, (ethnicity, rtw)) in people.iter().enumerate() {
         let mut body = application(&format!("m{i}@example.ac.uk"));
         body["stream_preferences"] = json!(["data"]);

@@ -48,7 +48,18 @@ pub async fn signed_in(app: &TestApp, role: Role, assessor: Option<&str>) -> Pag
     page
 }
 
-fn text(p: &Page) -> String {
+/// A category of the White/BME split in the pages' words.
+pub fn category_words(code: &str) -> &'static str {
+    match code {
+        "white" => "White",
+        "bme" => "Black, Asian and minority ethnic (BME)",
+        "prefer_not_to_say" => "Prefer not to say",
+        "not_answered" => "Not answered",
+        _ => "?",
+    }
+}
+
+pub fn text(p: &Page) -> String {
     // Markup out, entities that matter in, whitespace folded: what a reader sees.
     let mut out = String::new();
     let mut inside = false;
@@ -167,6 +178,11 @@ const PAGES: &[(&str, &[&str])] = &[
     ("/staff/admin/staff", &["admin"]),
     ("/staff/admin/tokens", &["admin"]),
     ("/staff/admin/emails", &["admin"]),
+    ("/staff/schemes/soon/report", &["hr", "admin"]),
+    ("/staff/schemes/soon/report/funnel", &["hr", "admin"]),
+    ("/staff/schemes/soon/report/equality", &["hr", "admin"]),
+    ("/staff/schemes/soon/report/print", &["hr", "admin"]),
+    ("/staff/schemes/soon/report/csv/funnel?by=sex", &["hr", "admin"]),
 ];
 
 /// Forms: (path, who may). Those refused must change nothing; those allowed are walked in
@@ -191,7 +207,9 @@ const FORMS: &[(&str, &[&str])] = &[
 
 /// A matrix path as the route pattern it exercises.
 fn pattern(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
     let mut p = path
+        .replace("/report/csv/funnel", "/report/csv/{what}")
         .replace("soon:c1:am", "{session}")
         .replace("/schemes/soon", "/schemes/{scheme}")
         .replace("{staff}", "{id}")

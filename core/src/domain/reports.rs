@@ -100,6 +100,10 @@ pub struct FunnelRow {
     pub category: &'static str,
     /// One count per stage, in `stages` order.
     pub counts: Vec<Shown<u64>>,
+    /// Each count as a share of everyone at the stage, in percent to one decimal: what a
+    /// chart draws and a table prints (hidden where the count or the total is; undefined at a
+    /// stage nobody reached).
+    pub percents: Vec<Shown<f64>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +113,9 @@ pub struct Funnel {
     pub rows: Vec<FunnelRow>,
     /// Everyone who reached each stage.
     pub totals: Vec<Shown<u64>>,
+    /// How many leading stages come from the latest snapshot (frozen when the sift ran, so
+    /// erasure does not rewrite what was published); the rest are counted live.
+    pub frozen_stages: usize,
     pub disclosure: Disclosure,
 }
 
@@ -167,20 +174,29 @@ pub fn funnel_of_streams(
     };
     let (early, late) = (part(0..split), part(split..stages.len()));
     let shown = |r: usize, c: usize| if c < split { early.shown(r, c) } else { late.shown(r, c - split) };
+    let totals: Vec<Shown<u64>> = (0..stages.len()).map(|c| Shown::from(shown(categories.len(), c))).collect();
     Funnel {
         by: by_name.to_owned(),
         stages: stages.to_vec(),
         rows: categories
             .iter()
             .enumerate()
-            .map(|(r, cat)| FunnelRow {
-                category: cat,
-                counts: (0..stages.len()).map(|c| Shown::from(shown(r, c))).collect(),
+            .map(|(r, cat)| {
+                let counts: Vec<Shown<u64>> = (0..stages.len()).map(|c| Shown::from(shown(r, c))).collect();
+                let percents =
+                    counts.iter().zip(&totals).map(|(n, t)| n.zip(*t).and_then(|(n, t)| share(n, t))).collect();
+                FunnelRow { category: cat, counts, percents }
             })
             .collect(),
-        totals: (0..stages.len()).map(|c| Shown::from(shown(categories.len(), c))).collect(),
+        totals,
+        frozen_stages: split,
         disclosure: Disclosure::new(threshold),
     }
+}
+
+/// `n` of `total` in percent, to one decimal (None of nobody).
+fn share(n: u64, total: u64) -> Option<f64> {
+    (total > 0).then(|| (n as f64 * 1000.0 / total as f64).round() / 10.0)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -569,6 +585,19 @@ mod tests {
         let na = f.rows.iter().find(|r| r.category == NOT_ANSWERED).unwrap();
         assert_eq!(na.counts[0], Shown::Value(9));
         assert_eq!(f.totals[0], Shown::Value(64));
+        // Shares of the stage, to one decimal: 25 of 64 is 39.0625% → 39.1; 10 of 22 → 45.5.
+        assert_eq!(white.percents, [Shown::Value(39.1), Shown::Value(45.5)]);
+        let bme = f.rows.iter().find(|r| r.category == "bme").unwrap();
+        assert_eq!(bme.percents, [Shown::Value(46.9), Shown::Value(54.5)]);
+        // A hidden count hides its share; a stage nobody reached has none.
+        let few = vec![
+            ("submitted".to_owned(), Some("white_british".to_owned()), 3),
+            ("submitted".to_owned(), Some("black_african".to_owned()), 30),
+        ];
+        let f = funnel(by, "white_bme", &["submitted", "shortlisted"], &few, 5, 0);
+        let white = f.rows.iter().find(|r| r.category == "white").unwrap();
+        assert!(matches!(white.percents[0], Shown::Hidden(_)));
+        assert_eq!(white.percents[1], Shown::Undefined);
     }
 }
 

@@ -119,6 +119,17 @@ pub async fn frozen_stages(db: &Db, scheme: &str) -> sqlx::Result<usize> {
     Ok(last.and_then(|l| STAGES.iter().position(|s| s.as_str() == l)).map_or(0, |i| i + 1))
 }
 
+/// When the scheme's latest snapshot was taken (the date its frozen stages are labelled with).
+pub async fn frozen_at(db: &Db, scheme: &str) -> sqlx::Result<Option<jiff::Timestamp>> {
+    sqlx::query("SELECT MAX(taken_at) AS t FROM snapshots WHERE scheme_id = $1")
+        .bind(scheme)
+        .fetch_one(db.pool())
+        .await?
+        .try_get::<Option<i64>, _>("t")?
+        .map(super::from_ms)
+        .transpose()
+}
+
 /// Funnel counts as published: stages covered by the scheme's latest snapshot come from it
 /// (erasure since then does not change them); later stages are counted live.
 pub async fn published_funnel(

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod applicant;
 pub mod centres;
+pub mod reports;
 pub mod scheme;
 pub mod sign_in;
 
@@ -46,6 +47,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/sessions/{session}", web::get().to(centres::session))
         .route("/staff/sessions/{session}/sheets/{id}", web::get().to(centres::sheet))
         .route("/staff/sessions/{session}/sheets/{id}", web::post().to(centres::save_sheet))
+        .route("/staff/schemes/{scheme}/report", web::get().to(reports::home))
+        .route("/staff/schemes/{scheme}/report/funnel", web::get().to(reports::funnel_page))
+        .route("/staff/schemes/{scheme}/report/equality", web::get().to(reports::equality_page))
+        .route("/staff/schemes/{scheme}/report/print", web::get().to(reports::print))
+        .route("/staff/schemes/{scheme}/report/csv/{what}", web::get().to(reports::csv))
         .route("/staff/admin/staff", web::get().to(admin::staff))
         .route("/staff/admin/staff", web::post().to(admin::create_staff))
         .route("/staff/admin/staff/{id}/disable", web::post().to(admin::disable_staff))
@@ -197,5 +203,6 @@ pub async fn home(state: web::Data<AppState>, v: Visitor, req: HttpRequest) -> R
         })
         .collect();
     let can_run = auth.0.may(Action::ListApplications).is_ok();
-    Ok(page(&v, &state, StatusCode::OK, "staff_home.html", "/staff", context! { schemes, can_run }))
+    let can_report = auth.0.may(Action::ReadMetrics).is_ok();
+    Ok(page(&v, &state, StatusCode::OK, "staff_home.html", "/staff", context! { schemes, can_run, can_report }))
 }
