@@ -148,6 +148,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/schemes/{scheme}/metrics/equality", web::get().to(metrics::equality))
             .route("/schemes/{scheme}/metrics/profile", web::get().to(metrics::profile))
             .route("/surveys", web::post().to(surveys::create))
+            .route("/surveys", web::get().to(surveys::list))
             .route("/surveys/{survey}/responses", web::post().to(surveys::respond))
             .route("/surveys/{survey}/tables", web::get().to(surveys::tables))
             .route("/notifications", web::get().to(notifications::list))

@@ -54,7 +54,7 @@ impl Modify for ExportSchema {
         assessment::list, assessment::get, assessment::score, assessment::results,
         offers::run, offers::get, offers::accept, offers::decline, offers::record,
         metrics::funnel, metrics::equality, metrics::profile,
-        surveys::create, surveys::respond, surveys::tables,
+        surveys::create, surveys::list, surveys::respond, surveys::tables,
         notifications::list, notifications::retry,
         admin::create_token, admin::list_tokens, admin::revoke_token, admin::workers,
         admin::create_staff, admin::list_staff, admin::disable_staff,

@@ -14,7 +14,8 @@ use super::error::{ApiError, Problem};
 use super::{AppState, body};
 
 /// Define a survey: `{"title", "questions": [{"id", "text", "options": [ordered]}],
-/// "groups": [{"id", "name", "options"}], "disclosure_threshold": 5}`.
+/// "groups": [{"id", "name", "options"}], "crossings": [["specialism", "cohort"]],
+/// "disclosure_threshold": 5}`.
 #[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys",
     request_body(content = Object, description = "A survey definition"),
     responses((status = 201, description = "created: {id, href}"), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -58,23 +59,45 @@ pub async fn respond(
     Ok(HttpResponse::Created().json(json!({"stored": parsed.len()})))
 }
 
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct TablesQuery {
+    /// `csv` for CSV (as does `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// Every survey, newest first, with its number of responses.
+#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
+    responses((status = 200, description = "the surveys"), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ManageSurveys)?;
+    Ok(HttpResponse::Ok().json(json!({"surveys": surveys::list(&state.db).await?})))
+}
+
 /// The survey's tables: per question and grouping, "n (p%)" per group and option with row
-/// totals, disclosure-controlled. `Accept: text/csv` for CSV.
-#[utoipa::path(get, path = "/api/v1/surveys/{survey}/tables", tag = "surveys", params(("survey" = String, Path)),
+/// totals, then each crossing of two groupings the survey names (rows nested by the first),
+/// all of a question protected together. `Accept: text/csv` or `format=csv` for CSV.
+#[utoipa::path(get, path = "/api/v1/surveys/{survey}/tables", tag = "surveys", params(("survey" = String, Path), TablesQuery),
     responses((status = 200, description = "JSON, or CSV with Accept: text/csv"), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn tables(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
+    q: web::Query<TablesQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageSurveys)?;
     let def = surveys::get(&state.db, &path).await?.ok_or(ApiError::NotFound("survey"))?;
     let counts = surveys::counts(&state.db, &path).await?;
-    let tables = survey::tables(&def, &counts);
+    let mut crossed = Vec::with_capacity(def.crossings.len());
+    for pair in &def.crossings {
+        crossed.push(surveys::crossed_counts(&state.db, &path, &pair[0], &pair[1]).await?);
+    }
+    let tables = survey::tables_crossed(&def, &counts, &crossed);
     let disclosure = survey::disclosure(&def);
-    let csv = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
+    let csv = q.format.as_deref() == Some("csv")
+        || req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     if csv {
         let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
         let mut put = |row: Vec<String>| w.write_record(&row).map_err(|e| ApiError::Internal(e.into()));
@@ -82,10 +105,11 @@ pub async fn tables(
             put(vec![t.question.clone(), format!("by {}", t.by)])?;
             put(std::iter::once(t.by.clone()).chain(t.options.iter().cloned()).chain(["Total".to_owned()]).collect())?;
             for r in t.rows.iter().chain(std::iter::once(&t.all)) {
-                put(std::iter::once(r.group.clone())
-                    .chain(r.cells.iter().map(|c| c.text()))
-                    .chain([r.total.text()])
-                    .collect())?;
+                let group = match &r.within {
+                    Some(w) => format!("{w}: {}", r.group),
+                    None => r.group.clone(),
+                };
+                put(std::iter::once(group).chain(r.cells.iter().map(|c| c.text())).chain([r.total.text()]).collect())?;
             }
             put(Vec::new())?;
         }

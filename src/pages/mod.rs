@@ -83,6 +83,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "staff_report_funnel.html",
         "staff_report_equality.html",
         "staff_report_print.html",
+        "staff_surveys.html",
+        "staff_survey.html",
     ] {
         env.add_template(name, source).expect("page templates compile");
     }

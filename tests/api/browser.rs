@@ -694,6 +694,29 @@ async fn hr_reads_the_funnel_and_the_equality_report_by_keyboard(backend: Backen
     assert_eq!(considered, json!(want));
     b.goto(&format!("{base}/staff/schemes/guarded/report/print")).await;
     b.check_page(&format!("{tag}-hr-print"), "Report to print").await;
+
+    // Surveys: the list with its form, and a crossed survey's tables.
+    let made = app
+        .post_json("/api/v1/surveys", Some(&hr), &json!({
+            "title": "GMTS experience",
+            "questions": [{"id": "q1", "text": "I would recommend the scheme", "options": ["Agree", "Neither", "Disagree"]}],
+            "groups": [{"id": "specialism", "name": "Specialism", "options": ["Finance", "HR"]},
+                       {"id": "cohort", "name": "Cohort", "options": ["Current", "Alumni"]}],
+            "crossings": [["specialism", "cohort"]]}))
+        .await;
+    let id = made.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let responses: Vec<Value> = (0..30)
+        .map(|i| {
+            let (s, c, a) =
+                (["Finance", "HR"][i % 2], ["Current", "Alumni"][(i / 2) % 2], ["Agree", "Neither", "Disagree"][i % 3]);
+            json!({"groups": {"specialism": s, "cohort": c}, "answers": {"q1": a}})
+        })
+        .collect();
+    app.post_json(&format!("/api/v1/surveys/{id}/responses"), Some(&hr), &Value::Array(responses)).await;
+    b.goto(&format!("{base}/staff/surveys")).await;
+    b.check_page(&format!("{tag}-hr-surveys"), "Surveys").await;
+    b.tab_to_text_and_enter("GMTS experience").await;
+    b.check_page(&format!("{tag}-hr-survey"), "GMTS experience").await;
     app.stop().await;
 }
 

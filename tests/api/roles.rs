@@ -66,6 +66,7 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/schemes/{scheme}/metrics/equality", Some(&["hr", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/metrics/profile", Some(&["hr", "admin"])),
     ("POST", "/api/v1/surveys", Some(&["hr", "admin"])),
+    ("GET", "/api/v1/surveys", Some(&["hr", "admin"])),
     ("POST", "/api/v1/surveys/{survey}/responses", Some(&["hr", "admin"])),
     ("GET", "/api/v1/surveys/{survey}/tables", Some(&["hr", "admin"])),
     ("GET", "/api/v1/notifications", Some(&["admin"])),

@@ -183,6 +183,7 @@ const PAGES: &[(&str, &[&str])] = &[
     ("/staff/schemes/soon/report/equality", &["hr", "admin"]),
     ("/staff/schemes/soon/report/print", &["hr", "admin"]),
     ("/staff/schemes/soon/report/csv/funnel?by=sex", &["hr", "admin"]),
+    ("/staff/surveys", &["hr", "admin"]),
 ];
 
 /// Forms: (path, who may). Those refused must change nothing; those allowed are walked in
@@ -203,6 +204,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/staff/admin/tokens", &["admin"]),
     ("/staff/admin/tokens/{token}/revoke", &["admin"]),
     ("/staff/admin/emails/{email}/retry", &["admin"]),
+    ("/staff/surveys", &["hr", "admin"]),
 ];
 
 /// A matrix path as the route pattern it exercises.

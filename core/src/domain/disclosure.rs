@@ -133,6 +133,16 @@ pub fn protect_jointly(parts: &[Vec<Vec<u64>>], threshold: u64) -> (Vec<Protecte
 /// chain of sums (`determined_linked`), a neighbour of it is hidden too. All tables have the
 /// same columns.
 pub fn protect_linked(tables: &[Vec<Vec<u64>>], threshold: u64) -> Vec<Protected> {
+    protect_linked_with(tables, threshold, &[])
+}
+
+/// A further sum some linked tables keep: Σ coefficient × cell (table, row, column) = 0. A
+/// cross-tabulation keeps one per row of each one-way table it refines: the crossed rows of
+/// that group add up to the group's row.
+pub type Link = Vec<((usize, usize, usize), f64)>;
+
+/// `protect_linked`, with further sums between the tables (`links`) that the audit knows.
+pub fn protect_linked_with(tables: &[Vec<Vec<u64>>], threshold: u64, links: &[Link]) -> Vec<Protected> {
     let mut forced: Vec<Vec<(usize, usize)>> = vec![Vec::new(); tables.len()];
     loop {
         let out: Vec<Protected> = tables.iter().zip(&forced).map(|(t, f)| protect_with(t, threshold, f)).collect();
@@ -151,7 +161,7 @@ pub fn protect_linked(tables: &[Vec<Vec<u64>>], threshold: u64) -> Vec<Protected
                 }
             }
         }
-        if !changed && let Some((k, r, c)) = determined_linked(&out) {
+        if !changed && let Some((k, r, c)) = determined_linked_with(&out, links) {
             let t = &out[k];
             let near = (0..=t.cols).map(|cc| (k, r, cc)).chain((0..=t.rows).map(|rr| (k, rr, c)));
             let everywhere = out
@@ -203,12 +213,20 @@ pub fn determined(tables: &[Protected]) -> Option<(usize, usize, usize)> {
 /// survey question by specialism and by cohort): their rows differ, but their column totals
 /// and grand totals are the same numbers.
 pub fn determined_linked(tables: &[Protected]) -> Option<(usize, usize, usize)> {
+    determined_linked_with(tables, &[])
+}
+
+/// `determined_linked`, knowing the further sums `links` as well.
+pub fn determined_linked_with(tables: &[Protected], links: &[Link]) -> Option<(usize, usize, usize)> {
     let first = tables.first()?;
     let mut system = Sums::new(tables);
     for (k, t) in tables.iter().enumerate().skip(1) {
         for c in 0..=first.cols {
             system.add(&[((k, t.rows, c), 1.0), ((0, first.rows, c), -1.0)]);
         }
+    }
+    for link in links {
+        system.add(link);
     }
     system.first_determined()
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::disclosure::protect_linked;
+use super::disclosure::{Link, protect_linked_with};
 use super::reports::{Disclosure, Shown, UNDEFINED};
 use super::stats::percent_half_up;
 use super::validation::{FieldErrors, ObjectReader};
@@ -24,6 +24,11 @@ pub struct SurveyDefinition {
     /// Counts from 1 to this − 1 are hidden; 0 turns disclosure control off.
     #[serde(default = "five")]
     pub disclosure_threshold: u32,
+    /// Pairs of dimensions to cross (the GMTS study's Table 3 is specialism × cohort): each
+    /// question also gets a table of the first × the second, rows nested by the first. Fixed
+    /// with the survey, so its tables are always protected together as one set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crossings: Vec<Vec<String>>,
 }
 
 fn five() -> u32 {
@@ -81,6 +86,12 @@ impl SurveyDefinition {
                 e.push(format!("groups[{i}].id"), "must be present and unique");
             }
             check_options(&format!("groups[{i}].options"), &d.options, &mut e);
+        }
+        for (i, pair) in def.crossings.iter().enumerate() {
+            let known = |d: &String| def.groups.iter().any(|g| &g.id == d);
+            if pair.len() != 2 || pair[0] == pair[1] || !pair.iter().all(known) {
+                e.push(format!("crossings[{i}]"), "must name two different groups of this survey");
+            }
         }
         e.finish(|| def)
     }
@@ -164,6 +175,9 @@ impl CellView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TableRow {
+    /// In a crossed table: the group of the first dimension this row is nested in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
     pub group: String,
     pub cells: Vec<CellView>,
     pub total: Shown<u64>,
@@ -188,19 +202,37 @@ pub struct QuestionTable {
 /// are protected together (`disclosure::protect_linked`). Tables of different questions share
 /// no total (each counts who answered that question), so each question is protected apart.
 pub fn tables(def: &SurveyDefinition, counts: &[(String, String, String, String, u64)]) -> Vec<QuestionTable> {
+    tables_crossed(def, counts, &[])
+}
+
+/// The counts of one crossing (its index in `def.crossings`): (question, first group value,
+/// second group value, answer, n).
+pub type CrossCounts = Vec<(String, String, String, String, u64)>;
+
+/// As `tables`, with each question's crossed tables after its one-way tables. A crossed
+/// table's rows for one group of the first dimension add up to that group's row of the
+/// one-way table, and for one group of the second to that one's: the audit knows these sums,
+/// so a count hidden in one table cannot be worked out from the others.
+pub fn tables_crossed(
+    def: &SurveyDefinition,
+    counts: &[(String, String, String, String, u64)],
+    crossed: &[CrossCounts],
+) -> Vec<QuestionTable> {
     let threshold = u64::from(def.disclosure_threshold);
+    let dim = |id: &str| def.groups.iter().position(|d| d.id == id);
     let mut out = Vec::new();
     for q in &def.questions {
-        let raw: Vec<Vec<Vec<u64>>> = def
+        let cols = q.options.len();
+        let answer = |a: &str| q.options.iter().position(|o| o == a);
+        let mut raw: Vec<Vec<Vec<u64>>> = def
             .groups
             .iter()
             .map(|d| {
-                let mut table = vec![vec![0u64; q.options.len()]; d.options.len()];
-                for (qid, dim, value, answer, n) in counts {
+                let mut table = vec![vec![0u64; cols]; d.options.len()];
+                for (qid, dim, value, ans, n) in counts {
                     if qid == &q.id
                         && dim == &d.id
-                        && let (Some(r), Some(c)) =
-                            (d.options.iter().position(|o| o == value), q.options.iter().position(|o| o == answer))
+                        && let (Some(r), Some(c)) = (d.options.iter().position(|o| o == value), answer(ans))
                     {
                         table[r][c] += n;
                     }
@@ -208,28 +240,85 @@ pub fn tables(def: &SurveyDefinition, counts: &[(String, String, String, String,
                 table
             })
             .collect();
-        for (d, p) in def.groups.iter().zip(protect_linked(&raw, threshold)) {
-            let row = |r: usize, label: String| {
-                let total = p.shown(r, q.options.len());
-                TableRow {
-                    group: label,
-                    cells: (0..q.options.len())
-                        .map(|c| {
-                            let n = Shown::from_option(p.shown(r, c));
-                            let percent = n.zip(Shown::from_option(total)).and_then(|(n, t)| percent_half_up(n, t));
-                            CellView { n, percent }
-                        })
-                        .collect(),
-                    total: Shown::from_option(total),
-                }
+        let mut links: Vec<Link> = Vec::new();
+        let mut crossings = Vec::new();
+        for (i, pair) in def.crossings.iter().enumerate() {
+            let (Some(da), Some(db)) = (pair.first().and_then(|a| dim(a)), pair.get(1).and_then(|b| dim(b))) else {
+                continue;
             };
+            let (a, b) = (&def.groups[da], &def.groups[db]);
+            let nb = b.options.len();
+            let mut table = vec![vec![0u64; cols]; a.options.len() * nb];
+            for (qid, va, vb, ans, n) in crossed.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                if qid == &q.id
+                    && let (Some(ra), Some(rb), Some(c)) =
+                        (a.options.iter().position(|o| o == va), b.options.iter().position(|o| o == vb), answer(ans))
+                {
+                    table[ra * nb + rb][c] += n;
+                }
+            }
+            let k = raw.len();
+            for c in 0..=cols {
+                for ra in 0..a.options.len() {
+                    let mut l: Link = (0..nb).map(|rb| ((k, ra * nb + rb, c), 1.0)).collect();
+                    l.push(((da, ra, c), -1.0));
+                    links.push(l);
+                }
+                for rb in 0..nb {
+                    let mut l: Link = (0..a.options.len()).map(|ra| ((k, ra * nb + rb, c), 1.0)).collect();
+                    l.push(((db, rb, c), -1.0));
+                    links.push(l);
+                }
+            }
+            raw.push(table);
+            crossings.push((a, b));
+        }
+        let protected = protect_linked_with(&raw, threshold, &links);
+        let row = |p: &crate::domain::disclosure::Protected, r: usize, within: Option<String>, label: String| {
+            let total = p.shown(r, cols);
+            TableRow {
+                within,
+                group: label,
+                cells: (0..cols)
+                    .map(|c| {
+                        let n = Shown::from_option(p.shown(r, c));
+                        let percent = n.zip(Shown::from_option(total)).and_then(|(n, t)| percent_half_up(n, t));
+                        CellView { n, percent }
+                    })
+                    .collect(),
+                total: Shown::from_option(total),
+            }
+        };
+        for (d, p) in def.groups.iter().zip(&protected) {
             out.push(QuestionTable {
                 question_id: q.id.clone(),
                 question: q.text.clone(),
                 by: d.name.clone(),
                 options: q.options.clone(),
-                rows: d.options.iter().enumerate().map(|(r, o)| row(r, o.clone())).collect(),
-                all: row(d.options.len(), "All respondents".to_owned()),
+                rows: d.options.iter().enumerate().map(|(r, o)| row(p, r, None, o.clone())).collect(),
+                all: row(p, d.options.len(), None, "All respondents".to_owned()),
+            });
+        }
+        for ((a, b), p) in crossings.iter().zip(&protected[def.groups.len()..]) {
+            let rows = a
+                .options
+                .iter()
+                .enumerate()
+                .flat_map(|(ra, oa)| {
+                    b.options
+                        .iter()
+                        .enumerate()
+                        .map(move |(rb, ob)| (ra * b.options.len() + rb, oa.clone(), ob.clone()))
+                })
+                .map(|(r, oa, ob)| row(p, r, Some(oa), ob))
+                .collect::<Vec<_>>();
+            out.push(QuestionTable {
+                question_id: q.id.clone(),
+                question: q.text.clone(),
+                by: format!("{} × {}", a.name, b.name),
+                options: q.options.clone(),
+                all: row(p, rows.len(), None, "All respondents".to_owned()),
+                rows,
             });
         }
     }
@@ -376,5 +465,146 @@ mod tests {
         );
         let fields: Vec<_> = e.iter().map(|x| x.field.as_str()).collect();
         assert_eq!(fields, ["groups.cohort", "answers.q1", "answers.q9"]);
+    }
+
+    fn crossed_def(threshold: u32) -> SurveyDefinition {
+        SurveyDefinition::parse_json(json!({
+            "title": "GMTS experience and retention",
+            "disclosure_threshold": threshold,
+            "questions": [{"id": "q1", "text": "I would recommend the scheme", "options": ["Agree", "Neither", "Disagree"]}],
+            "groups": [
+                {"id": "specialism", "name": "Specialism", "options": ["Finance", "HR", "General management"]},
+                {"id": "cohort", "name": "Cohort", "options": ["Current", "Alumni"]}
+            ],
+            "crossings": [["specialism", "cohort"]]
+        }))
+        .unwrap()
+    }
+
+    const SPECIALISMS: [&str; 3] = ["Finance", "HR", "General management"];
+    const COHORTS: [&str; 2] = ["Current", "Alumni"];
+    const ANSWERS: [&str; 3] = ["Agree", "Neither", "Disagree"];
+
+    /// The SQL's counts for respondents (specialism, cohort, answer), and the raw tables.
+    #[allow(clippy::type_complexity)]
+    fn survey_of(
+        people: &[(usize, usize, usize)],
+    ) -> (Vec<(String, String, String, String, u64)>, Vec<CrossCounts>, Vec<Vec<Vec<u64>>>) {
+        let mut by_s = vec![vec![0u64; 3]; 3];
+        let mut by_c = vec![vec![0u64; 3]; 2];
+        let mut crossed = vec![vec![0u64; 3]; 6];
+        for &(s, c, a) in people {
+            by_s[s][a] += 1;
+            by_c[c][a] += 1;
+            crossed[s * 2 + c][a] += 1;
+        }
+        let mut counts = Vec::new();
+        for (dim, names, table) in [("specialism", &SPECIALISMS[..], &by_s), ("cohort", &COHORTS[..], &by_c)] {
+            for (g, row) in names.iter().zip(table) {
+                for (a, n) in ANSWERS.iter().zip(row) {
+                    counts.push(("q1".to_owned(), dim.to_owned(), (*g).to_owned(), (*a).to_owned(), *n));
+                }
+            }
+        }
+        let mut cross = Vec::new();
+        for (s, sn) in SPECIALISMS.iter().enumerate() {
+            for (c, cn) in COHORTS.iter().enumerate() {
+                for (a, an) in ANSWERS.iter().enumerate() {
+                    cross.push((
+                        "q1".to_owned(),
+                        (*sn).to_owned(),
+                        (*cn).to_owned(),
+                        (*an).to_owned(),
+                        crossed[s * 2 + c][a],
+                    ));
+                }
+            }
+        }
+        (counts, vec![cross], vec![by_s, by_c, crossed])
+    }
+
+    /// The sums a crossed table keeps with the one-way tables (stated here independently).
+    fn crossing_sums() -> Vec<Link> {
+        let mut links = Vec::new();
+        for c in 0..=3 {
+            for s in 0..3 {
+                links.push(vec![((2, s * 2, c), 1.0), ((2, s * 2 + 1, c), 1.0), ((0, s, c), -1.0)]);
+            }
+            for k in 0..2 {
+                links.push(vec![((2, k, c), 1.0), ((2, 2 + k, c), 1.0), ((2, 4 + k, c), 1.0), ((1, k, c), -1.0)]);
+            }
+        }
+        links
+    }
+
+    #[test]
+    fn a_crossed_table_nests_its_rows_by_the_first_grouping() {
+        let people: Vec<(usize, usize, usize)> =
+            (0..60).map(|i| (i % 3, (i / 3) % 2, if i % 5 == 0 { 2 } else { i % 2 })).collect();
+        let (counts, crossed, raw) = survey_of(&people);
+        let t = tables_crossed(&crossed_def(0), &counts, &crossed);
+        assert_eq!(t.len(), 3, "by specialism, by cohort, and specialism × cohort");
+        let x = &t[2];
+        assert_eq!(x.by, "Specialism × Cohort");
+        let labels: Vec<(Option<&str>, &str)> =
+            x.rows.iter().map(|r| (r.within.as_deref(), r.group.as_str())).collect();
+        assert_eq!(labels[0], (Some("Finance"), "Current"));
+        assert_eq!(labels[1], (Some("Finance"), "Alumni"));
+        assert_eq!(labels[5], (Some("General management"), "Alumni"));
+        for (r, row) in x.rows.iter().enumerate() {
+            let n: u64 = raw[2][r].iter().sum();
+            assert_eq!(row.total, Shown::Value(n));
+            assert_eq!(row.cells[0].n, Shown::Value(raw[2][r][0]));
+        }
+        assert_eq!(x.all.total, Shown::Value(60));
+        assert!(matches!(t[0].all.cells[0].n, Shown::Value(_)));
+        assert_eq!(x.all.cells[0].text(), t[0].all.cells[0].text(), "the same respondents in every table");
+    }
+
+    #[test]
+    fn without_the_crossing_sums_a_crossed_table_would_leak() {
+        // Protected as if the crossed table shared only its totals with the others, some set
+        // of respondents gives a hidden count away through the one-way tables.
+        let mut leaked = false;
+        for seed in 0..400u64 {
+            let people: Vec<(usize, usize, usize)> = (0..(seed % 40 + 5))
+                .map(|i| {
+                    let h = (i + 1)
+                        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        .wrapping_add(seed.wrapping_mul(0xBF58_476D_1CE4_E5B9));
+                    (((h >> 7) % 3) as usize, ((h >> 17) % 2) as usize, ((h >> 29) % 3) as usize)
+                })
+                .collect();
+            let (_, _, raw) = survey_of(&people);
+            let apart = crate::domain::disclosure::protect_linked(&raw, 5);
+            if crate::domain::disclosure::determined_linked_with(&apart, &crossing_sums()).is_some() {
+                leaked = true;
+                break;
+            }
+        }
+        assert!(leaked, "the crossing sums matter");
+    }
+
+    proptest::proptest! {
+        /// Whatever the respondents, no count hidden in any table of the set (one-way by each
+        /// grouping, and crossed) follows from what the others show.
+        #[test]
+        fn no_hidden_count_of_a_crossed_survey_can_be_worked_out(
+            people in proptest::collection::vec((0..3usize, 0..2usize, 0..3usize), 0..50)
+        ) {
+            let (counts, crossed, raw) = survey_of(&people);
+            let t = tables_crossed(&crossed_def(5), &counts, &crossed);
+            let audit = published(&t, &raw);
+            proptest::prop_assert_eq!(crate::domain::disclosure::determined_linked_with(&audit, &crossing_sums()), None);
+            for p in &audit {
+                for r in 0..p.rows {
+                    for c in 0..p.cols {
+                        if (1..5).contains(&p.grid[r][c]) {
+                            proptest::prop_assert!(p.hidden[r][c].is_some(), "a small count is hidden");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -90,3 +90,65 @@ pub async fn counts(db: &Db, survey: &str) -> sqlx::Result<Vec<(String, String, 
         })
         .collect()
 }
+
+/// One crossing's counts: (question, first dimension's value, second's, answer, n).
+pub async fn crossed_counts(
+    db: &Db,
+    survey: &str,
+    first: &str,
+    second: &str,
+) -> sqlx::Result<Vec<(String, String, String, String, u64)>> {
+    let rows = sqlx::query(
+        "SELECT a.question_id, g1.value AS v1, g2.value AS v2, a.answer, COUNT(*) AS n
+         FROM survey_answers a
+         JOIN survey_response_groups g1 ON g1.response_id = a.response_id AND g1.dimension = $2
+         JOIN survey_response_groups g2 ON g2.response_id = a.response_id AND g2.dimension = $3
+         WHERE a.survey_id = $1
+         GROUP BY a.question_id, g1.value, g2.value, a.answer",
+    )
+    .bind(survey)
+    .bind(first)
+    .bind(second)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("question_id")?,
+                r.try_get("v1")?,
+                r.try_get("v2")?,
+                r.try_get("answer")?,
+                super::int(r, "n")?,
+            ))
+        })
+        .collect()
+}
+
+/// A survey as its list shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SurveySummary {
+    pub id: String,
+    pub title: String,
+    pub responses: i64,
+    pub created_at: Timestamp,
+}
+
+/// Every survey, newest first, with how many responses it has.
+pub async fn list(db: &Db) -> sqlx::Result<Vec<SurveySummary>> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.title, s.created_at, (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = s.id) AS n
+         FROM surveys s ORDER BY s.created_at DESC, s.id DESC",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SurveySummary {
+                id: r.try_get("id")?,
+                title: r.try_get("title")?,
+                responses: super::int(r, "n")?,
+                created_at: super::from_ms(r.try_get("created_at")?)?,
+            })
+        })
+        .collect()
+}

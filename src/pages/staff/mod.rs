@@ -10,6 +10,7 @@ pub mod centres;
 pub mod reports;
 pub mod scheme;
 pub mod sign_in;
+pub mod surveys;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -52,6 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/schemes/{scheme}/report/equality", web::get().to(reports::equality_page))
         .route("/staff/schemes/{scheme}/report/print", web::get().to(reports::print))
         .route("/staff/schemes/{scheme}/report/csv/{what}", web::get().to(reports::csv))
+        .route("/staff/surveys", web::get().to(surveys::list))
+        .route("/staff/surveys", web::post().to(surveys::create))
+        .route("/staff/surveys/{survey}", web::get().to(surveys::show))
+        .route("/staff/surveys/{survey}/tables.csv", web::get().to(surveys::csv))
         .route("/staff/admin/staff", web::get().to(admin::staff))
         .route("/staff/admin/staff", web::post().to(admin::create_staff))
         .route("/staff/admin/staff/{id}/disable", web::post().to(admin::disable_staff))
@@ -97,6 +102,9 @@ fn nav(v: &Visitor, current: &str) -> Option<StaffNav> {
     }
     if s.caller.role == Role::Assessor || may(Action::ManageCentres) {
         items.push(("/staff/sessions", "Assessment sessions"));
+    }
+    if may(Action::ManageSurveys) {
+        items.push(("/staff/surveys", "Surveys"));
     }
     if may(Action::CreateToken) {
         items.extend([
