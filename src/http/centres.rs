@@ -43,6 +43,51 @@ pub async fn create(
     Ok(HttpResponse::Created().json(json!({"scheme": scheme.id, "centre": centre, "seats": centre.seats()})))
 }
 
+/// Add a session to a centre: `{"id", "start", "end", "capacity", "exercises", "assessors",
+/// "provisions"}` (as in a centre's `sessions`). The scheduler fills it on its next run.
+#[utoipa::path(post, path = "/api/v1/schemes/{scheme}/assessment-centres/{centre}/sessions", tag = "assessment centres",
+    params(("scheme" = String, Path), ("centre" = String, Path)),
+    request_body(content = Object, description = "A session"),
+    responses((status = 201, description = "added: the centre"), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn add_session(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::ManageCentres)?;
+    let (scheme, centre) = path.into_inner();
+    let scheme = schemes::get(&state.db, &scheme).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
+    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("(body)", "must be a session object"));
+    }
+    let c = centres::add_session(&state.db, scheme.id.as_str(), &centre, &value).await.map_err(|e| match e {
+        centres::AddSessionError::NoCentre => ApiError::NotFound("assessment centre"),
+        centres::AddSessionError::Db(e) => e.into(),
+        // The new session's fields, as the request named them.
+        centres::AddSessionError::Invalid(fields) => {
+            let mut out = fasttrack_core::FieldErrors::new();
+            for f in fields.iter() {
+                let name = f.field.split_once("].").map_or(f.field.as_str(), |(_, rest)| rest);
+                out.push(name, f.message.clone());
+            }
+            ApiError::Invalid(out)
+        }
+    })?;
+    fasttrack_core::store::audit::record_detail(
+        &state.db,
+        &auth.0,
+        "add assessment session",
+        None,
+        Some(&format!("{}:{}", scheme.id, c.id)),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(json!({"scheme": scheme.id, "centre": c, "seats": c.seats()})))
+}
+
 /// The scheme's assessment centres with their sessions, by date.
 #[utoipa::path(get, path = "/api/v1/schemes/{scheme}/assessment-centres", tag = "assessment centres",
     params(("scheme" = String, Path)),

@@ -128,6 +128,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/schemes/{scheme}/sift", web::post().to(sift::run))
             .route("/schemes/{scheme}/assessment-centres", web::post().to(centres::create))
             .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
+            .route("/schemes/{scheme}/assessment-centres/{centre}/sessions", web::post().to(centres::add_session))
             .route("/schemes/{scheme}/schedule", web::post().to(centres::schedule))
             .route("/applications/{id}/booking", web::get().to(centres::booking))
             .route("/applications/{id}/booking/accept", web::post().to(centres::accept))

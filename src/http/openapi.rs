@@ -49,7 +49,7 @@ impl Modify for ExportSchema {
         applications::apply, applicants::list, applications::get, applications::withdraw,
         tests::list, tests::start, tests::respond, webhooks::test_results,
         sift::run, sift::job, sift::override_dc,
-        centres::create, centres::list, centres::schedule, centres::booking, centres::accept, centres::decline, centres::rebook,
+        centres::create, centres::list, centres::add_session, centres::schedule, centres::booking, centres::accept, centres::decline, centres::rebook,
         centres::no_show,
         assessment::list, assessment::get, assessment::score, assessment::results,
         offers::run, offers::get, offers::accept, offers::decline, offers::record,

@@ -45,6 +45,7 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("POST", "/api/v1/schemes/{scheme}/sift", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/assessment-centres", Some(&["recruiter", "admin"])),
     ("GET", "/api/v1/schemes/{scheme}/assessment-centres", Some(&["recruiter", "admin"])),
+    ("POST", "/api/v1/schemes/{scheme}/assessment-centres/{centre}/sessions", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/schedule", Some(&["recruiter", "admin"])),
     ("GET", "/api/v1/applications/{id}/booking", Some(&["own", "recruiter"])),
     ("POST", "/api/v1/applications/{id}/booking/accept", Some(&["own"])),
@@ -97,6 +98,7 @@ fn concrete(path: &str, app_id: &str) -> String {
     path.replace("{id}", &id)
         .replace("{scheme}", scheme)
         .replace("{test}", "numerical")
+        .replace("{centre}", "ac-1")
         .replace("{session}", "london-imt-pilot:ac-1:am")
         .replace("{job}", &uuid::Uuid::now_v7().to_string())
         .replace("{survey}", &uuid::Uuid::now_v7().to_string())

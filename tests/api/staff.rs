@@ -184,6 +184,8 @@ const PAGES: &[(&str, &[&str])] = &[
     ("/staff/schemes/soon/report/print", &["hr", "admin"]),
     ("/staff/schemes/soon/report/csv/funnel?by=sex", &["hr", "admin"]),
     ("/staff/surveys", &["hr", "admin"]),
+    ("/staff/surveys/{survey}", &["hr", "admin"]),
+    ("/staff/surveys/{survey}/tables.csv", &["hr", "admin"]),
 ];
 
 /// Forms: (path, who may). Those refused must change nothing; those allowed are walked in
@@ -198,6 +200,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/staff/applications/{id}/outcome", &["recruiter", "hr", "admin"]),
     ("/staff/applications/{id}/resend", &["recruiter", "admin"]),
     ("/staff/schemes/soon/centres", &["recruiter", "admin"]),
+    ("/staff/schemes/soon/centres/sessions", &["recruiter", "admin"]),
     ("/staff/sessions/soon:c1:am/sheets/{id}", &["assessor"]),
     ("/staff/admin/staff", &["admin"]),
     ("/staff/admin/staff/{staff}/disable", &["admin"]),
@@ -258,6 +261,21 @@ async fn every_staff_page_asks_the_role_matrix(backend: Backend) {
         .fetch_one(app.db.pool())
         .await
         .unwrap();
+    let hr_token = app.token(Role::Hr).await;
+    let survey = app
+        .post_json(
+            "/api/v1/surveys",
+            Some(&hr_token),
+            &json!({"title": "T", "questions": [{"id": "q", "text": "Q", "options": ["Yes", "No"]}],
+            "groups": [{"id": "cohort", "name": "Cohort", "options": ["A", "B"]}]}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut who: Vec<(&str, Option<PageClient>)> = vec![("nobody", None)];
     for (name, role, assessor) in [
         ("recruiter", Role::Recruiter, None),
@@ -267,7 +285,7 @@ async fn every_staff_page_asks_the_role_matrix(backend: Backend) {
     ] {
         who.push((name, Some(signed_in(&app, role, assessor).await)));
     }
-    let fill = |p: &str| p.replace("{id}", &id).replace("{job}", &job);
+    let fill = |p: &str| p.replace("{id}", &id).replace("{job}", &job).replace("{survey}", &survey);
     for (path, allowed) in PAGES {
         let path = fill(path);
         for (name, client) in &who {
@@ -460,6 +478,48 @@ async fn a_recruiter_finds_an_applicant_and_runs_the_stages_in_pages(backend: Ba
     assert_eq!(added.status, 200, "{:?}", added.errors());
     let seen = text(&added);
     assert!(seen.contains("York centre is added.") && seen.contains("0 of 4") && seen.contains("quiet room"), "{seen}");
+    let bad = page
+        .post(
+            "/staff/schemes/soon/centres/sessions",
+            &[
+                ("new-centre", "c2"),
+                ("new-session-id", "pm"),
+                ("new-session-start", "14:00"),
+                ("new-session-end", "13:00"),
+                ("new-session-capacity", "3"),
+                ("new-session-exercises", "interview: motivation"),
+                ("new-session-panel", ""),
+                ("new-session-provisions", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "ends before it starts: {}", text(&bad));
+    assert!(bad.html.contains("value=\"14:00\""), "what was typed is kept");
+    let more = page
+        .post(
+            "/staff/schemes/soon/centres/sessions",
+            &[
+                ("new-centre", "c2"),
+                ("new-session-id", "pm"),
+                ("new-session-start", "14:00"),
+                ("new-session-end", "17:00"),
+                ("new-session-capacity", "3"),
+                ("new-session-exercises", "interview: motivation"),
+                ("new-session-panel", ""),
+                ("new-session-provisions", ""),
+            ],
+        )
+        .await;
+    assert_eq!(more.status, 200, "{:?}", more.errors());
+    assert!(
+        text(&more).contains("The session is added to York centre.") && text(&more).contains("0 of 3"),
+        "{}",
+        text(&more)
+    );
+    let api: Value =
+        app.get("/api/v1/schemes/soon/assessment-centres", Some(&recruiter_token)).await.json().await.unwrap();
+    let york = api["centres"].as_array().unwrap().iter().find(|c| c["id"] == "c2").unwrap();
+    assert_eq!(york["sessions"].as_array().unwrap().len(), 2);
     let session = page.get("/staff/sessions/soon:c1:am").await;
     assert!(
         text(&session).contains("Ada Lovelace") && text(&session).contains("Step-free access"),

@@ -81,3 +81,52 @@ pub async fn list_all(db: &Db) -> sqlx::Result<Vec<(String, AssessmentCentre)>> 
         })
         .collect()
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddSessionError {
+    #[error("no such assessment centre")]
+    NoCentre,
+    /// The centre with the session added breaks a rule: the reasons, by field.
+    #[error("{0}")]
+    Invalid(crate::domain::validation::FieldErrors),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Adds a session to a centre: the centre with it must pass every rule a centre does
+/// (session ids unique, times in order …). A compare-and-set on the stored definition, tried
+/// again if another change came first, so two additions never lose one.
+pub async fn add_session(
+    db: &Db,
+    scheme: &str,
+    centre: &str,
+    session: &serde_json::Value,
+) -> Result<AssessmentCentre, AddSessionError> {
+    loop {
+        let row = sqlx::query("SELECT definition FROM assessment_centres WHERE scheme_id = $1 AND id = $2")
+            .bind(scheme)
+            .bind(centre)
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or(AddSessionError::NoCentre)?;
+        let old: String = row.try_get("definition")?;
+        let mut value: serde_json::Value = serde_json::from_str(&old).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        if let Some(sessions) = value.get_mut("sessions").and_then(|s| s.as_array_mut()) {
+            sessions.push(session.clone());
+        }
+        let updated = AssessmentCentre::parse_json(value).map_err(AddSessionError::Invalid)?;
+        let changed = sqlx::query(
+            "UPDATE assessment_centres SET definition = $4 WHERE scheme_id = $1 AND id = $2 AND definition = $3",
+        )
+        .bind(scheme)
+        .bind(centre)
+        .bind(&old)
+        .bind(serde_json::to_string(&updated).expect("a centre serialises"))
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            return Ok(updated);
+        }
+    }
+}

@@ -94,7 +94,16 @@ async fn list_page(
     });
     let provisions = template.map_or_else(String::new, |s| s.provisions.join(", "));
     let mut values = serde_json::Map::new();
-    for (k, d) in [
+    let blank_session = [
+        ("new-session-id", "pm".to_owned()),
+        ("new-session-start", "13:30".to_owned()),
+        ("new-session-end", "17:00".to_owned()),
+        ("new-session-capacity", "10".to_owned()),
+        ("new-session-exercises", exercises.clone()),
+        ("new-session-panel", panel.clone()),
+        ("new-session-provisions", provisions.clone()),
+    ];
+    for (k, d) in blank_session.into_iter().chain([
         ("centre-id", String::new()),
         ("centre-name", String::new()),
         ("centre-venue", String::new()),
@@ -106,21 +115,27 @@ async fn list_page(
         ("session-exercises", exercises),
         ("session-panel", panel),
         ("session-provisions", provisions),
-    ] {
+    ]) {
         let value = form.and_then(|f| f.get(k)).map_or(d, str::to_owned);
         values.insert(k.to_owned(), Value::String(value));
     }
+    let chosen = form.and_then(|f| f.get("new-centre")).unwrap_or("");
+    let centre_opts: Vec<Value> = list
+        .iter()
+        .map(|c| json!({"value": c.id, "text": format!("{}, {}", c.name, c.date.strftime("%-d %B %Y")), "selected": c.id == chosen}))
+        .collect();
     let ctx = context! {
-        id => scheme.id.to_string(), name => scheme.name.clone(), centres => rows, values, errors, notice,
+        id => scheme.id.to_string(), name => scheme.name.clone(), centres => rows, values, errors, notice, centre_opts,
     };
     Ok(page(v, state, status, "staff_centres.html", "/staff", ctx))
 }
 
-/// The form's session design as the API's JSON: exercises as `kind: competency, …` lines,
-/// the panel as `id, name, organisation` lines, provisions comma-separated.
-fn centre_json(f: &Posted) -> Value {
-    let get = |k: &str| f.get(k).unwrap_or("").trim().to_owned();
-    let exercises: Vec<Value> = get("session-exercises")
+/// A session of the form as the API's JSON (fields `{prefix}-id`, `-start` …): exercises as
+/// `kind: competency, …` lines, the panel as `id, name, organisation` lines, provisions
+/// comma-separated.
+fn session_json(f: &Posted, prefix: &str) -> Value {
+    let get = |k: &str| f.get(&format!("{prefix}-{k}")).unwrap_or("").trim().to_owned();
+    let exercises: Vec<Value> = get("exercises")
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -129,7 +144,7 @@ fn centre_json(f: &Posted) -> Value {
             json!({"kind": kind.trim(), "competencies": comps})
         })
         .collect();
-    let assessors: Vec<Value> = get("session-panel")
+    let assessors: Vec<Value> = get("panel")
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -138,16 +153,72 @@ fn centre_json(f: &Posted) -> Value {
         })
         .collect();
     let provisions: Vec<String> =
-        get("session-provisions").split(',').map(|p| p.trim().replace(' ', "_")).filter(|p| !p.is_empty()).collect();
+        get("provisions").split(',').map(|p| p.trim().replace(' ', "_")).filter(|p| !p.is_empty()).collect();
     let time = |t: String| if t.len() == 5 { format!("{t}:00") } else { t };
     json!({
-        "id": get("centre-id"), "name": get("centre-name"), "venue": get("centre-venue"), "date": get("centre-date"),
-        "sessions": [{
-            "id": get("session-id"), "start": time(get("session-start")), "end": time(get("session-end")),
-            "capacity": get("session-capacity").parse::<u32>().map_or(Value::String(get("session-capacity")), Value::from),
-            "exercises": exercises, "assessors": assessors, "provisions": provisions,
-        }],
+        "id": get("id"), "start": time(get("start")), "end": time(get("end")),
+        "capacity": get("capacity").parse::<u32>().map_or(Value::String(get("capacity")), Value::from),
+        "exercises": exercises, "assessors": assessors, "provisions": provisions,
     })
+}
+
+/// The add-a-centre form as the API's JSON: the centre and its first session.
+fn centre_json(f: &Posted) -> Value {
+    let get = |k: &str| f.get(k).unwrap_or("").trim().to_owned();
+    json!({
+        "id": get("centre-id"), "name": get("centre-name"), "venue": get("centre-venue"), "date": get("centre-date"),
+        "sessions": [session_json(f, "session")],
+    })
+}
+
+/// `POST /staff/schemes/{scheme}/centres/sessions`: adds a session to a centre.
+pub async fn add_session(
+    state: web::Data<AppState>,
+    v: Visitor,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = Posted::parse(&body);
+    csrf(&v, &posted)?;
+    let auth = require(&v, &req, Action::ManageCentres)?;
+    let centre = posted.get("new-centre").unwrap_or("").to_owned();
+    let session = session_json(&posted, "new-session");
+    let res = crate::http::centres::add_session(
+        state.clone(),
+        auth,
+        web::Path::from((path.to_string(), centre.clone())),
+        json_payload(&req, &session).await,
+    )
+    .await;
+    match api_json(res).await {
+        Ok(c) => {
+            let notice = format!("The session is added to {}.", c["centre"]["name"].as_str().unwrap_or("the centre"));
+            list_page(&state, &v, &path, StatusCode::OK, Errors::default(), None, Some(notice)).await
+        }
+        Err(ApiError::NotFound(_)) => {
+            let errors = Errors::general("Choose the centre the session is at", "#new-centre");
+            list_page(&state, &v, &path, StatusCode::UNPROCESSABLE_ENTITY, errors, Some(&posted), None).await
+        }
+        Err(e) => match form_errors(&e, |f| {
+            let name = f.split(['[', '.']).next().unwrap_or("");
+            format!(
+                "new-session-{}",
+                if name == "assessors" {
+                    "panel"
+                } else if name.is_empty() {
+                    "id"
+                } else {
+                    name
+                }
+            )
+        }) {
+            Some(errors) => {
+                list_page(&state, &v, &path, StatusCode::UNPROCESSABLE_ENTITY, errors, Some(&posted), None).await
+            }
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// Where an API field of a centre shows on the form.

@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/applications/{id}/{action}", web::post().to(applicant::act))
         .route("/staff/schemes/{scheme}/centres", web::get().to(centres::list))
         .route("/staff/schemes/{scheme}/centres", web::post().to(centres::add))
+        .route("/staff/schemes/{scheme}/centres/sessions", web::post().to(centres::add_session))
         .route("/staff/sessions", web::get().to(centres::sessions))
         .route("/staff/sessions/{session}", web::get().to(centres::session))
         .route("/staff/sessions/{session}/sheets/{id}", web::get().to(centres::sheet))
