@@ -66,6 +66,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<(Db, Queue)> {
 /// The scheme files shipped with the service, compiled in so that it runs from any folder.
 /// `shipped_schemes_are_every_file_in_config_schemes` keeps this list and the folder equal.
 pub const SHIPPED_SCHEMES: &[(&str, &str)] = &[
+    ("ddat.toml", include_str!("../config/schemes/ddat.toml")),
     ("gmts.toml", include_str!("../config/schemes/gmts.toml")),
     ("london-imt-pilot.toml", include_str!("../config/schemes/london-imt-pilot.toml")),
 ];

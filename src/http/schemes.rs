@@ -42,6 +42,18 @@ pub struct SchemeView {
     /// when applying.
     #[schema(value_type = Object)]
     pub privacy_notice: fasttrack_core::scheme::PrivacyNotice,
+    /// Where a scheme that places into vacancies places (send the ids the applicant can work
+    /// in as `regions` when applying); empty for schemes whose places are known at closing.
+    pub regions: Vec<RegionView>,
+    /// How many months a candidate rated appointable stays in the talent pool, for schemes
+    /// that match vacancies as they arrive.
+    pub talent_pool_months: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegionView {
+    pub id: String,
+    pub name: String,
 }
 
 impl SchemeView {
@@ -66,6 +78,8 @@ impl SchemeView {
                 .collect(),
             starts_on: d.starts_on,
             privacy_notice: d.privacy_notice.clone(),
+            regions: d.regions.iter().map(|r| RegionView { id: r.id.to_string(), name: r.name.clone() }).collect(),
+            talent_pool_months: d.talent_pool.as_ref().map(|p| p.months),
         }
     }
 }

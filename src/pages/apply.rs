@@ -36,7 +36,12 @@ pub const SECTIONS: &[Section] = &[
         optional: false,
     },
     Section { id: "right-to-work", title: "Right to work", fields: &["right_to_work_uk"], optional: false },
-    Section { id: "streams", title: "Streams you want to join", fields: &["stream_preferences"], optional: false },
+    Section {
+        id: "streams",
+        title: "Streams you want to join",
+        fields: &["stream_preferences", "regions"],
+        optional: false,
+    },
     Section {
         id: "assessment",
         title: "Assessment centre dates and venues",
@@ -81,6 +86,7 @@ fn page_fields(s: &Section, scheme: &SchemeDefinition) -> Vec<String> {
     for f in s.fields {
         match *f {
             "stream_preferences" => out.extend((1..=scheme.streams.len()).map(|i| format!("stream_{i}"))),
+            "regions" if scheme.regions.is_empty() => {}
             "preferred_venues" => out.extend((1..=3).map(|i| format!("venue_{i}"))),
             "unavailable_dates" | "preferred_dates" => {
                 out.push((*f).to_owned());
@@ -96,7 +102,7 @@ fn page_fields(s: &Section, scheme: &SchemeDefinition) -> Vec<String> {
 /// Keeps what the section's form posted, exactly as typed (an unticked box clears).
 fn save(answers: &mut Map<String, Value>, s: &Section, posted: &Posted, scheme: &SchemeDefinition) {
     for f in page_fields(s, scheme) {
-        if f == "adjustments" || f == "unavailable_dates" || f == "preferred_dates" {
+        if f == "adjustments" || f == "unavailable_dates" || f == "preferred_dates" || f == "regions" {
             answers.insert(f.clone(), json!(posted.all(&f)));
         } else {
             match posted.get(&f) {
@@ -195,6 +201,9 @@ pub fn to_body(a: &Map<String, Value>, scheme: &SchemeDefinition) -> (Value, imp
     if !adjustments.is_empty() {
         body.insert("adjustments".into(), json!(adjustments));
     }
+    if !scheme.regions.is_empty() {
+        body.insert("regions".into(), json!(list(a, "regions")));
+    }
     let equality: Map<String, Value> = labels::QUESTIONS
         .iter()
         .filter_map(|q| text(a, &format!("equality.{}", q.key)).map(|v| (q.key.to_owned(), json!(v))))
@@ -210,6 +219,7 @@ pub fn to_body(a: &Map<String, Value>, scheme: &SchemeDefinition) -> (Value, imp
             ("stream_preferences", None) => "stream_1".into(),
             ("preferred_venues", Some(i)) => venue_ids.get(i).cloned().unwrap_or_else(|| "venue_1".into()),
             ("preferred_venues", None) => "venue_1".into(),
+            ("regions", _) => "regions".into(),
             (root, _) => root.replace('.', "-"),
         };
         (section, id)
@@ -245,6 +255,7 @@ fn scheme_ctx(s: &SchemeDefinition) -> minijinja::Value {
         streams => s.streams.iter().map(|st| Opt { value: st.id.to_string(), text: st.name.clone() }).collect::<Vec<_>>(),
         dates => dates.iter().map(|d| Opt { value: d.to_string(), text: d.strftime("%A %-d %B %Y").to_string() }).collect::<Vec<_>>(),
         venues => venues,
+        regions => s.regions.iter().map(|r| Opt { value: r.id.to_string(), text: r.name.clone() }).collect::<Vec<_>>(),
         privacy_version => s.privacy_notice.version.clone(),
     }
 }
@@ -500,7 +511,7 @@ fn answer_rows(a: &Map<String, Value>, scheme: &SchemeDefinition) -> Vec<minijin
         .collect();
     let venues: Vec<String> = (1..=3).filter_map(|i| text(a, &format!("venue_{i}"))).map(str::to_owned).collect();
     let adjustments: Vec<String> = list(a, "adjustments").iter().map(|c| words(Some(c), labels::ADJUSTMENTS)).collect();
-    let rows: Vec<(&str, &str, Vec<String>)> = vec![
+    let mut rows: Vec<(&str, &str, Vec<String>)> = vec![
         ("details", "Full name", one(text(a, "name").unwrap_or(""))),
         ("details", "Email address", one(text(a, "email").unwrap_or(""))),
         ("details", "Phone number", one(text(a, "phone").unwrap_or("Not given"))),
@@ -514,7 +525,16 @@ fn answer_rows(a: &Map<String, Value>, scheme: &SchemeDefinition) -> Vec<minijin
         ),
         ("degree", "Year you graduate", one(text(a, "graduation_year").unwrap_or(""))),
         ("right-to-work", "Right to work in the UK", one(&yes_no("right_to_work_uk"))),
-        ("streams", "Streams, best first", streams),
+        (
+            "streams",
+            if scheme.regions.is_empty() { "Streams, best first" } else { "Role families, best first" },
+            streams,
+        ),
+        (
+            "streams",
+            "Regions you can work in",
+            list(a, "regions").iter().map(|r| scheme.region(r).map_or(r.clone(), |x| x.name.clone())).collect(),
+        ),
         ("assessment", "Dates you cannot attend", date_words("unavailable_dates")),
         ("assessment", "Dates you would prefer", date_words("preferred_dates")),
         ("assessment", "Venues you would prefer, best first", venues),
@@ -523,6 +543,9 @@ fn answer_rows(a: &Map<String, Value>, scheme: &SchemeDefinition) -> Vec<minijin
         ("adjustments", "Disability Confident", one(&yes_no("disability_confident"))),
         ("employer", "Current employer", one(text(a, "current_employer").unwrap_or("None"))),
     ];
+    if scheme.regions.is_empty() {
+        rows.retain(|(_, key, _)| *key != "Regions you can work in");
+    }
     let answered = labels::QUESTIONS.iter().filter(|q| text(a, &format!("equality.{}", q.key)).is_some()).count();
     let base = format!("/schemes/{}/apply", scheme.id);
     rows.into_iter()

@@ -22,6 +22,8 @@ pub fn field(path: &str) -> String {
         "right_to_work_uk" => "Whether you have the right to work in the UK".into(),
         "stream_preferences" if index.is_some() => format!("Choice {n}"),
         "stream_preferences" => "Your stream choices".into(),
+        "regions" if index.is_some() => format!("Region {n}"),
+        "regions" => "Regions you can work in".into(),
         "unavailable_dates" if index.is_some() => format!("Date you cannot attend ({n})"),
         "unavailable_dates" => "Dates you cannot attend".into(),
         "preferred_dates" if index.is_some() => format!("Date you would prefer ({n})"),

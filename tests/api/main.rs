@@ -6,6 +6,7 @@ mod applications;
 mod browser;
 mod centres;
 mod cli;
+mod ddat;
 mod emails;
 mod faults;
 mod harness;

@@ -106,6 +106,8 @@ pub struct ApplicationForm {
     /// The version of the scheme's privacy notice the applicant was shown (None: the client
     /// did not say; the pages always do).
     pub privacy_notice_version: Option<String>,
+    /// The regions the applicant can work in (schemes that place by region).
+    pub regions: Vec<String>,
 }
 
 /// The personal details stored with the application (JSON in `applications.details`).
@@ -127,6 +129,9 @@ pub struct ApplicantDetails {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preferred_dates: Vec<Date>,
     pub disability_confident: bool,
+    /// The regions the applicant can work in (schemes that place by region).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
 }
 
 /// Points a centre scores against an applicant's preferences, for the scheduler's second aim
@@ -200,6 +205,28 @@ impl ApplicationForm {
                 }
                 Some(s) if stream_preferences.contains(&s.id) => e.push(path, "is ranked twice"),
                 Some(s) => stream_preferences.push(s.id.clone()),
+            }
+        }
+
+        let mut regions: Vec<String> = Vec::new();
+        if scheme.regions.is_empty() {
+            if r.optional("regions").is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty())) {
+                e.push("regions", "this scheme does not place by region: leave it out");
+            }
+        } else {
+            let chosen = r.array("regions", 64, &mut e);
+            if chosen.is_empty() && !e.iter().any(|x| x.field == "regions") {
+                e.push("regions", "choose at least one region you can work in");
+            }
+            for (path, v) in chosen {
+                match v.as_str().and_then(|s| scheme.region(s)) {
+                    None => {
+                        let ids: Vec<&str> = scheme.regions.iter().map(|r| r.id.as_str()).collect();
+                        e.push(path, format!("must be one of this scheme's regions: {}", ids.join(", ")));
+                    }
+                    Some(reg) if regions.iter().any(|x| x == reg.id.as_str()) => e.push(path, "is chosen twice"),
+                    Some(reg) => regions.push(reg.id.as_str().to_owned()),
+                }
             }
         }
 
@@ -291,6 +318,7 @@ impl ApplicationForm {
             disability_confident,
             equality,
             privacy_notice_version,
+            regions,
         })
     }
 
@@ -321,6 +349,7 @@ impl ApplicationForm {
             preferred_venues: self.preferred_venues.clone(),
             preferred_dates: self.preferred_dates.clone(),
             disability_confident: self.disability_confident,
+            regions: self.regions.clone(),
         }
     }
 }
@@ -469,5 +498,76 @@ mod tests {
         let e = ApplicationForm::parse(&v, &scheme(), 2026).unwrap_err();
         let fields: Vec<_> = e.iter().map(|x| x.field.as_str()).collect();
         assert_eq!(fields, ["preferred_venues", "preferred_dates[0]", "preferred_dates[1]"]);
+    }
+
+    fn by_region() -> SchemeDefinition {
+        SchemeDefinition::parse_toml(
+            r#"
+            id = "ddat-demo"
+            name = "Demo"
+            opens_at = "2026-01-01T00:00:00Z"
+            closes_at = "2027-01-01T00:00:00Z"
+            [talent_pool]
+            months = 12
+            [[regions]]
+            id = "london"
+            name = "London"
+            [[regions]]
+            id = "north-west"
+            name = "North West"
+            [[streams]]
+            id = "data"
+            name = "Data"
+            "#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_scheme_that_places_by_region_asks_which_regions_and_checks_each() {
+        let s = by_region();
+        let mut body = valid();
+        body["stream_preferences"] = json!(["data"]);
+        let fields = |b: &Value| -> Vec<(String, String)> {
+            ApplicationForm::parse(b, &s, 2026)
+                .unwrap_err()
+                .iter()
+                .map(|e| (e.field.clone(), e.message.clone()))
+                .collect()
+        };
+        assert_eq!(fields(&body), [("regions".to_owned(), "choose at least one region you can work in".to_owned())]);
+        body["regions"] = json!(["london", "mars", "london"]);
+        let f = fields(&body);
+        assert_eq!(f[0].0, "regions[1]");
+        assert!(f[0].1.starts_with("must be one of this scheme's regions: london, north-west"), "{f:?}");
+        assert_eq!(f[1], ("regions[2]".to_owned(), "is chosen twice".to_owned()));
+        body["regions"] = json!(["north-west", "london"]);
+        let form = ApplicationForm::parse(&body, &s, 2026).unwrap();
+        assert_eq!(form.details().regions, ["north-west", "london"]);
+        // A scheme with places known at closing has no regions to choose.
+        let mut other = valid();
+        other["regions"] = json!(["london"]);
+        let e = ApplicationForm::parse(&other, &scheme(), 2026).unwrap_err();
+        assert_eq!(e.iter().next().unwrap().field, "regions");
+    }
+
+    #[test]
+    fn a_talent_pool_needs_regions_and_a_sensible_length() {
+        let bad = SchemeDefinition::parse_toml(
+            r#"
+            id = "x"
+            name = "X"
+            opens_at = "2026-01-01T00:00:00Z"
+            closes_at = "2027-01-01T00:00:00Z"
+            [talent_pool]
+            months = 40
+            [[streams]]
+            id = "data"
+            name = "Data"
+            "#,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = bad.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["talent_pool.months", "regions"]);
     }
 }

@@ -57,6 +57,35 @@ pub struct SchemeDefinition {
     /// The privacy notice applicants read; each application records the version seen.
     #[serde(default)]
     pub privacy_notice: PrivacyNotice,
+    /// Where the scheme places trainees, for schemes that place into vacancies as they arrive
+    /// (DDaT: the regions of England). Applicants then say which they can work in.
+    #[serde(default)]
+    pub regions: Vec<Region>,
+    /// Candidates rated appointable join a talent pool for this long and are matched to
+    /// vacancies posted through the year (SPEC §8). None: places are known at closing.
+    #[serde(default)]
+    pub talent_pool: Option<TalentPool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    pub id: StreamId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TalentPool {
+    /// How long a candidate stays in the pool unless matched or withdrawn.
+    pub months: u32,
+    /// How many days before expiry the candidate is told.
+    #[serde(default = "default_pool_reminder_days")]
+    pub reminder_days: u32,
+}
+
+fn default_pool_reminder_days() -> u32 {
+    30
 }
 
 fn default_names_from() -> super::status::Status {
@@ -166,6 +195,12 @@ fn default_withdrawn_months() -> u32 {
 impl Default for Retention {
     fn default() -> Self {
         Self { unsuccessful_months: 12, withdrawn_months: default_withdrawn_months() }
+    }
+}
+
+impl SchemeDefinition {
+    pub fn region(&self, id: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.id.as_str() == id)
     }
 }
 
@@ -426,6 +461,26 @@ impl SchemeDefinition {
                 errors.push(format!("tests[{i}].id"), format!("{} appears twice", t.id));
             }
             t.check(&format!("tests[{i}]"), &mut errors);
+        }
+        let mut regions = HashSet::new();
+        for (i, r) in self.regions.iter().enumerate() {
+            if !regions.insert(r.id.as_str()) {
+                errors.push(format!("regions[{i}].id"), format!("{} appears twice", r.id));
+            }
+            if r.name.trim().is_empty() {
+                errors.push(format!("regions[{i}].name"), "must not be empty");
+            }
+        }
+        if let Some(pool) = &self.talent_pool {
+            if !(1..=36).contains(&pool.months) {
+                errors.push("talent_pool.months", "must be from 1 to 36");
+            }
+            if pool.reminder_days >= pool.months * 28 {
+                errors.push("talent_pool.reminder_days", "must be shorter than the time in the pool");
+            }
+            if self.regions.is_empty() {
+                errors.push("regions", "a scheme with a talent pool places by region: name at least one");
+            }
         }
         let mut centres = HashSet::new();
         for (i, c) in self.assessment_centres.iter().enumerate() {
