@@ -20,6 +20,7 @@ pub mod schemes;
 pub mod sift;
 pub mod surveys;
 pub mod tests;
+pub mod vacancies;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -130,6 +131,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/schemes/{scheme}/assessment-centres", web::get().to(centres::list))
             .route("/schemes/{scheme}/assessment-centres/{centre}/sessions", web::post().to(centres::add_session))
             .route("/schemes/{scheme}/schedule", web::post().to(centres::schedule))
+            .route("/schemes/{scheme}/vacancies", web::post().to(vacancies::create))
+            .route("/schemes/{scheme}/vacancies", web::get().to(vacancies::list))
+            .route("/schemes/{scheme}/vacancies/{vacancy}", web::get().to(vacancies::get))
+            .route("/schemes/{scheme}/vacancies/{vacancy}", web::patch().to(vacancies::patch))
             .route("/applications/{id}/booking", web::get().to(centres::booking))
             .route("/applications/{id}/booking/accept", web::post().to(centres::accept))
             .route("/applications/{id}/booking/decline", web::post().to(centres::decline))

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     admin, applicants, applications, assessment, centres, error, metrics, notifications, offers, ops, personal,
-    schemes, sift, surveys, tests, webhooks,
+    schemes, sift, surveys, tests, vacancies, webhooks,
 };
 
 struct BearerAuth;
@@ -51,6 +51,7 @@ impl Modify for ExportSchema {
         sift::run, sift::job, sift::override_dc,
         centres::create, centres::list, centres::add_session, centres::schedule, centres::booking, centres::accept, centres::decline, centres::rebook,
         centres::no_show,
+        vacancies::create, vacancies::list, vacancies::get, vacancies::patch,
         assessment::list, assessment::get, assessment::score, assessment::results,
         offers::run, offers::get, offers::accept, offers::decline, offers::record,
         metrics::funnel, metrics::equality, metrics::profile,

@@ -65,4 +65,67 @@ async fn the_ddat_scheme_asks_for_ranked_role_families_and_regions(backend: Back
     app.stop().await;
 }
 
-both_backends!(the_ddat_scheme_asks_for_ranked_role_families_and_regions);
+async fn vacancies_are_posted_changed_and_withdrawn_and_never_filled_twice(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let recruiter = app.token(fasttrack_core::Role::Recruiter).await;
+    let hr = app.token(fasttrack_core::Role::Hr).await;
+    let good = json!({"organisation": "Leeds Teaching Hospitals NHS Trust", "role_family": "data-analyst",
+        "region": "north-east-yorkshire", "posts": 3, "start_date": "2027-09-06", "closes_on": "2027-06-30"});
+    assert_eq!(app.post_json("/api/v1/schemes/ddat/vacancies", Some(&hr), &good).await.status(), 403);
+    let res = app.post_json("/api/v1/schemes/london-imt-pilot/vacancies", Some(&recruiter), &good).await;
+    assert_eq!(res.status(), 409, "a scheme with places known at closing takes no vacancies");
+    let bad = json!({"organisation": "Leeds", "role_family": "astronaut", "region": "wales", "posts": 0,
+        "start_date": "2027-09-06", "closes_on": "2027-06-30"});
+    let res = app.post_json("/api/v1/schemes/ddat/vacancies", Some(&recruiter), &bad).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["posts", "role_family", "region"]);
+    let res = app.post_json("/api/v1/schemes/ddat/vacancies", Some(&recruiter), &good).await;
+    assert_eq!(res.status(), 201);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!((v["posts"].as_u64(), v["filled"].as_u64(), v["state"].as_str()), (Some(3), Some(0), Some("open")));
+    let id = v["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/schemes/ddat/vacancies/{id}");
+    let patch =
+        async |body: Value| app.client.patch(app.url(&path)).bearer_auth(&recruiter).json(&body).send().await.unwrap();
+    let more = patch(json!({"posts": 5})).await;
+    assert_eq!(more.status(), 200);
+    assert_eq!(more.json::<Value>().await.unwrap()["posts"], 5);
+    assert_eq!(patch(json!({"closes_on": "2027-10-01"})).await.status(), 422, "after the start date");
+
+    // Two posts given (as the matching job does); fewer than that cannot be asked for, and
+    // the database refuses more fills than posts.
+    sqlx::query("UPDATE vacancies SET filled = 2 WHERE id = $1").bind(&id).execute(app.db.pool()).await.unwrap();
+    let fewer = patch(json!({"posts": 1})).await;
+    assert_eq!(fewer.status(), 409);
+    assert!(fewer.text().await.unwrap().contains("2 of its posts are filled"));
+    let over = sqlx::query("UPDATE vacancies SET filled = 6 WHERE id = $1").bind(&id).execute(app.db.pool()).await;
+    assert!(over.is_err(), "a post cannot be filled twice");
+
+    let listed: Value =
+        app.get("/api/v1/schemes/ddat/vacancies?state=open", Some(&recruiter)).await.json().await.unwrap();
+    assert_eq!(listed["vacancies"].as_array().unwrap().len(), 1);
+    let gone = patch(json!({"state": "withdrawn"})).await;
+    assert_eq!(gone.status(), 200);
+    assert_eq!(patch(json!({"posts": 9})).await.status(), 409, "a withdrawn vacancy stays withdrawn");
+    let listed: Value =
+        app.get("/api/v1/schemes/ddat/vacancies?state=open", Some(&recruiter)).await.json().await.unwrap();
+    assert_eq!(listed["vacancies"], json!([]));
+    let all: Value = app.get("/api/v1/schemes/ddat/vacancies", Some(&recruiter)).await.json().await.unwrap();
+    assert_eq!(all["vacancies"][0]["state"], "withdrawn");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('post vacancy', 'change vacancy', 'withdraw vacancy')",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+    app.stop().await;
+}
+
+both_backends!(
+    the_ddat_scheme_asks_for_ranked_role_families_and_regions,
+    vacancies_are_posted_changed_and_withdrawn_and_never_filled_twice
+);

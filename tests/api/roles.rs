@@ -47,6 +47,10 @@ pub const ROUTES: &[(&str, &str, Option<&[&str]>)] = &[
     ("GET", "/api/v1/schemes/{scheme}/assessment-centres", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/assessment-centres/{centre}/sessions", Some(&["recruiter", "admin"])),
     ("POST", "/api/v1/schemes/{scheme}/schedule", Some(&["recruiter", "admin"])),
+    ("POST", "/api/v1/schemes/{scheme}/vacancies", Some(&["recruiter", "admin"])),
+    ("GET", "/api/v1/schemes/{scheme}/vacancies", Some(&["recruiter", "admin"])),
+    ("GET", "/api/v1/schemes/{scheme}/vacancies/{vacancy}", Some(&["recruiter", "admin"])),
+    ("PATCH", "/api/v1/schemes/{scheme}/vacancies/{vacancy}", Some(&["recruiter", "admin"])),
     ("GET", "/api/v1/applications/{id}/booking", Some(&["own", "recruiter"])),
     ("POST", "/api/v1/applications/{id}/booking/accept", Some(&["own"])),
     ("POST", "/api/v1/applications/{id}/booking/decline", Some(&["own"])),
@@ -99,6 +103,7 @@ fn concrete(path: &str, app_id: &str) -> String {
         .replace("{scheme}", scheme)
         .replace("{test}", "numerical")
         .replace("{centre}", "ac-1")
+        .replace("{vacancy}", &uuid::Uuid::now_v7().to_string())
         .replace("{session}", "london-imt-pilot:ac-1:am")
         .replace("{job}", &uuid::Uuid::now_v7().to_string())
         .replace("{survey}", &uuid::Uuid::now_v7().to_string())

@@ -119,6 +119,8 @@ pub enum Action {
     ListApplications,
     /// Create, list and disable staff accounts.
     ManageStaff,
+    /// Post, list, change and withdraw a scheme's vacancies.
+    ManageVacancies,
 }
 
 /// Why a caller may not do something: 404 hides that another person's application exists.
@@ -157,7 +159,7 @@ impl Caller {
             (Admin, ExportData(_) | EraseData(_) | ManageRetention | ReadAudit) => true,
             (
                 Recruiter | Admin,
-                RunSift | RunDecisions | OverrideDisabilityConfident | ManageCentres | RecordNoShow,
+                RunSift | RunDecisions | OverrideDisabilityConfident | ManageCentres | RecordNoShow | ManageVacancies,
             ) => true,
             (Recruiter | Admin, ReadSession { .. } | ReadAcResults) => true,
             (Assessor, ReadSession { on_panel } | ScoreSession { on_panel }) => on_panel,

@@ -12,6 +12,7 @@ pub mod email;
 pub mod equality;
 pub mod ids;
 pub mod mail;
+pub mod matching;
 pub mod metrics;
 pub mod outcomes;
 pub mod reports;
@@ -23,6 +24,7 @@ pub mod staff;
 pub mod stats;
 pub mod status;
 pub mod survey;
+pub mod vacancies;
 pub mod validation;
 
 pub use application::ApplicationForm;

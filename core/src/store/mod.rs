@@ -23,6 +23,7 @@ pub mod staff;
 pub mod surveys;
 pub mod tests;
 pub mod tokens;
+pub mod vacancies;
 pub mod web;
 pub mod workers;
 

@@ -240,6 +240,10 @@ mod tests {
                 if mail.kind() == "erased" {
                     // Sent once the person's details are gone: nothing of them, nothing to sign in to.
                     assert!(!part.contains("Ada Lovelace") && !part.contains("0190-demo") && !part.contains("sign-in"));
+                } else if mail.kind() == "staff_sign_in" {
+                    // To a member of staff, about no application: their name and their link only.
+                    assert!(part.contains("Priya Shah") && !part.contains("0190-demo"), "{part}");
+                    assert!(part.contains("https://ft.example/sign-in/s3cret"), "the link minted at send time");
                 } else {
                     assert!(part.contains("Ada Lovelace"), "{}: greets by name", mail.kind());
                     assert!(part.contains("https://ft.example/sign-in/s3cret"), "{}: no sign-in link", mail.kind());
