@@ -164,6 +164,7 @@ pub async fn launch_with_clock(settings: Settings, parts: Parts, clock: Clock) -
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     http::error::ApiError::BadRequest(format!("invalid query parameters: {err}")).into()
                 }))
+                .wrap(middleware::from_fn(http::require_json))
                 .wrap(middleware::from_fn(http::count_requests))
                 .wrap(crate::pages::security_headers())
                 .wrap(TracingLogger::<RequestSpan>::new())

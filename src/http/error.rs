@@ -16,6 +16,14 @@ pub enum ApiError {
     BadRequest(String),
     #[error("a valid bearer token is required")]
     Unauthorized,
+    /// A webhook whose signature does not match its body (or whose provider is unknown).
+    #[error("the X-Fasttrack-Signature does not match the body for this provider, or the provider is unknown")]
+    BadSignature,
+    /// A wrong method for a route that exists: the methods it allows.
+    #[error("this route does not take {0}; it takes {1}")]
+    MethodNotAllowed(String, String),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
     #[error("your role may not do this")]
     Forbidden,
     #[error("{0} not found")]
@@ -64,6 +72,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "Malformed request",
             ApiError::Unauthorized => "Authentication required",
+            ApiError::BadSignature => "Bad signature",
+            ApiError::MethodNotAllowed(..) => "Method not allowed",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::Forbidden => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict { title, .. } => title,
@@ -96,7 +107,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
+            ApiError::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -123,6 +136,9 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let ApiError::MethodNotAllowed(_, allow) = self {
+            res.insert_header((header::ALLOW, allow.clone()));
+        }
         if matches!(self, ApiError::Unavailable(_)) {
             res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
         }
@@ -130,9 +146,14 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Problem details for routes and methods that do not exist.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("route"))
+/// Problem details for routes and methods that do not exist: a path the API documents, asked
+/// with another method, is 405 with the methods it takes in `Allow`.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = super::openapi::methods_of(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::NotFound("route"));
+    }
+    Err(ApiError::MethodNotAllowed(req.method().to_string(), allowed.join(", ")))
 }
 
 #[cfg(test)]

@@ -174,6 +174,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(error::not_found));
 }
 
+/// A body sent to the API with a Content-Type that is not JSON is refused (415) before any
+/// handler reads it. A body without a Content-Type is read as JSON.
+pub async fn require_json(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let writes = matches!(req.method().as_str(), "POST" | "PUT" | "PATCH");
+    let not_json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|t| !t.is_empty() && t != "application/json" && !t.ends_with("+json"));
+    if writes && not_json && req.path().starts_with("/api/") {
+        let res = actix_web::ResponseError::error_response(&error::ApiError::UnsupportedMediaType);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// Counts requests by method, route pattern and status.
 pub async fn count_requests(
     req: ServiceRequest,

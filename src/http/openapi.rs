@@ -66,6 +66,40 @@ impl Modify for ExportSchema {
 )]
 pub struct ApiDoc;
 
+/// The methods the document gives a concrete path (`/api/v1/schemes/gmts` → GET, PATCH),
+/// matching each `{parameter}` to one segment; empty when no documented path fits.
+pub fn methods_of(path: &str) -> Vec<String> {
+    static PATHS: std::sync::LazyLock<Vec<(Vec<String>, Vec<String>)>> = std::sync::LazyLock::new(|| {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(p, ops)| {
+                        let segments = p.split('/').map(str::to_owned).collect();
+                        let methods =
+                            ops.as_object().map(|o| o.keys().map(|m| m.to_uppercase()).collect()).unwrap_or_default();
+                        (segments, methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let asked: Vec<&str> = path.split('/').collect();
+    let mut out: Vec<String> = PATHS
+        .iter()
+        .filter(|(segments, _)| {
+            segments.len() == asked.len()
+                && segments.iter().zip(&asked).all(|(s, a)| (s.starts_with('{') && !a.is_empty()) || s == a)
+        })
+        .flat_map(|(_, methods)| methods.iter().cloned())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, content_type = "application/json")))]
 pub async fn document() -> HttpResponse {

@@ -63,11 +63,13 @@ pub async fn test_results(
         _ => false,
     };
     if !valid {
-        tracing::warn!(provider = %provider, "test-result webhook refused: unknown provider or bad signature");
-        return Err(ApiError::Unauthorized);
+        // The header is the caller's text: logged bounded and escaped, never verbatim.
+        let shown: String = provider.chars().take(40).flat_map(char::escape_default).collect();
+        let known = secret.is_some();
+        tracing::warn!(provider = %shown, known, "test-result webhook refused: unknown provider or bad signature");
+        return Err(ApiError::BadSignature);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let value = super::body::parse(&raw)?;
     let mut e = FieldErrors::new();
     let Some(mut r) = ObjectReader::new("", &value, &mut e) else { return Err(e.into()) };
     let delivery = r.text("delivery_id", 200, true, &mut e);

@@ -9,6 +9,7 @@ mod cli;
 mod ddat;
 mod emails;
 mod faults;
+mod hardening;
 mod harness;
 mod helpers;
 mod hr_pages;

@@ -182,17 +182,11 @@ pub async fn submit(db: &Db, s: Submission<'_>) -> sqlx::Result<Submitted> {
             .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
+    // Who finished the tests: the applicant, or the provider that reported the last result.
+    let actor = s.provider.map_or_else(|| "applicant".to_owned(), |(p, _, _)| format!("provider:{p}"));
     let completed = open == 0
-        && move_in_tx(
-            &mut tx,
-            &s.app.to_string(),
-            Status::TestsInvited,
-            Status::TestsCompleted,
-            "applicant",
-            None,
-            s.now,
-        )
-        .await?;
+        && move_in_tx(&mut tx, &s.app.to_string(), Status::TestsInvited, Status::TestsCompleted, &actor, None, s.now)
+            .await?;
     tx.commit().await?;
     Ok(Submitted::Recorded { completed })
 }
