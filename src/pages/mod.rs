@@ -393,8 +393,13 @@ impl actix_web::ResponseError for PageError {
                 )
             }
         };
-        let mut res =
-            render_plain(self.status_code(), "problem.html", context! { title, body, csrf => "", signed_in => false });
+        let mut res = render_plain(
+            self.status_code(),
+            "problem.html",
+            context! {
+                title, body, csrf => "", signed_in => false, staff_page => matches!(self, PageError::StaffForbidden),
+            },
+        );
         res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
         res
     }

@@ -459,6 +459,7 @@ async fn staff_sign_in(b: &Browser, app: &TestApp, email: &str, tag: &str) {
     app.drain().await;
     let link = crate::staff::staff_links(app, email).pop().expect("a staff sign-in email");
     b.goto(&format!("{base}{link}")).await;
+    b.check_page(&format!("{tag}-staff-sign-in-link"), "Staff sign in").await;
     b.tab_to_text_and_enter("Sign in").await;
     // Signed in once the browser has followed the redirect away from the link.
     for _ in 0..100 {
@@ -550,6 +551,11 @@ async fn staff_run_a_scheme_in_pages_by_keyboard(backend: Backend) {
     b.check_page(&format!("{tag}-staff-centres"), "Assessment centres").await;
     b.tab_to_text_and_enter("am, 09:00").await;
     b.check_page(&format!("{tag}-staff-session"), "Leeds centre").await;
+    // A page of another role: refused, as a page.
+    b.goto(&format!("{base}/staff/admin/staff")).await;
+    b.check_page(&format!("{tag}-staff-forbidden"), "You do not have access to this page").await;
+    b.tab_to_text_and_enter("Go to your staff pages").await;
+    b.check_page(&format!("{tag}-staff-home-again"), "Schemes").await;
     b.tab_to_text_and_enter("Sign out").await;
     b.check_page(&format!("{tag}-staff-signed-out"), "Staff sign in").await;
 
