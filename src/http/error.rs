@@ -149,6 +149,12 @@ impl ResponseError for ApiError {
 /// Problem details for routes and methods that do not exist: a path the API documents, asked
 /// with another method, is 405 with the methods it takes in `Allow`.
 pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if !req.path().starts_with("/api/") {
+        // A person's browser, not a program: the page.
+        let mut res = crate::pages::not_found();
+        res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        return Ok(res);
+    }
     let allowed = super::openapi::methods_of(req.path());
     if allowed.is_empty() {
         return Err(ApiError::NotFound("route"));

@@ -320,7 +320,8 @@ pub async fn scheme(state: web::Data<AppState>, path: web::Path<String>) -> Resu
     Ok(render_plain(StatusCode::OK, "scheme.html", context! { s, csrf => "", signed_in => false }))
 }
 
-fn not_found() -> HttpResponse {
+/// The NHS "Page not found" page (also for paths no route knows, outside the API).
+pub(crate) fn not_found() -> HttpResponse {
     render_plain(StatusCode::NOT_FOUND, "not_found.html", context! { csrf => "", signed_in => false })
 }
 

@@ -45,6 +45,11 @@ async fn a_scheme_page_shows_places_streams_dates_and_stages(backend: Backend) {
     let missing = app.get("/schemes/no-such-scheme", None).await;
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("Page not found"));
+    // A path no route knows, outside the API, is the page too (the API's own stay problem+json).
+    let nowhere = app.get("/no/such/page", None).await;
+    assert_eq!(nowhere.status(), 404);
+    assert_eq!(nowhere.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(nowhere.text().await.unwrap().contains("Page not found"));
     app.stop().await;
 }
 
@@ -100,6 +105,11 @@ impl Page {
 }
 
 impl PageClient {
+    /// A cookie this browser holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
     pub fn new(app: &TestApp) -> Self {
         Self {
             base: format!("http://{}", app.addr),

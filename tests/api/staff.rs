@@ -125,6 +125,12 @@ async fn a_member_of_staff_signs_in_once_from_an_emailed_link_and_the_session_en
     assert_eq!((p.status, p.location.as_deref()), (303, Some("/staff")));
     let home = page.get("/staff").await;
     assert_eq!(home.status, 200);
+    let session = page.cookie("ft_staff").expect("a staff session cookie");
+    assert_eq!(
+        app.get("/api/v1/schemes/gmts/applications", Some(&session)).await.status(),
+        401,
+        "a session is not an API token"
+    );
     let seen = text(&home);
     assert!(
         seen.contains("Priya Shah (recruiter)") && seen.contains("London Graduate IM&T Fast Track (pilot)"),

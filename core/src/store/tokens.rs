@@ -33,11 +33,12 @@ pub async fn create_staff(
 }
 
 /// The caller a presented token stands for, if it is known, not revoked, and (a browser
-/// session) not expired at `now`.
+/// session) not expired at `now`. A member of staff's browser session is not a token: it
+/// works only as the staff pages' cookie (`store::staff::session`).
 pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> sqlx::Result<Option<Caller>> {
     let row = sqlx::query(
         "SELECT id, role, application_id, assessor_id FROM tokens
-         WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+         WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) AND staff_id IS NULL",
     )
     .bind(token_hash(secret))
     .bind(to_ms(now))
