@@ -58,7 +58,15 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0 = one per core.
     pub threads: usize,
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive once its headers have; slower ones get 408.
+    pub body_timeout_secs: u64,
     pub shutdown_timeout_secs: u64,
+}
+
+impl ServerSettings {
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_timeout_secs.max(1))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

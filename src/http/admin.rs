@@ -41,7 +41,7 @@ pub async fn create_token(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::CreateToken)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let mut e = FieldErrors::new();
     let Some(mut r) = ObjectReader::new("", &value, &mut e) else {
         return Err(e.into());
@@ -237,7 +237,7 @@ pub async fn create_staff(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageStaff)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let mut e = FieldErrors::new();
     let Some(mut r) = ObjectReader::new("", &value, &mut e) else { return Err(e.into()) };
     let email = r.text("email", 254, true, &mut e).unwrap_or_default();

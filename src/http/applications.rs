@@ -190,7 +190,7 @@ pub async fn apply(
 ) -> Result<HttpResponse, ApiError> {
     let scheme_id = path.into_inner();
     let key = idempotency_key(&req)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     Ok(submit(&state, &scheme_id, &value, key).await?.into_response())
 }
 

@@ -161,7 +161,7 @@ pub async fn score(
 ) -> Result<HttpResponse, ApiError> {
     let (scheme, centre, session) = find(&state, &path).await?;
     auth.require(Action::ScoreSession { on_panel: on_panel(&auth.0, scheme.id.as_str(), &session) })?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let sheet = Scoresheet::parse(&value, &session)?;
     // Scores are for what was seen: not before the session starts.
     let starts = centre.session_starts_at(&session, state.clock.tz()).map_err(|e| ApiError::Internal(e.into()))?;

@@ -2,26 +2,43 @@
 //! ambiguous (400: a key twice in one object) bodies get problem details like every other
 //! error.
 
+use std::time::Duration;
+
 use actix_web::web;
+use fasttrack_core::settings::ServerSettings;
 use futures::StreamExt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::error::ApiError;
 
-pub async fn json(mut payload: web::Payload, limit: usize) -> Result<Value, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
+pub async fn json(payload: web::Payload, server: &ServerSettings) -> Result<Value, ApiError> {
+    json_up_to(payload, server, server.max_body_bytes).await
+}
+
+/// As `json`, with its own size limit.
+pub async fn json_up_to(payload: web::Payload, server: &ServerSettings, limit: usize) -> Result<Value, ApiError> {
+    let body = read(payload, limit, server.body_timeout()).await?;
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request body is empty; send a JSON object".into()));
     }
     parse(&body)
+}
+
+/// The raw body: at most `limit` bytes (413), arriving within `within` (408).
+pub async fn read(mut payload: web::Payload, limit: usize, within: Duration) -> Result<web::BytesMut, ApiError> {
+    let reading = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(within, reading).await.map_err(|_| ApiError::RequestTimeout(within.as_secs()))?
 }
 
 /// JSON text as a value, refusing a key that appears twice in one object (which parsers

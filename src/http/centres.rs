@@ -28,7 +28,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageCentres)?;
     let scheme = schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let centre = AssessmentCentre::parse_json(value)?;
     if let Some(why) = scheme.centre_date_problem(&centre) {
         return Err(ApiError::invalid("date", why));
@@ -59,7 +59,7 @@ pub async fn add_session(
     auth.require(Action::ManageCentres)?;
     let (scheme, centre) = path.into_inner();
     let scheme = schemes::get(&state.db, &scheme).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     if !value.is_object() {
         return Err(ApiError::invalid("(body)", "must be a session object"));
     }

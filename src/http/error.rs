@@ -24,6 +24,8 @@ pub enum ApiError {
     MethodNotAllowed(String, String),
     #[error("send the body as application/json")]
     UnsupportedMediaType,
+    #[error("the request body did not arrive within {0} seconds")]
+    RequestTimeout(u64),
     #[error("your role may not do this")]
     Forbidden,
     #[error("{0} not found")]
@@ -75,6 +77,7 @@ impl ApiError {
             ApiError::BadSignature => "Bad signature",
             ApiError::MethodNotAllowed(..) => "Method not allowed",
             ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::RequestTimeout(_) => "Request timeout",
             ApiError::Forbidden => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict { title, .. } => title,
@@ -110,6 +113,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,

@@ -127,7 +127,7 @@ pub async fn record(
     let id = parse_id(&path)?;
     let app = applications::get(&state.db, id).await?.ok_or(ApiError::NotFound("application"))?;
     let scheme = schemes::get(&state.db, &app.scheme_id).await?.ok_or(ApiError::NotFound("scheme"))?.definition;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let outcome = Outcome::parse(&value, &scheme)?;
     outcomes::record(&state.db, id, &outcome, &actor(&auth), state.clock.now(), state.clock.today()).await.map_err(
         |e| match e {

@@ -78,7 +78,7 @@ pub async fn erase(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     auth.require(Action::EraseData(id))?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let mut e = FieldErrors::new();
     let Some(mut r) = ObjectReader::new("", &value, &mut e) else { return Err(e.into()) };
     let confirm = r.boolean("confirm", true, &mut e);

@@ -146,7 +146,7 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageScheme)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let stored = store::schemes::get(&state.db, &path).await?.ok_or(ApiError::NotFound("scheme"))?;
     let new = stored.definition.patched(&value)?;
     change(&state, &auth, &stored.definition, new).await
@@ -225,7 +225,7 @@ async fn save(
     security(("bearer" = [])))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     auth.require(Action::CreateScheme)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let def = SchemeDefinition::parse_json(value)?;
     if def.closes_at <= state.clock.now() {
         return Err(ApiError::invalid("closes_at", "must be in the future: a new scheme cannot have closed already"));

@@ -112,7 +112,7 @@ pub async fn override_dc(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::OverrideDisabilityConfident)?;
     let id = parse_id(&path)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let mut e = FieldErrors::new();
     let Some(mut r) = ObjectReader::new("", &value, &mut e) else { return Err(e.into()) };
     let by = r.text("decided_by", 200, true, &mut e);

@@ -22,7 +22,7 @@ use super::{AppState, body};
     security(("bearer" = [])))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageSurveys)?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let def = SurveyDefinition::parse_json(value)?;
     let id = uuid::Uuid::now_v7().to_string();
     let actor = format!("{}:{}", auth.0.role.as_str(), auth.0.token_id);
@@ -45,7 +45,8 @@ pub async fn respond(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageSurveys)?;
     let def = surveys::get(&state.db, &path).await?.ok_or(ApiError::NotFound("survey"))?;
-    let value = body::json(payload, state.settings.server.max_body_bytes.max(1 << 20)).await?;
+    let value =
+        body::json_up_to(payload, &state.settings.server, state.settings.server.max_body_bytes.max(1 << 20)).await?;
     let items: Vec<(String, &Value)> = match &value {
         Value::Array(a) => a.iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
         v => vec![(String::new(), v)],

@@ -170,7 +170,7 @@ pub async fn respond(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (raw_id, test_id) = path.into_inner();
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     respond_value(&state, &auth, &raw_id, &test_id, &value).await
 }
 

@@ -42,7 +42,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageVacancies)?;
     let scheme = vacancy_scheme(&state, &path).await?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let new = NewVacancy::parse(&value, &scheme, state.clock.today())?;
     let now = state.clock.now();
     let v = vacancies::create(&state.db, scheme.id.as_str(), &new, &audit::actor_of(&auth.0), now).await?;
@@ -119,7 +119,7 @@ pub async fn patch(
     let (scheme, id) = path.into_inner();
     let scheme = vacancy_scheme(&state, &scheme).await?;
     let current = vacancies::get(&state.db, scheme.id.as_str(), &id).await?.ok_or(ApiError::NotFound("vacancy"))?;
-    let value = body::json(payload, state.settings.server.max_body_bytes).await?;
+    let value = body::json(payload, &state.settings.server).await?;
     let change = VacancyChange::parse(&value, (current.start_date, current.closes_on), state.clock.today())?;
     let now = state.clock.now();
     let v = vacancies::change(&state.db, scheme.id.as_str(), &id, &change, now).await.map_err(|e| match e {

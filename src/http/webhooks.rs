@@ -8,7 +8,6 @@ use fasttrack_core::store::{applications, schemes};
 use fasttrack_core::validation::{FieldErrors, ObjectReader};
 use fasttrack_core::{ApplicationId, Status};
 use fasttrack_workers::jobs::Job;
-use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -44,17 +43,10 @@ pub fn signature_ok(secret: &str, body: &[u8], header: &str) -> bool {
 pub async fn test_results(
     state: web::Data<AppState>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = state.settings.server.max_body_bytes;
-    let mut raw = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
-        if raw.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        raw.extend_from_slice(&chunk);
-    }
+    let server = &state.settings.server;
+    let raw = super::body::read(payload, server.max_body_bytes, server.body_timeout()).await?;
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let provider = header(PROVIDER).unwrap_or_default().to_ascii_lowercase();
     let secret = state.settings.webhooks.providers.get(&provider);

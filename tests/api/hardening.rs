@@ -101,3 +101,29 @@ async fn wrong_methods_bodies_and_duplicate_keys_get_a_clear_answer(backend: Bac
 }
 
 both_backends!(wrong_methods_bodies_and_duplicate_keys_get_a_clear_answer);
+
+/// A client that sends its headers and then no body does not hold the connection: 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_is_cut_off_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options { env: vec![("FASTTRACK__SERVER__BODY_TIMEOUT_SECS".into(), "1".into())], ..Options::api_only() },
+    )
+    .await;
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    conn.write_all(
+        b"POST /api/v1/schemes/london-imt-pilot/applications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{\"name\":",
+    )
+    .await
+    .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut answer))
+        .await
+        .expect("an answer, not a connection held open")
+        .unwrap();
+    let head = String::from_utf8_lossy(&answer[..n]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(head.contains("application/problem+json"), "{head}");
+    app.stop().await;
+}
