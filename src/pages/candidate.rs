@@ -313,7 +313,14 @@ pub async fn calendar(
         serde_json::from_value(context["ics"].clone()).map_err(|e| ApiError::Internal(e.into()))?;
     let from = state.settings.mail.from.clone();
     let organiser = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a.trim_end_matches('>')).to_owned();
-    let ics = fasttrack_workers::notify::ics::invitation(&event, &organiser);
+    // The same event as the email's, with the seat's state now: accepted is CONFIRMED.
+    let me = super::mine(&state, app_id).await?;
+    let accepted = fasttrack_core::store::bookings::get(&state.db, app_id)
+        .await?
+        .is_some_and(|b| b.state == fasttrack_core::centres::BookingState::Accepted);
+    let attendee =
+        fasttrack_workers::notify::ics::Attendee { name: &me.details.name, email: &me.details.email, accepted };
+    let ics = fasttrack_workers::notify::ics::invitation(&event, &me.scheme.name, &organiser, &attendee);
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"assessment-centre.ics\""))

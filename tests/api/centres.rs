@@ -417,7 +417,11 @@ async fn a_candidate_can_ask_to_move_and_is_moved_when_a_seat_frees(backend: Bac
     assert_eq!(status(&id).await, "ac_invited", "the new seat is to be accepted");
     let uid = format!("UID:{}", before["uid"].as_str().unwrap());
     let mails = app.wait_for_emails(2, |e| e.contains(&uid)).await;
-    let moved = mails.iter().find(|e| e.contains("DTSTART:20270608T080000Z")).expect("the updated invitation");
+    let mails: Vec<String> = mails.iter().map(|e| crate::helpers::unquoted(e)).collect();
+    let moved = mails
+        .iter()
+        .find(|e| e.contains("DTSTART;TZID=Europe/London:20270608T090000"))
+        .expect("the updated invitation");
     assert!(moved.contains(&format!("SEQUENCE:{}", after["sequence"])) && moved.contains("has moved"), "{moved}");
     // They decline after all: nothing to move any more, and the stream is one short, so its
     // reserve is called up and given the seat.

@@ -442,3 +442,25 @@ pub async fn wait_for_job(app: &TestApp, token: &str, href: &str) -> Value {
     })
     .await
 }
+
+/// An email's text with quoted-printable undone (soft line breaks joined, `=XX` decoded), so
+/// tests can read its parts as a mail program shows them.
+pub fn unquoted(eml: &str) -> String {
+    let joined = eml.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

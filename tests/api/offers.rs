@@ -212,7 +212,7 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
     assert_eq!(booking(&app, &find("acute2")).await["centre"], "ac-3", "no Barts assessor, and the date preferred");
     assert_eq!(booking(&app, &find("acute4")).await["centre"], "ac-4", "the preferred date");
 
-    // One invitation each, with a calendar that parses: 09:00 on 1 March in London is 09:00 UTC.
+    // One invitation each, with a calendar that parses: local London times with their zone.
     let emails = app.wait_for_emails(80, |e| e.contains("X-Fasttrack-Kind: ac_invitation")).await;
     assert_eq!(emails.len(), 80);
     for p in &invited {
@@ -222,10 +222,12 @@ async fn the_london_pilot_runs_from_sift_to_offers_and_outcomes(backend: Backend
         let ics = calendar(mine[0]);
         let b = booking(&app, p).await;
         let date = b["date"].as_str().unwrap().replace('-', "");
-        let start = if b["session"] == "am" { "090000Z" } else { "133000Z" };
+        let start = if b["session"] == "am" { "090000" } else { "133000" };
         assert_eq!(ics.get("DTSTART").map(String::as_str), Some(format!("{date}T{start}").as_str()), "{}", p.label);
         assert_eq!(ics.get("SEQUENCE").map(String::as_str), Some("0"));
         assert_eq!(ics.get("METHOD").map(String::as_str), Some("REQUEST"));
+        assert_eq!(ics.get("STATUS").map(String::as_str), Some("TENTATIVE"), "the seat is offered, not yet taken");
+        assert!(ics.get("ATTENDEE").is_some_and(|a| a.starts_with("mailto:")), "{ics:?}");
     }
 
     // A decline is back-filled from the waiting list.
@@ -705,11 +707,16 @@ async fn a_job_whose_worker_died_is_finished_by_another(backend: Backend) {
     app.stop().await;
 }
 
-/// The first text/calendar part of an email, unfolded, as property → value.
+/// The first text/calendar part of an email, unfolded, as property → value: the calendar's
+/// own properties and its event's (not its time zone's).
 fn calendar(eml: &str) -> BTreeMap<String, String> {
+    let eml = &crate::helpers::unquoted(eml);
     let start = eml.find("BEGIN:VCALENDAR").expect("a calendar");
     let end = eml[start..].find("END:VCALENDAR").unwrap() + start;
     let text = eml[start..end].replace("\r\n ", "").replace("\n ", "");
+    let (head, rest) = text.split_once("BEGIN:VTIMEZONE").unwrap_or((&text, ""));
+    let event = rest.split_once("BEGIN:VEVENT").map_or(rest, |(_, e)| e);
+    let text = format!("{head}\n{event}");
     let mut out = BTreeMap::new();
     for line in text.lines() {
         if let Some((k, v)) = line.trim_end_matches('\r').split_once(':') {

@@ -344,9 +344,14 @@ async fn tests_scoring_and_the_sift_match_a_hand_calculation(backend: Backend) {
     })
     .await;
     app.wait_for_email_state(&waiter.id, "ac_invitation", "sent").await;
-    // The invitation carries a calendar: 09:00 in London on 1 June is 08:00 UTC (summer time).
+    // The invitation carries a calendar in London time, with its zone: 09:00 on 1 June (BST).
     let invitations = app.wait_for_emails(2, |e| e.contains("X-Fasttrack-Kind: ac_invitation")).await;
-    let ics = invitations.iter().find(|e| e.contains("DTSTART:20270601T080000Z")).expect("a morning invitation in UTC");
+    let invitations: Vec<String> = invitations.iter().map(|e| crate::helpers::unquoted(e)).collect();
+    let ics = invitations
+        .iter()
+        .find(|e| e.contains("DTSTART;TZID=Europe/London:20270601T090000"))
+        .expect("a morning invitation in London time");
+    assert!(ics.contains("BEGIN:VTIMEZONE") && ics.contains("TZID:Europe/London"));
     assert!(ics.contains("multipart/mixed") && ics.contains("method=REQUEST") && ics.contains("invite.ics"));
     assert!(ics.contains("SEQUENCE:0") && ics.contains(".ac@fasttrack"));
 

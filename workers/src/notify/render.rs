@@ -138,7 +138,7 @@ impl Templates {
         let to: Mailbox = to.parse().map_err(|_| RenderError::Address("recipient".into()))?;
         let builder = Message::builder()
             .from(from.clone())
-            .to(to)
+            .to(to.clone())
             .subject(r.subject)
             .message_id(Some(message_id.to_owned()))
             .header(header::MIME_VERSION_1_0);
@@ -148,7 +148,15 @@ impl Templates {
             Some(ics) => {
                 let event: super::ics::Event =
                     serde_json::from_value(ics.clone()).map_err(|e| RenderError::Address(format!("ics: {e}")))?;
-                let calendar = super::ics::invitation(&event, from.email.as_ref());
+                // The scheme as organiser, at the service's address; the candidate as the
+                // attendee asked to answer (the seat is offered, not yet accepted).
+                let organiser = context.get("scheme_name").and_then(|v| v.as_str()).unwrap_or("Recruitment team");
+                let attendee = super::ics::Attendee {
+                    name: context.get("name").and_then(|v| v.as_str()).unwrap_or(""),
+                    email: to.email.as_ref(),
+                    accepted: false,
+                };
+                let calendar = super::ics::invitation(&event, organiser, from.email.as_ref(), &attendee);
                 let calendar_type = header::ContentType::parse("text/calendar; method=REQUEST; charset=utf-8")
                     .expect("a valid content type");
                 builder.multipart(
