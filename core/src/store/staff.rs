@@ -129,26 +129,7 @@ pub async fn mint_links(
     now: Timestamp,
     ttl: SignedDuration,
 ) -> sqlx::Result<Vec<String>> {
-    if links.is_empty() {
-        return Ok(Vec::new());
-    }
-    let secrets: Vec<String> = links
-        .iter()
-        .map(|_| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, rand::random::<[u8; 16]>()))
-        .collect();
-    let rows: Vec<String> =
-        (0..links.len()).map(|i| format!("(${}, ${}, ${}, $1, $2)", i * 3 + 3, i * 3 + 4, i * 3 + 5)).collect();
-    let sql = format!(
-        "INSERT INTO staff_links (token_hash, staff_id, next_path, created_at, expires_at) VALUES {}",
-        rows.join(", ")
-    );
-    // Safe: the statement is built from placeholders only; every value is bound.
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_ms(now)).bind(to_ms(now + ttl));
-    for ((staff, next), secret) in links.iter().zip(&secrets) {
-        q = q.bind(token_hash(secret)).bind(staff.clone()).bind(next.clone());
-    }
-    q.execute(db.pool()).await?;
-    Ok(secrets)
+    super::web::mint_into(db, super::web::LinkTable::Staff, links, now, ttl).await
 }
 
 /// Uses a link (once, before it expires, for an account still enabled) and opens a session

@@ -59,9 +59,32 @@ pub async fn mint_links(
     now: Timestamp,
     ttl: SignedDuration,
 ) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String, String)> = links.iter().map(|l| (l.application.to_string(), l.next.clone())).collect();
+    mint_into(db, LinkTable::Applicants, &rows, now, ttl).await
+}
+
+/// Where one-time links are kept: applicants' (by application) or staff members' (by account).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LinkTable {
+    Applicants,
+    Staff,
+}
+
+/// Mints one-time links for (owner, landing page) pairs into `table`, in one statement.
+pub(crate) async fn mint_into(
+    db: &Db,
+    table: LinkTable,
+    links: &[(String, String)],
+    now: Timestamp,
+    ttl: SignedDuration,
+) -> sqlx::Result<Vec<String>> {
     if links.is_empty() {
         return Ok(Vec::new());
     }
+    let (name, owner) = match table {
+        LinkTable::Applicants => ("sign_in_links", "application_id"),
+        LinkTable::Staff => ("staff_links", "staff_id"),
+    };
     // 128 bits: ample for a secret that works once and expires, and short enough that the
     // link stays whole on its own line of a plain-text email (no soft line break).
     let secrets: Vec<String> = links
@@ -69,15 +92,15 @@ pub async fn mint_links(
         .map(|_| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, rand::random::<[u8; 16]>()))
         .collect();
     let rows: Vec<String> =
-        (0..links.len()).map(|i| format!("(${}, ${}, ${}, ${}, ${})", i * 3 + 3, i * 3 + 4, i * 3 + 5, 1, 2)).collect();
+        (0..links.len()).map(|i| format!("(${}, ${}, ${}, $1, $2)", i * 3 + 3, i * 3 + 4, i * 3 + 5)).collect();
     let sql = format!(
-        "INSERT INTO sign_in_links (token_hash, application_id, next_path, created_at, expires_at) VALUES {}",
+        "INSERT INTO {name} (token_hash, {owner}, next_path, created_at, expires_at) VALUES {}",
         rows.join(", ")
     );
-    // Safe: the statement is built from placeholders only; every value is bound.
+    // Safe: table and column names are fixed above, and every value is bound.
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to_ms(now)).bind(to_ms(now + ttl));
-    for (link, secret) in links.iter().zip(&secrets) {
-        q = q.bind(token_hash(secret)).bind(link.application.to_string()).bind(link.next.clone());
+    for ((who, next), secret) in links.iter().zip(&secrets) {
+        q = q.bind(token_hash(secret)).bind(who.clone()).bind(next.clone());
     }
     q.execute(db.pool()).await?;
     Ok(secrets)

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::super::form::{Errors, Posted};
 use super::super::session::Visitor;
 use super::super::{PageError, labels, when};
-use super::{api_json, csrf, form_errors, json_payload, page, require};
+use super::{api_json, csrf, form_errors, json_payload, page, refusal, require};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -320,14 +320,7 @@ pub async fn act(
         Ok(_) => page_get(&state, &v, &req, &raw, StatusCode::OK, Errors::default(), Some(done)).await,
         Err(ApiError::Forbidden) => Err(PageError::StaffForbidden),
         Err(e) => match form_errors(&e, anchor) {
-            Some(errors) => {
-                let status = if matches!(e, ApiError::Conflict { .. }) {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                page_get(&state, &v, &req, &raw, status, errors, None).await
-            }
+            Some(errors) => page_get(&state, &v, &req, &raw, refusal(&e), errors, None).await,
             None => Err(e.into()),
         },
     }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::super::form::{Errors, Posted};
 use super::super::session::Visitor;
 use super::super::{PageError, labels};
-use super::{api_json, csrf, form_errors, json_payload, page, require};
+use super::{api_json, csrf, form_errors, json_payload, page, refusal, require};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -258,14 +258,7 @@ pub async fn add(
             list_page(&state, &v, &path, StatusCode::OK, Errors::default(), None, Some(notice)).await
         }
         Err(e) => match form_errors(&e, centre_anchor) {
-            Some(errors) => {
-                let status = if matches!(e, ApiError::Conflict { .. }) {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                list_page(&state, &v, &path, status, errors, Some(&posted), None).await
-            }
+            Some(errors) => list_page(&state, &v, &path, refusal(&e), errors, Some(&posted), None).await,
             None => Err(e.into()),
         },
     }
@@ -486,14 +479,7 @@ pub async fn save_sheet(
         }
         Err(ApiError::Forbidden) => Err(PageError::StaffForbidden),
         Err(e) => match form_errors(&e, |_| "sheet".into()) {
-            Some(errors) => {
-                let status = if matches!(e, ApiError::Conflict { .. }) {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                sheet_page(&state, &v, &req, &key, &id, status, errors, None, Some(&posted)).await
-            }
+            Some(errors) => sheet_page(&state, &v, &req, &key, &id, refusal(&e), errors, None, Some(&posted)).await,
             None => Err(e.into()),
         },
     }

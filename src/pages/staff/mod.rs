@@ -179,6 +179,12 @@ pub(crate) fn form_errors(e: &ApiError, anchor: impl Fn(&str) -> String) -> Opti
     }
 }
 
+/// The status of a page showing an API refusal as a form's errors: the API's own (409 for a
+/// conflict, 422 for invalid fields).
+pub(crate) fn refusal(e: &ApiError) -> StatusCode {
+    actix_web::ResponseError::status_code(e)
+}
+
 #[derive(Serialize)]
 struct SchemeRow {
     id: String,
